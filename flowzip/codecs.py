@@ -1,0 +1,85 @@
+"""Codecs: ``push(coder, ...)`` and ``pop(coder, ...)`` that are exact inverses on an ANS stack.
+
+``push`` writes symbols so that the matching ``pop`` reads them back; the stack order means that a
+sequence of pushes is undone by the pops in reverse order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import pmf
+from .ans import CATEGORICAL, UNIFORM
+from .errors import FormatError
+
+ESCAPE_BITS = 23  # escaped offsets beyond the window must be below 2**23
+
+
+class LogisticCodec:
+    """Integers under discretized logistics with per-symbol integer parameters (``pmf``).
+
+    Symbols are grouped by window radius (a function of the scale); each group is one vectorized
+    constriction call. A value outside its window is coded as the escape symbol followed by its
+    sign, its bit length and its low bits (uniform).
+    """
+
+    @staticmethod
+    def _groups(j: np.ndarray):
+        radius = pmf.scale_tables()[1][j]
+        for r in np.unique(radius):
+            yield int(r), np.flatnonzero(radius == r)
+
+    def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray) -> None:
+        """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``."""
+        offset = values - pmf.centers(mu_q)
+        groups = list(self._groups(j))
+        symbols = np.empty(len(values), np.int64)
+        for r, idx in groups:
+            o = offset[idx]
+            symbols[idx] = np.where(np.abs(o) <= r, o + r, 2 * r + 1)
+        escaped = np.flatnonzero(np.abs(offset) > pmf.scale_tables()[1][j])
+        if len(escaped):
+            self._push_escapes(coder, offset[escaped], pmf.scale_tables()[1][j][escaped])
+        for r, idx in reversed(groups):
+            probs = pmf.window_masses(mu_q[idx], j[idx], r).astype(np.float64)
+            coder.encode_reverse(symbols[idx].astype(np.int32), CATEGORICAL, probs)
+
+    def pop(self, coder, mu_q: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Pop as many values as there are parameters."""
+        offset = np.empty(len(mu_q), np.int64)
+        escape = np.zeros(len(mu_q), bool)
+        for r, idx in self._groups(j):
+            probs = pmf.window_masses(mu_q[idx], j[idx], r).astype(np.float64)
+            s = coder.decode(CATEGORICAL, probs).astype(np.int64)
+            offset[idx] = s - r
+            escape[idx] = s == 2 * r + 1
+        escaped = np.flatnonzero(escape)
+        if len(escaped):
+            offset[escaped] = self._pop_escapes(coder, pmf.scale_tables()[1][j][escaped])
+        return offset + pmf.centers(mu_q)
+
+    @staticmethod
+    def _push_escapes(coder, offset: np.ndarray, radius: np.ndarray) -> None:
+        excess = np.abs(offset) - radius  # >= 1
+        if excess.max() >= 2**ESCAPE_BITS:
+            raise ValueError("latent too far from its prediction to code")
+        nbits = np.floor(np.log2(excess)).astype(np.int64)  # exact for integers below 2**23
+        low = excess - (1 << nbits)
+        has_low = nbits > 0
+        if has_low.any():
+            coder.encode_reverse(low[has_low].astype(np.int32), UNIFORM, (1 << nbits[has_low]).astype(np.int32))
+        coder.encode_reverse(nbits.astype(np.int32), UNIFORM, np.full(len(nbits), ESCAPE_BITS, np.int32))
+        coder.encode_reverse((offset < 0).astype(np.int32), UNIFORM, np.full(len(nbits), 2, np.int32))
+
+    @staticmethod
+    def _pop_escapes(coder, radius: np.ndarray) -> np.ndarray:
+        n = len(radius)
+        negative = coder.decode(UNIFORM, np.full(n, 2, np.int32)).astype(bool)
+        nbits = coder.decode(UNIFORM, np.full(n, ESCAPE_BITS, np.int32)).astype(np.int64)
+        excess = np.ones(n, np.int64) << nbits
+        has_low = nbits > 0
+        if has_low.any():
+            excess[has_low] += coder.decode(UNIFORM, (1 << nbits[has_low]).astype(np.int32))
+        if (excess >= 2**ESCAPE_BITS).any():
+            raise FormatError("corrupt file: an escaped value is out of range")
+        return np.where(negative, -(radius + excess), radius + excess)

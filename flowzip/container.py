@@ -1,0 +1,226 @@
+"""The .fz container: a compact, checked header followed by the coded tile streams.
+
+Layout (all integers little-endian; "varint" is unsigned LEB128)::
+
+    magic      3 bytes  b"FLZ"
+    version    u8       1
+    flags      u8       0 (reserved)
+    height     varint   1 .. 2**20
+    width      varint   1 .. 2**20
+    mode       u8       0 L, 1 LA, 2 RGB, 3 RGBA
+    bit depth  u8       8
+    tile       varint   tile side in pixels (16 .. 1024, a multiple of 16)
+    groups     u8       plane groups, each coded by one model:
+      codec    u8         1 = integer discrete flow (IDF)
+      model    u8 + utf8  registry name of the model
+      weights  4 bytes    first bytes of the weights' SHA-256
+      planes   u8 + u8*n  which channels of the image the group codes
+    metadata   varint   count, then per entry: key (u8 + ascii), value (varint + bytes)
+    pixel CRC  u32      CRC-32 of the decoded pixels (row-major H x W x C, uint8)
+    lengths    varint   per group, per tile (row-major): bytes of that tile's ANS stream
+    header CRC u32      CRC-32 of every byte above
+    payload             the tile streams, in the same order
+
+Every tile is coded into its own ANS stream, so tiles decode independently, in any batch size.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass, field
+
+from .errors import FormatError
+
+MAGIC = b"FLZ"
+VERSION = 1
+MODES = ("L", "LA", "RGB", "RGBA")
+CODECS = {1: "idf"}
+MAX_SIDE = 2**20
+MAX_PIXELS = 2**30
+MIN_TILE, MAX_TILE = 16, 1024
+MAX_METADATA = 2**26
+
+
+@dataclass
+class Group:
+    codec: str
+    model: str
+    weights: bytes  # 4 bytes
+    planes: list[int]
+
+
+@dataclass
+class Header:
+    height: int
+    width: int
+    mode: str
+    tile: int
+    groups: list[Group]
+    pixel_crc: int
+    lengths: list[list[int]] = field(default_factory=list)  # [group][tile]
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8
+
+    @property
+    def channels(self) -> int:
+        return len(self.mode)
+
+    @property
+    def tile_grid(self) -> tuple[int, int]:
+        return -(-self.height // self.tile), -(-self.width // self.tile)
+
+    @property
+    def num_tiles(self) -> int:
+        rows, cols = self.tile_grid
+        return rows * cols
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.buf = io.BytesIO(data)
+
+    def take(self, n: int) -> bytes:
+        b = self.buf.read(n)
+        if len(b) != n:
+            raise FormatError("truncated file: the header ends early")
+        return b
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "little")
+
+    def varint(self, limit: int, what: str) -> int:
+        n, shift = 0, 0
+        while True:
+            byte = self.u8()
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 63:
+                raise FormatError(f"corrupt file: {what} is not a valid number")
+        if n > limit:
+            raise FormatError(f"corrupt file: {what} {n} is out of range (at most {limit})")
+        return n
+
+    def text(self) -> str:
+        try:
+            return self.take(self.u8()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("corrupt file: a name is not valid text") from None
+
+
+def _check(header: Header) -> None:
+    if not (1 <= header.height <= MAX_SIDE and 1 <= header.width <= MAX_SIDE):
+        raise FormatError(f"corrupt file: image size {header.width}x{header.height} is out of range")
+    if header.height * header.width > MAX_PIXELS:
+        raise FormatError("corrupt file: the image is larger than flowzip supports")
+    if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
+        raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
+    planes = sorted(p for g in header.groups for p in g.planes)
+    if planes != list(range(header.channels)):
+        raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+
+
+def pack(header: Header, payloads: list[list[bytes]]) -> bytes:
+    """Header and per-group, per-tile payloads -> .fz bytes."""
+    _check(header)
+    out = bytearray(MAGIC)
+    out += bytes([VERSION, 0])
+    out += _varint(header.height) + _varint(header.width)
+    out += bytes([MODES.index(header.mode), header.bit_depth])
+    out += _varint(header.tile) + bytes([len(header.groups)])
+    codec_ids = {name: k for k, name in CODECS.items()}
+    for g in header.groups:
+        name = g.model.encode("utf-8")
+        out += bytes([codec_ids[g.codec], len(name)]) + name + g.weights[:4]
+        out += bytes([len(g.planes), *g.planes])
+    out += _varint(len(header.metadata))
+    for key, value in header.metadata.items():
+        out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
+    out += header.pixel_crc.to_bytes(4, "little")
+    for group_payloads in payloads:
+        for p in group_payloads:
+            out += _varint(len(p))
+    out += zlib.crc32(out).to_bytes(4, "little")
+    for group_payloads in payloads:
+        for p in group_payloads:
+            out += p
+    return bytes(out)
+
+
+def read_header(data: bytes) -> tuple[Header, int]:
+    """Parse and check the header; returns it with the offset where payloads start.
+    Raises ``FormatError`` for anything that is not a well-formed .fz file of a known version."""
+    if len(data) < 4 or data[:3] != MAGIC:
+        raise FormatError("not a flowzip file (bad magic bytes)")
+    if data[3] != VERSION:
+        raise FormatError(f"unsupported .fz format version {data[3]} (this flowzip reads version {VERSION})")
+    r = _Reader(data)
+    r.take(4)
+    if r.u8() != 0:
+        raise FormatError("corrupt file: unknown flags are set")
+    height = r.varint(MAX_SIDE, "height")
+    width = r.varint(MAX_SIDE, "width")
+    mode_id, bit_depth = r.u8(), r.u8()
+    if mode_id >= len(MODES) or bit_depth != 8:
+        raise FormatError("corrupt file: unknown image mode or bit depth")
+    tile = r.varint(MAX_TILE, "tile size")
+    groups = []
+    for _ in range(r.u8()):
+        codec_id = r.u8()
+        if codec_id not in CODECS:
+            raise FormatError(f"corrupt file: unknown codec {codec_id}")
+        model = r.text()
+        weights = r.take(4)
+        planes = list(r.take(r.u8()))
+        groups.append(Group(CODECS[codec_id], model, weights, planes))
+    metadata = {}
+    for _ in range(r.varint(64, "metadata count")):
+        key = r.take(r.u8())
+        if not key.isascii():
+            raise FormatError("corrupt file: a metadata key is not ASCII")
+        value_len = r.varint(MAX_METADATA, "metadata length")
+        metadata[key.decode("ascii")] = r.take(value_len)
+    pixel_crc = r.u32()
+    header = Header(height, width, MODES[mode_id], tile, groups, pixel_crc, [], metadata, bit_depth)
+    _check(header)
+    remaining = len(data) - r.buf.tell()
+    if header.num_tiles * len(groups) * 5 > remaining:  # a length byte and a 4-byte stream per tile
+        raise FormatError("truncated or corrupt file: too short for the image it declares")
+    header.lengths = [[r.varint(remaining, "stream length") for _ in range(header.num_tiles)] for _ in groups]
+    end = r.buf.tell()
+    if zlib.crc32(data[:end]) != r.u32():
+        raise FormatError("corrupt file: header checksum mismatch")
+    start = end + 4
+    total = sum(sum(ls) for ls in header.lengths)
+    if start + total != len(data):
+        what = "truncated" if start + total > len(data) else "corrupt (extra bytes after the end)"
+        raise FormatError(f"{what} file: payload size does not match the header")
+    if any(n == 0 or n % 4 for ls in header.lengths for n in ls):
+        raise FormatError("corrupt file: a coded stream has an invalid length")
+    return header, start
+
+
+def split_payloads(data: bytes, header: Header, start: int) -> list[list[bytes]]:
+    out, pos = [], start
+    for lengths in header.lengths:
+        group = []
+        for n in lengths:
+            group.append(data[pos : pos + n])
+            pos += n
+        out.append(group)
+    return out

@@ -1,0 +1,96 @@
+"""Conditioner networks, in float (training) and as exact fixed-point twins (coding).
+
+Coding needs the encoder and the decoder to compute *identical* network outputs, whatever the
+machine, thread count, batch size or device. Float convolutions do not promise that: the order of
+a sum changes with all of them. The fixed-point twin removes the problem at the root: weights and
+activations are integers (activations carry ``FRAC_BITS`` fractional bits), held in float64. Every
+product and every partial sum is then an integer below 2**53, so float64 computes it exactly and
+the order of summation cannot matter. Rescaling divides by powers of two and floors, which is
+exact too. See ``FixedConvNet`` for the bounds that keep every value in range.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+FRAC_BITS = 12  # fractional bits of fixed-point activations
+ACT_LIMIT = 2.0**22  # |activation| bound in fixed-point units (1024.0 in real units)
+WEIGHT_LIMIT = 2.0**13  # |integer weight| bound
+ACC_LIMIT = 2.0**52  # every accumulator must stay below this to be exact in float64
+
+
+class ConvNet(nn.Module):
+    """3x3 conv -> ReLU -> 1x1 conv -> ReLU -> 3x3 conv, the last layer zero-initialised.
+
+    The input is multiplied by ``input_scale`` (a power of two) first, so that integer latents
+    of size ~100 enter the network at size ~1.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = 1 / 64):
+        super().__init__()
+        self.input_scale = input_scale
+        self.layers = nn.ModuleList(
+            [
+                nn.Conv2d(in_channels, hidden, 3, padding=1),
+                nn.Conv2d(hidden, hidden, 1),
+                nn.Conv2d(hidden, out_channels, 3, padding=1),
+            ]
+        )
+        nn.init.zeros_(self.layers[-1].weight)
+        nn.init.zeros_(self.layers[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x * self.input_scale
+        for i, conv in enumerate(self.layers):
+            h = conv(h)
+            if i < len(self.layers) - 1:
+                h = F.relu(h)
+        return h
+
+
+class FixedConvNet(nn.Module):
+    """Exact fixed-point twin of a trained ``ConvNet`` (inference only, float64).
+
+    Bounds: inputs are integers times ``input_scale * 2**FRAC_BITS`` and are clamped, like every
+    activation, to ``ACT_LIMIT``; integer weights are below ``WEIGHT_LIMIT``; so one product is
+    below 2**35 and a sum of ``k*k*c_in`` of them (checked at build time) stays below 2**52.
+    Outputs are real values on the grid 2**-FRAC_BITS.
+    """
+
+    def __init__(self, net: ConvNet):
+        super().__init__()
+        scale_bits = torch.log2(torch.tensor(net.input_scale)).item()
+        if scale_bits != round(scale_bits):
+            raise ValueError("input_scale must be a power of two")
+        self.input_shift = float(2.0 ** (FRAC_BITS + round(scale_bits)))
+        self.convs = []
+        for i, conv in enumerate(net.layers):
+            w = conv.weight.detach().to(torch.float64).cpu()
+            b = conv.bias.detach().to(torch.float64).cpu()
+            fan_in = w[0].numel()
+            if ACT_LIMIT * WEIGHT_LIMIT * fan_in >= ACC_LIMIT:
+                raise ValueError(f"layer {i} is too wide for exact fixed-point arithmetic")
+            # Per output channel, the largest power of two that keeps |w_q| and |b_q| in range.
+            wmax = w.abs().flatten(1).amax(1).clamp_min(2.0**-30)
+            bits = torch.floor(torch.log2(WEIGHT_LIMIT / wmax)).clamp(0, 30)
+            bmax_bits = torch.floor(torch.log2(2.0**46 / b.abs().clamp_min(2.0**-30))) - FRAC_BITS
+            bits = torch.minimum(bits, bmax_bits).clamp_min(0)
+            w_q = torch.round(w * (2.0**bits).view(-1, 1, 1, 1)).clamp(-WEIGHT_LIMIT, WEIGHT_LIMIT)
+            b_q = torch.round(b * 2.0 ** (bits + FRAC_BITS))
+            self.register_buffer(f"w{i}", w_q)
+            self.register_buffer(f"b{i}", b_q)
+            self.register_buffer(f"d{i}", (2.0**bits).view(1, -1, 1, 1))
+            self.convs.append(conv.padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: integer-valued float64 tensor. Returns a float64 tensor on the 2**-FRAC_BITS grid."""
+        h = (x * self.input_shift).clamp(-ACT_LIMIT, ACT_LIMIT)
+        last = len(self.convs) - 1
+        for i, padding in enumerate(self.convs):
+            acc = F.conv2d(h, getattr(self, f"w{i}"), getattr(self, f"b{i}"), padding=padding)
+            h = torch.floor(acc / getattr(self, f"d{i}")).clamp(-ACT_LIMIT, ACT_LIMIT)
+            if i < last:
+                h = F.relu(h)
+        return h / 2.0**FRAC_BITS

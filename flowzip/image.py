@@ -1,0 +1,162 @@
+"""Reading and writing images without losing anything, and cutting them into padded tiles."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import FlowzipError, ImageError
+
+MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
+                    ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+KEPT_METADATA = ("icc_profile", "exif")
+
+
+@dataclass
+class Picture:
+    """Pixels as a (H, W, C) uint8 array, its mode, and metadata kept byte for byte."""
+
+    pixels: np.ndarray
+    mode: str
+    metadata: dict[str, bytes] = field(default_factory=dict)
+
+    def to_pil(self) -> Image.Image:
+        arr = self.pixels[..., 0] if self.mode == "L" else self.pixels
+        return Image.fromarray(np.ascontiguousarray(arr), self.mode)
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """The bit depth the PNG file declares (Pillow reads 16-bit RGB PNGs as 8-bit)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return head[24]
+    return None
+
+
+def picture_from_array(arr: np.ndarray) -> Picture:
+    if arr.dtype != np.uint8:
+        raise ImageError(f"only 8-bit (uint8) arrays are supported, not {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in MODES or min(arr.shape[:2]) < 1:
+        raise ImageError(f"an image array must be (H, W) or (H, W, C) with C in 1..4, not {arr.shape}")
+    return Picture(np.ascontiguousarray(arr), MODES[arr.shape[2]])
+
+
+def picture_from_pil(im: Image.Image) -> Picture:
+    if getattr(im, "n_frames", 1) > 1:
+        raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
+    if im.mode not in MODES.values():
+        raise ImageError(f"images of mode {im.mode!r} are not supported (only 8-bit L, LA, RGB, RGBA)")
+    pixels = np.asarray(im)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
+    return Picture(np.ascontiguousarray(pixels), im.mode, metadata)
+
+
+def read_image(source) -> Picture:
+    """A path, a file object, a PIL image or a numpy array -> Picture, refusing what would lose data."""
+    if isinstance(source, np.ndarray):
+        return picture_from_array(source)
+    if isinstance(source, Image.Image):
+        return picture_from_pil(source)
+    path = Path(source)
+    try:
+        depth = _png_bit_depth(path)
+        if depth is not None and depth != 8:
+            raise ImageError(f"{path}: {depth}-bit PNG images are not supported yet (only 8 bits per sample)")
+        with Image.open(path) as im:
+            im.load()
+            return picture_from_pil(im)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageError(f"{path}: cannot read image ({e})") from None
+
+
+def encode_image(picture: Picture, suffix: str) -> bytes:
+    """Encode to a lossless format chosen by file suffix (``.png`` by default)."""
+    fmt = LOSSLESS_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise ImageError(f"cannot write {suffix or 'files without a suffix'}: choose a lossless format "
+                         f"({', '.join(sorted(LOSSLESS_FORMATS))})")
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    if fmt == "PNG":
+        options["compress_level"] = 6
+    for key in KEPT_METADATA:
+        if key in picture.metadata:
+            options[key] = picture.metadata[key]
+    buf = io.BytesIO()
+    try:
+        picture.to_pil().save(buf, fmt, **options)
+    except (OSError, ValueError, KeyError) as e:
+        raise ImageError(f"cannot write a {picture.mode} image as {fmt}: {e}") from None
+    return buf.getvalue()
+
+
+def png_size(picture: Picture) -> int:
+    """Bytes of an optimized PNG of the same pixels (Pillow, optimize=True), for comparison."""
+    buf = io.BytesIO()
+    picture.to_pil().save(buf, "PNG", optimize=True)
+    return buf.tell()
+
+
+def tile_boxes(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of each tile, row-major."""
+    return [(y, min(y + tile, height), x, min(x + tile, width))
+            for y in range(0, height, tile) for x in range(0, width, tile)]
+
+
+def pad_to_multiple(block: np.ndarray, multiple: int) -> np.ndarray:
+    """Pad a (C, h, w) block on the bottom and right by repeating edge pixels."""
+    _, h, w = block.shape
+    ph, pw = -h % multiple, -w % multiple
+    if ph or pw:
+        block = np.pad(block, ((0, 0), (0, ph), (0, pw)), mode="edge")
+    return block
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
+    """Write through a temporary file in the same folder, then rename: an interrupted run leaves no
+    partial file. Without ``overwrite`` an existing file is never replaced."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists (use -f to overwrite)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FlowzipError(f"cannot write {path}: folder {folder} does not exist")
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise FlowzipError(f"cannot write {path}: {e.strerror or e}") from None
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if the target appeared meanwhile: no silent overwrite
+            except FileExistsError:
+                raise FileExistsError(f"{path} already exists (use -f to overwrite)") from None
+            except OSError:
+                os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

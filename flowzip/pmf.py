@@ -1,0 +1,112 @@
+"""Integer probability tables of the discretized logistic, identical on every machine.
+
+The coder needs the encoder and the decoder to build bit-identical tables. Float ``exp`` may
+differ in its last bit between CPUs and libraries, so no transcendental function is evaluated at
+coding time: the logistic CDF comes from a table (built once with Python's ``decimal``, which is
+correctly rounded everywhere) and linear interpolation in int64. Inputs are integers too: the
+location ``mu_q`` in units of 2**-12 and a log-scale index ``j`` on a grid of 1/32.
+
+Each symbol is coded in a window of ``2R + 1`` values around its rounded location, plus one escape
+symbol for values outside; ``R`` grows with the scale so that escapes stay rare (about 1e-4).
+"""
+
+from __future__ import annotations
+
+import decimal
+from functools import lru_cache
+
+import numpy as np
+
+from .logistic import LOG_SCALE_MAX, LOG_SCALE_MIN, LOG_SCALE_STEPS_PER_UNIT
+
+MU_BITS = 12  # location fixed point
+CDF_BITS = 31  # CDF values are integers in [0, 2**CDF_BITS]
+TABLE_STEPS = 256  # table entries per unit of the logistic's argument
+TABLE_RANGE = 16  # the table covers arguments in [-16, 16]
+INV_SCALE_BITS = 20  # inverse scales are integers in units of 2**-20
+NUM_SCALES = (LOG_SCALE_MAX - LOG_SCALE_MIN) * LOG_SCALE_STEPS_PER_UNIT
+WINDOW_PER_SCALE = 10  # window radius ~ 10 scales: escape mass 2*sigmoid(-10) ~ 9e-5
+MAX_RADIUS = 128
+_SHIFT = MU_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
+assert NUM_SCALES == int(NUM_SCALES) and TABLE_STEPS == 2**8
+NUM_SCALES = int(NUM_SCALES)
+
+
+def _log_scale_of(j: int) -> decimal.Decimal:
+    """Centre of the log-scale bin j."""
+    return (decimal.Decimal(LOG_SCALE_MIN) * LOG_SCALE_STEPS_PER_UNIT + j + decimal.Decimal("0.5")) / (
+        LOG_SCALE_STEPS_PER_UNIT
+    )
+
+
+@lru_cache(maxsize=None)
+def cdf_table() -> np.ndarray:
+    """round(2**31 * sigmoid(i / 256 - 16)) for i = 0 .. 8192, as int64."""
+    ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+    one, full = decimal.Decimal(1), decimal.Decimal(2**CDF_BITS)
+    n = 2 * TABLE_RANGE * TABLE_STEPS
+    values = []
+    for i in range(n + 1):
+        t = ctx.divide(decimal.Decimal(i - n // 2), TABLE_STEPS)
+        sig = ctx.divide(one, ctx.add(one, ctx.exp(-t)))
+        values.append(int(ctx.multiply(sig, full).to_integral_value(decimal.ROUND_HALF_EVEN)))
+    return np.array(values, dtype=np.int64)
+
+
+@lru_cache(maxsize=None)
+def scale_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per log-scale index j: inverse scale (int64, units 2**-20), window radius R (int64), and
+    the scale itself (float64, for estimates only)."""
+    ctx = decimal.Context(prec=40)
+    inv, radius, scale = [], [], []
+    for j in range(NUM_SCALES):
+        ls = _log_scale_of(j)
+        s = ctx.exp(ls)
+        inv.append(int(ctx.multiply(ctx.exp(-ls), 2**INV_SCALE_BITS).to_integral_value()))
+        r = int(ctx.multiply(s, WINDOW_PER_SCALE).to_integral_value(decimal.ROUND_CEILING))
+        radius.append(min(MAX_RADIUS, 1 << max(1, r - 1).bit_length()))
+        scale.append(float(s))
+    return np.array(inv, np.int64), np.array(radius, np.int64), np.array(scale, np.float64)
+
+
+def quantize(mu: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 parameters on the fixed-point grid -> (mu_q int64, scale index int64).
+    Exact for inputs that are multiples of 2**-12, which the fixed-point networks produce."""
+    mu_q = np.rint(mu * 2.0**MU_BITS).astype(np.int64)
+    ls_q = np.rint(log_scale * 2.0**MU_BITS).astype(np.int64)
+    step = 2**MU_BITS // LOG_SCALE_STEPS_PER_UNIT
+    j = (ls_q - int(LOG_SCALE_MIN * 2**MU_BITS)) // step
+    return mu_q, np.clip(j, 0, NUM_SCALES - 1)
+
+
+def centers(mu_q: np.ndarray) -> np.ndarray:
+    """Window centres: mu rounded half up."""
+    return (mu_q + 2 ** (MU_BITS - 1)) >> MU_BITS
+
+
+def _cdf(n: np.ndarray, inv_scale: np.ndarray) -> np.ndarray:
+    """2**31 * sigmoid(n * 2**-12 / s), by table and linear interpolation, for int64 n."""
+    table = cdf_table()
+    last = len(table) - 1
+    pos = n * inv_scale + (TABLE_RANGE * TABLE_STEPS << _SHIFT)
+    idx = pos >> _SHIFT
+    frac = pos & ((1 << _SHIFT) - 1)
+    inside = np.clip(idx, 0, last - 1)
+    lo = table[inside]
+    value = lo + (((table[inside + 1] - lo) * frac) >> _SHIFT)
+    value = np.where(idx < 0, 0, value)
+    return np.where(idx >= last, 1 << CDF_BITS, value)
+
+
+def window_masses(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.ndarray:
+    """Integer masses (n, 2R + 2): the window's 2R + 1 values around each centre, then escape."""
+    inv_scale = scale_tables()[0][j][:, None]
+    c = centers(mu_q)[:, None]
+    k = np.arange(-radius, radius + 2, dtype=np.int64)[None, :]
+    # boundary between c + k - 1 and c + k, relative to mu, in units of 2**-12
+    n = ((c + k) << MU_BITS) - (1 << (MU_BITS - 1)) - mu_q[:, None]
+    cdf = _cdf(n, inv_scale)
+    masses = np.empty((len(mu_q), 2 * radius + 2), np.int64)
+    masses[:, :-1] = np.diff(cdf, axis=1)
+    masses[:, -1] = cdf[:, 0] + ((1 << CDF_BITS) - cdf[:, -1])
+    return masses

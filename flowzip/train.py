@@ -1,0 +1,166 @@
+"""Training loop: random crops, Adam with warm-up, an EMA of the weights, held-out bpd,
+checkpoints with resume, and a JSON-lines log.
+
+A run is described by a JSON config::
+
+    {"family": "idf", "model": {...IDFConfig fields...},
+     "train": {"steps": ..., "batch": ..., "lr": ..., ...},
+     "data": {"arrays": ["../shared/data/cifar10/train.npy.xz"], "folders": [...], ...}}
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import CropSampler, load_array, load_folder, to_gray
+from .models import build_model
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10000
+    batch: int = 64
+    lr: float = 1e-3
+    warmup: int = 500
+    lr_decay_end: float = 0.1  # cosine decay to this fraction of lr at the last step
+    ema: float = 0.999
+    crop: int = 32
+    photo_fraction: float = 0.25
+    held_out: int = 1000  # images kept out of the first array, for held-out bpd
+    eval_every: int = 1000
+    checkpoint_every: int = 500
+    seed: int = 0
+    threads: int = 0  # 0: torch's default
+
+
+@dataclass
+class DataConfig:
+    arrays: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    jpeg_downsample: int = 2
+
+
+def _lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (cfg.lr_decay_end + (1 - cfg.lr_decay_end) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def held_out_bpd(model, images: np.ndarray, device: torch.device, batch: int = 250) -> float:
+    """Mean bits per sub-pixel of the model's likelihood on (N, C, H, W) uint8 images."""
+    model.eval()
+    nats = 0.0
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(images[i : i + batch]).to(device, torch.float32)
+        nats += -model.log_prob(x).sum().item()
+    return nats / (images.size * math.log(2))
+
+
+def train(config: dict, out_dir: str | Path, resume: bool = False, device: str = "cpu",
+          log=print) -> Path:
+    """Train the model ``config`` describes; checkpoints and ``log.jsonl`` go to ``out_dir``.
+    Returns the path of the final checkpoint."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tcfg = TrainConfig(**config.get("train", {}))
+    dcfg = DataConfig(**config.get("data", {}))
+    if tcfg.threads:
+        torch.set_num_threads(tcfg.threads)
+    torch.manual_seed(tcfg.seed)
+    dev = torch.device(device)
+    model = build_model(config["family"], config["model"]).to(dev)
+    channels = config["model"].get("channels", 3)
+
+    arrays = [load_array(p) for p in dcfg.arrays]
+    rng = np.random.default_rng(tcfg.seed)
+    held = np.zeros((0, 32, 32, 3), np.uint8)
+    if arrays and tcfg.held_out:
+        order = rng.permutation(len(arrays[0]))
+        held = arrays[0][order[: tcfg.held_out]]
+        arrays[0] = arrays[0][np.sort(order[tcfg.held_out :])]
+    photos = [im for folder in dcfg.folders for im in load_folder(folder, dcfg.jpeg_downsample)]
+    sampler = CropSampler(arrays, photos, tcfg.crop, tcfg.photo_fraction, channels, tcfg.seed + 1)
+    held = to_gray(held) if channels == 1 else held
+    held = np.ascontiguousarray(held.transpose(0, 3, 1, 2))
+
+    opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    step, images_seen, wall = 0, 0, 0.0
+    ckpt_path = out_dir / "checkpoint.pt"
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, images_seen, wall = state["step"], state["images_seen"], state["wall"]
+        sampler.rng = np.random.default_rng([tcfg.seed + 1, step])
+        log(f"resumed from step {step}")
+
+    def save():
+        state = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                 "step": step, "images_seen": images_seen, "wall": wall, "config": config}
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(ckpt_path)
+
+    log_file = open(out_dir / "log.jsonl", "a")
+    t0, window_bpd, window_n = time.time(), 0.0, 0
+    while step < tcfg.steps:
+        model.train()
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, tcfg)
+        x = torch.from_numpy(sampler.batch(tcfg.batch)).to(dev, torch.float32)
+        bpd = -model.log_prob(x).mean() / (x[0].numel() * math.log(2))
+        opt.zero_grad(set_to_none=True)
+        bpd.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 100.0)
+        opt.step()
+        with torch.no_grad():
+            decay = min(tcfg.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+        step += 1
+        images_seen += tcfg.batch
+        window_bpd += bpd.item()
+        window_n += 1
+        if step % 50 == 0 or step == tcfg.steps:
+            now = time.time()
+            wall += now - t0
+            rate = window_n * tcfg.batch / max(now - t0, 1e-9)
+            record = {"step": step, "images_seen": images_seen, "train_bpd": window_bpd / window_n,
+                      "lr": _lr_at(step - 1, tcfg), "images_per_s": rate, "wall_s": wall}
+            if len(held) and (step % tcfg.eval_every == 0 or step == tcfg.steps):
+                record["held_out_bpd"] = held_out_bpd(ema, held, dev)
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+            log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
+                save()
+            t0, window_bpd, window_n = time.time(), 0.0, 0
+    log_file.close()
+    save()
+    return ckpt_path
+
+
+def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, card: dict | None = None) -> Path:
+    """Write a checkpoint's EMA weights as a release model ``NAME`` (see ``zoo.export``)."""
+    from . import zoo
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    config = state["config"]
+    model = build_model(config["family"], config["model"])
+    model.load_state_dict(state["ema"])
+    record = {"training": {"config": config, "steps": state["step"], "images_seen": state["images_seen"],
+                           "wall_s": round(state["wall"], 1)}}
+    record.update(card or {})
+    return zoo.export(model, config["family"], config["model"], name, out_dir, record)

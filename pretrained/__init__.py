@@ -1,0 +1,1 @@
+"""Shipped models: NAME.json (config and model card) + NAME.safetensors (weights)."""

@@ -1,0 +1,162 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import flowzip
+from flowzip import api, container
+from flowzip.errors import ImageError, ModelError
+
+CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+
+
+def make_image(kind: str, h: int, w: int, c: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "noise":
+        return rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+    if kind == "flat":
+        return np.full((h, w, c), rng.integers(0, 256), np.uint8)
+    if kind == "extremes":
+        return (rng.integers(0, 2, (h, w, c)) * 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    grad = (yy * 255 // max(1, h - 1) + xx * 3)[..., None] + np.arange(c) * 40
+    return (grad % 256).astype(np.uint8)
+
+
+def round_trip(image: np.ndarray, **kw) -> bytes:
+    data = flowzip.compress(image, **kw)
+    back = flowzip.decompress(data, batch=3)
+    back = back.reshape(image.shape)
+    np.testing.assert_array_equal(back, image)
+    return data
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (33, 65), (300, 200)])
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
+def test_round_trip_sizes_and_modes(tiny_models, shape, mode):
+    round_trip(make_image("gradient", *shape, CHANNELS[mode]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 48), st.integers(1, 48), st.sampled_from(list(CHANNELS)),
+       st.sampled_from(["noise", "flat", "gradient", "extremes"]), st.integers(0, 99))
+def test_round_trip_any_content(tiny_models, h, w, mode, kind, seed):
+    round_trip(make_image(kind, h, w, CHANNELS[mode], seed), tile=16)
+
+
+def test_gray_arrays_keep_their_shape(tiny_models):
+    image = make_image("noise", 9, 5, 1)[..., 0]
+    assert flowzip.decompress(flowzip.compress(image)).shape == (9, 5)
+
+
+def test_decoding_is_independent_of_batch_and_threads(tiny_models):
+    image = make_image("gradient", 70, 90, 3)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        data = flowzip.compress(image, tile=32, batch=1)
+        torch.set_num_threads(2)
+        for batch in (2, 7):
+            np.testing.assert_array_equal(flowzip.decompress(data, batch=batch), image)
+            assert flowzip.compress(image, tile=32, batch=batch) == data
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_header_records_the_image(tiny_models):
+    data = flowzip.compress(make_image("noise", 10, 20, 4))
+    header, _ = container.read_header(data)
+    assert (header.height, header.width, header.mode) == (10, 20, "RGBA")
+    assert [(g.model, g.planes) for g in header.groups] == [("tiny-rgb", [0, 1, 2]), ("tiny-gray", [3])]
+
+
+def test_icc_profile_and_exif_survive(tiny_models, tmp_path):
+    im = Image.fromarray(make_image("gradient", 12, 12, 3))
+    exif = Image.Exif()
+    exif[0x010E] = "a description"
+    path = tmp_path / "meta.png"
+    im.save(path, icc_profile=b"fake icc profile bytes", exif=exif.tobytes())
+    picture = api.decompress_picture(flowzip.compress(path))
+    assert picture.metadata["icc_profile"] == b"fake icc profile bytes"
+    assert picture.metadata["exif"] == exif.tobytes()
+
+
+def test_estimate_tracks_the_real_size(tiny_models):
+    image = make_image("gradient", 64, 64, 3)
+    data, report = api.compress_picture(api.read_image(image))
+    assert report.compressed_bytes == len(data)
+    assert 8 * len(data) - report.estimated_bits < 0.005 * report.estimated_bits + 512
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: Image.new("I;16", (4, 4)).save(p), "not supported"),
+    (lambda p: Image.new("CMYK", (4, 4)).save(p, "TIFF"), "not supported"),
+    (lambda p: p.write_bytes(b"not an image"), "cannot read image"),
+])
+def test_unsupported_images_are_refused(tiny_models, tmp_path, make, message):
+    path = tmp_path / "x.tif"
+    make(path)
+    with pytest.raises(ImageError, match=message):
+        flowzip.compress(path)
+
+
+def test_sixteen_bit_png_is_refused_not_truncated(tiny_models, tmp_path):
+    path = tmp_path / "deep.png"
+    Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(path)
+    with pytest.raises(ImageError, match="16-bit"):
+        flowzip.compress(path)
+
+
+def test_multi_frame_images_are_refused(tiny_models, tmp_path):
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("L", (4, 4), v) for v in (0, 255)]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageError, match="frames"):
+        flowzip.compress(path)
+
+
+def test_bad_arrays_and_models(tiny_models):
+    with pytest.raises(ImageError):
+        flowzip.compress(np.zeros((4, 4, 3), np.uint16))
+    with pytest.raises(ImageError):
+        flowzip.compress(np.zeros((4, 4, 5), np.uint8))
+    with pytest.raises(ModelError, match="unknown model"):
+        flowzip.compress(np.zeros((4, 4, 3), np.uint8), model="no-such-model")
+    with pytest.raises(ModelError, match="codes 1-channel"):
+        flowzip.compress(np.zeros((4, 4, 3), np.uint8), model="tiny-gray")
+
+
+def test_mismatched_weights_are_refused(tiny_models, monkeypatch):
+    data = flowzip.compress(make_image("noise", 8, 8, 1))
+    header, _ = container.read_header(data)
+    fake = bytearray(data)
+    # rewrite the weights id and fix the header CRC so that only the model check can object
+    idx = data.index(header.groups[0].weights)
+    fake[idx : idx + 4] = b"\0\0\0\0"
+    import zlib
+    _, start = container.read_header(data)
+    end = start - 4
+    fake[end:start] = zlib.crc32(bytes(fake[:end])).to_bytes(4, "little")
+    with pytest.raises(ModelError, match="needs model"):
+        flowzip.decompress(bytes(fake))
+
+
+def test_damaged_weights_are_refused(tiny_zoo_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from flowzip import zoo
+
+    folder = tmp_path / "zoo"
+    shutil.copytree(tiny_zoo_dir, folder)
+    weights = folder / "tiny-rgb.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    monkeypatch.setattr(zoo, "pretrained_dir", lambda: folder)
+    with pytest.raises(ModelError, match="do not match"):
+        zoo.load_model.__wrapped__("tiny-rgb")
+    (folder / "tiny-rgb.safetensors").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        zoo.load_model.__wrapped__("tiny-rgb")

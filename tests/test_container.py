@@ -1,0 +1,82 @@
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowzip import api, container
+from flowzip.container import Group, Header
+from flowzip.errors import FormatError
+
+
+def _sample() -> bytes:
+    header = Header(40, 300, "RGBA", 256, [Group("idf", "m-rgb", b"\1\2\3\4", [0, 1, 2]),
+                                          Group("idf", "m-gray", b"\5\6\7\10", [3])],
+                    pixel_crc=0xDEADBEEF, metadata={"icc_profile": b"x" * 300})
+    payloads = [[b"abcd" * 3, b"efgh"], [b"ijkl", b"mnop" * 2]]
+    return container.pack(header, payloads)
+
+
+def test_header_round_trip():
+    data = _sample()
+    header, start = container.read_header(data)
+    assert (header.height, header.width, header.mode, header.tile) == (40, 300, "RGBA", 256)
+    assert [g.model for g in header.groups] == ["m-rgb", "m-gray"]
+    assert header.groups[1].planes == [3] and header.groups[0].weights == b"\1\2\3\4"
+    assert header.metadata == {"icc_profile": b"x" * 300}
+    assert header.pixel_crc == 0xDEADBEEF
+    assert container.split_payloads(data, header, start) == [[b"abcd" * 3, b"efgh"], [b"ijkl", b"mnop" * 2]]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "not a flowzip file"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "not a flowzip file"),
+    (b"FLZ\x09" + b"\0" * 40, "unsupported .fz format version"),
+])
+def test_foreign_files_are_refused(data, message):
+    with pytest.raises(FormatError, match=message):
+        container.read_header(data)
+
+
+def test_every_truncation_is_refused():
+    data = _sample()
+    for n in range(len(data)):
+        with pytest.raises(FormatError):
+            container.read_header(data[:n])
+    with pytest.raises(FormatError):
+        container.read_header(data + b"\0\0\0\0")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_header_bit_flips_are_refused(data):
+    raw = bytearray(_sample())
+    header_end = container.read_header(bytes(raw))[1]
+    pos = data.draw(st.integers(0, header_end - 1))
+    raw[pos] ^= 1 << data.draw(st.integers(0, 7))
+    with pytest.raises(FormatError):
+        container.read_header(bytes(raw))
+
+
+def _with_fixed_crc(fields: bytes) -> bytes:
+    return fields + zlib.crc32(fields).to_bytes(4, "little")
+
+
+def test_huge_declared_sizes_are_refused_before_allocation():
+    # a well-formed header (valid CRC) declaring a 2**20 x 2**20 image in a few bytes
+    fields = b"FLZ\x01\x00" + container._varint(2**20) + container._varint(2**20) + b"\x02\x08"
+    fields += container._varint(256) + b"\x01\x01\x01m" + b"\0" * 4 + b"\x03\x00\x01\x02" + b"\x00" + b"\0" * 4
+    with pytest.raises(FormatError, match="larger than flowzip supports|too short"):
+        container.read_header(_with_fixed_crc(fields + b"\x04"))
+
+
+def test_corrupt_payload_is_caught(tiny_models):
+    image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    data = bytearray(api.compress(image))
+    header, start = container.read_header(bytes(data))
+    for pos in range(start, len(data), max(1, (len(data) - start) // 25)):
+        corrupt = bytearray(data)
+        corrupt[pos] ^= 0x10
+        with pytest.raises(FormatError):
+            api.decompress(bytes(corrupt))
