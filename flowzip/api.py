@@ -57,6 +57,10 @@ def _codec(name: str, device: torch.device) -> tuple[zoo.LoadedModel, IDFCodec]:
     return loaded, IDFCodec(loaded.model, device)
 
 
+def num_tiles(height: int, width: int, tile: int) -> int:
+    return len(tile_boxes(height, width, tile))
+
+
 def plan_groups(mode: str, model: str | None = None) -> list[tuple[str, list[int]]]:
     """(model name, planes) per plane group: colour planes together, gray and alpha alone."""
     planes = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}[mode]
@@ -83,8 +87,8 @@ def _tiles_by_shape(planes: np.ndarray, tile: int, multiple: int):
 
 
 def compress_picture(picture: Picture, model: str | None = None, *, tile: int = DEFAULT_TILE,
-                     batch: int = DEFAULT_BATCH, device=None) -> tuple[bytes, Report]:
-    """Picture -> (.fz bytes, Report)."""
+                     batch: int = DEFAULT_BATCH, device=None, progress=None) -> tuple[bytes, Report]:
+    """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done."""
     device = resolve_device(device)
     h, w, c = picture.pixels.shape
     header = Header(h, w, picture.mode, tile, [], zlib.crc32(picture.pixels.tobytes()),
@@ -102,6 +106,8 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int = 
                 est_bits += bits
                 for (k, _), p in zip(chunk, coded):
                     payloads[k] = p
+                if progress:
+                    progress(len(chunk))
         all_payloads.append(payloads)
     data = container.pack(header, all_payloads)
     return data, Report(len(data), est_bits, h * w * c)
@@ -114,7 +120,7 @@ def compress(image, model: str | None = None, *, tile: int = DEFAULT_TILE, batch
 
 
 def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
-                       model: str | None = None) -> Picture:
+                       model: str | None = None, progress=None) -> Picture:
     """.fz bytes -> Picture (pixels, mode and metadata), verified against the stored CRC.
     ``model`` may give the path of an exported model's JSON config that the file names."""
     device = resolve_device(device)
@@ -143,6 +149,8 @@ def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
                 for k, t in zip(chunk, tiles):
                     y0, y1, x0, x1 = boxes[k]
                     out[y0:y1, x0:x1, group.planes] = t[:, : y1 - y0, : x1 - x0].transpose(1, 2, 0)
+                if progress:
+                    progress(len(chunk))
     if zlib.crc32(out.tobytes()) != header.pixel_crc:
         raise FormatError("corrupt file: decoded pixels fail the checksum")
     return Picture(out, header.mode, dict(header.metadata))

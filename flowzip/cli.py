@@ -63,6 +63,13 @@ def _outputs(inputs: list[Path], out: str | None, suffix: str) -> list[Path]:
     return [out / p.with_suffix(suffix).name for p in inputs]
 
 
+def _tile_progress(total: int, label: str, show: bool):
+    """A progress bar over tiles, for one long image; nothing for a short one."""
+    if not show or total < 8:
+        return contextlib.nullcontext(None)
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
 def _run_each(pairs, work, label: str, ctx) -> None:
     """Run ``work(src, dst)`` for each pair; report failures one line each, exit 1 if any."""
     failed = 0
@@ -102,7 +109,11 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
         if dst.exists() and not force:
             raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
         picture = read_image(src)
-        data, report = api.compress_picture(picture, model, tile=tile, batch=batch, device=device)
+        h, w, _ = picture.pixels.shape
+        total = api.num_tiles(h, w, tile) * len(api.plan_groups(picture.mode, model))
+        with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
+            data, report = api.compress_picture(picture, model, tile=tile, batch=batch, device=device,
+                                                progress=bar.update if bar else None)
         if verify and not np.array_equal(api.decompress_picture(data, device=device).pixels, picture.pixels):
             raise FlowzipError(f"{src}: verification failed, decoded pixels differ (nothing written)")
         atomic_write(dst, data, overwrite=force)
@@ -131,10 +142,12 @@ def decompress(ctx, files, output, device, force, batch, model):
 
     def work(src: Path, dst: Path):
         data = src.read_bytes()
-        container.read_header(data)  # a foreign or broken file is reported before anything else
+        header, _ = container.read_header(data)  # a foreign or broken file is reported first
         if dst.exists() and not force:
             raise FileExistsError(f"{dst} already exists (use -f to overwrite, or -o)")
-        picture = api.decompress_picture(data, batch=batch, device=device, model=model)
+        with _tile_progress(header.num_tiles * len(header.groups), src.name, len(files) == 1) as bar:
+            picture = api.decompress_picture(data, batch=batch, device=device, model=model,
+                                             progress=bar.update if bar else None)
         atomic_write(dst, encode_image(picture, dst.suffix), overwrite=force)
         click.echo(f"{src} -> {dst}: {picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}")
 

@@ -31,12 +31,22 @@ class Picture:
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
 
-def _png_bit_depth(path: Path) -> int | None:
-    """The bit depth the PNG file declares (Pillow reads 16-bit RGB PNGs as 8-bit)."""
+def _declared_depth(path: Path, im: Image.Image) -> str | None:
+    """What the file itself declares when it is not plain 8 bits per sample, else None.
+    Pillow reads 16-bit RGB PNG, TIFF and PPM files as 8-bit images, so ask the file."""
     with open(path, "rb") as f:
-        head = f.read(26)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        return head[24]
+        head = f.read(512)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] != 8:
+        return f"{head[24]}-bit PNG"
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        if any(b != 8 for b in bits):
+            return f"{max(bits)}-bit TIFF"
+    if im.format == "PPM" and head[:2] in (b"P2", b"P3", b"P5", b"P6"):
+        tokens = b" ".join(line.split(b"#")[0] for line in head.splitlines()).split()
+        if len(tokens) >= 4 and tokens[3].isdigit() and int(tokens[3]) != 255:
+            return f"PPM/PGM with maximum value {int(tokens[3])}"
     return None
 
 
@@ -70,10 +80,10 @@ def read_image(source) -> Picture:
         return picture_from_pil(source)
     path = Path(source)
     try:
-        depth = _png_bit_depth(path)
-        if depth is not None and depth != 8:
-            raise ImageError(f"{path}: {depth}-bit PNG images are not supported yet (only 8 bits per sample)")
         with Image.open(path) as im:
+            depth = _declared_depth(path, im)
+            if depth is not None:
+                raise ImageError(f"{path}: {depth} images are not supported yet (only 8 bits per sample)")
             im.load()
             return picture_from_pil(im)
     except ImageError:

@@ -111,6 +111,37 @@ def test_sixteen_bit_png_is_refused_not_truncated(tiny_models, tmp_path):
         flowzip.compress(path)
 
 
+@pytest.mark.parametrize("name, content", [
+    ("rgb16.ppm", b"P6\n2 1\n65535\n" + bytes(12)),
+    ("low.pgm", b"P5\n2 1\n15\n" + bytes(2)),
+])
+def test_other_depths_are_refused(tiny_models, tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match="not supported"):
+        flowzip.compress(path)
+
+
+def _rgb16_tiff(width: int, height: int) -> bytes:
+    """A minimal uncompressed 48-bit RGB TIFF (Pillow would read it as 8-bit RGB)."""
+    import struct
+
+    pixels = np.full((height, width, 3), 40000, "<u2").tobytes()
+    entries = [(256, 3, 1, width), (257, 3, 1, height), (258, 3, 3, 8 + 2 + 12 * 9 + 4),
+               (259, 3, 1, 1), (262, 3, 1, 2), (273, 4, 1, 8 + 2 + 12 * 9 + 4 + 6), (277, 3, 1, 3),
+               (278, 3, 1, height), (279, 4, 1, len(pixels))]
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
+    return b"II*\0" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + struct.pack("<3H", 16, 16, 16) + pixels
+
+
+def test_sixteen_bit_rgb_tiff_is_refused(tiny_models, tmp_path):
+    path = tmp_path / "deep.tif"
+    path.write_bytes(_rgb16_tiff(5, 4))
+    assert Image.open(path).mode == "RGB"  # what Pillow alone would make of it
+    with pytest.raises(ImageError, match="16-bit TIFF"):
+        flowzip.compress(path)
+
+
 def test_multi_frame_images_are_refused(tiny_models, tmp_path):
     path = tmp_path / "anim.gif"
     frames = [Image.new("L", (4, 4), v) for v in (0, 255)]

@@ -40,13 +40,14 @@ class AdditiveCoupling(nn.Module):
     The channel reversal makes consecutive couplings update alternate halves.
     """
 
-    def __init__(self, channels: int, hidden: int):
+    def __init__(self, channels: int, hidden: int, output_scale: float = 1.0):
         super().__init__()
         self.split = channels // 2
+        self.output_scale = output_scale  # a power of two, so exact in fixed point
         self.net = ConvNet(self.split, channels - self.split, hidden)
 
     def translation(self, a: torch.Tensor) -> torch.Tensor:
-        t = round_ste(self.net(a))
+        t = round_ste(self.net(a) * self.output_scale)
         return t.clamp(-TRANSLATION_LIMIT, TRANSLATION_LIMIT)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

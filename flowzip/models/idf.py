@@ -32,16 +32,19 @@ class IDFConfig:
     couplings: list[int] = field(default_factory=lambda: [4, 4, 4, 4])
     hidden: int = 96
     prior_hidden: int = 128
+    factor_out: float = 0.5  # fraction of channels factored out at each level but the last
+    output_scale: float = 1.0  # power of two multiplying prior locations and coupling translations
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class Level(nn.Module):
-    def __init__(self, channels: int, couplings: int, hidden: int, prior_hidden: int | None):
+    def __init__(self, channels: int, couplings: int, hidden: int, prior_hidden: int | None, keep: int,
+                 output_scale: float):
         super().__init__()
-        self.couplings = nn.ModuleList(AdditiveCoupling(channels, hidden) for _ in range(couplings))
-        self.keep = channels // 2
+        self.couplings = nn.ModuleList(AdditiveCoupling(channels, hidden, output_scale) for _ in range(couplings))
+        self.keep = keep
         self.prior = None
         if prior_hidden is not None:
             self.prior = ConvNet(self.keep, 2 * (channels - self.keep), prior_hidden)
@@ -73,9 +76,10 @@ class IDF(nn.Module):
         for i in range(config.levels):
             c *= 4
             last = i == config.levels - 1
-            levels.append(Level(c, config.couplings[i], config.hidden, None if last else config.prior_hidden))
-            if not last:
-                c //= 2
+            keep = c if last else max(1, round(c * (1 - config.factor_out)))
+            levels.append(Level(c, config.couplings[i], config.hidden, None if last else config.prior_hidden, keep,
+                                config.output_scale))
+            c = keep
         self.levels = nn.ModuleList(levels)
         self.top_channels = c
         self.top_mu = nn.Parameter(torch.zeros(c))
@@ -88,7 +92,7 @@ class IDF(nn.Module):
 
     def _prior(self, level: Level, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, ls = level.prior(keep).chunk(2, dim=1)
-        return mu, logistic.clamp_log_scale(ls)
+        return mu * self.config.output_scale, logistic.clamp_log_scale(ls)
 
     def _top_prior(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (1, -1, 1, 1)

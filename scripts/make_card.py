@@ -1,0 +1,26 @@
+"""Model-card fields for a training run: data, hardware, wall time and the learning curve.
+
+    python scripts/make_card.py runs/idf-rgb > runs/idf-rgb/card.json
+"""
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+run = Path(sys.argv[1])
+log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+config = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["config"]
+curve = [{"images_seen": r["images_seen"], "held_out_bpd": round(r["held_out_bpd"], 4)}
+         for r in log if "held_out_bpd" in r]
+card = {
+    "data": {"train": config["data"], "held_out": f"{config['train']['held_out']} CIFAR-10 train images "
+             "kept out of training (never the test sets)", "crop": config["train"]["crop"]},
+    "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch "
+                f"{torch.__version__}",
+    "learning_curve": curve,
+}
+print(json.dumps(card, indent=2))

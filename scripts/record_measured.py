@@ -1,0 +1,19 @@
+"""Write measured results (from scripts/evaluate.py) into a model's card; the weights are untouched.
+
+    python scripts/record_measured.py pretrained/idf-rgb-v1.json cifar10_test_1000=runs/c.json kodak=runs/k.json
+"""
+
+import json
+import sys
+from pathlib import Path
+
+card_path = Path(sys.argv[1])
+card = json.loads(card_path.read_text())
+measured = card.setdefault("measured", {})
+for arg in sys.argv[2:]:
+    key, path = arg.split("=", 1)
+    result = json.loads(Path(path).read_text())
+    measured[key] = {"bpd": round(result["mean_bpd"], 4), "estimated_bpd": round(result["mean_estimated_bpd"], 4),
+                     "images": result["images"], "encode_s_per_image": round(result["encode_s_per_image"], 3),
+                     "decode_s_per_image": round(result["decode_s_per_image"], 3), "device": result["device"]}
+card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -1,0 +1,51 @@
+"""Tests of the shipped default models (slow: seconds). Data-dependent ones skip without ../shared."""
+
+import numpy as np
+import pytest
+
+import flowzip
+from flowzip import api, zoo
+
+from conftest import DATA, SHARED, shipped_model_available
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not shipped_model_available(), reason="shipped model not installed")]
+
+
+def _check_rate(picture):
+    data, report = api.compress_picture(picture)
+    assert np.array_equal(flowzip.decompress(data, batch=1).reshape(picture.pixels.shape), picture.pixels)
+    excess = 8 * len(data) - report.estimated_bits
+    assert excess <= 0.005 * report.estimated_bits + 512, (excess, report.estimated_bits)
+    return data, report
+
+
+def test_sample_image_round_trip_and_rate():
+    picture = api.read_image(DATA / "sample.png")
+    data, report = _check_rate(picture)
+    from flowzip.image import png_size
+
+    assert report.bpd < 8 * png_size(picture) / report.subpixels
+
+
+def test_gray_and_alpha_with_shipped_models():
+    rgb = np.asarray(api.read_image(DATA / "sample.png").pixels)[:67, :45]
+    gray = rgb.mean(axis=2).astype(np.uint8)
+    rgba = np.concatenate([rgb, gray[..., None]], axis=2)
+    for image in (gray, rgba):
+        _check_rate(api.read_image(image))
+
+
+def test_models_are_registered_with_cards():
+    cards = zoo.available()
+    for name in zoo.DEFAULTS.values():
+        assert name in cards
+        assert cards[name]["size_bytes"] < 20e6
+        assert "measured" in cards[name] and "training" in cards[name]
+
+
+@pytest.mark.skipif(not (SHARED / "cifar10" / "test.npy").exists(), reason="../shared/data not present")
+def test_cifar_images_beat_png():
+    test = np.load(SHARED / "cifar10" / "test.npy", mmap_mode="r")[:40]
+    bits = sum(8 * len(_check_rate(api.read_image(np.array(x)))[0]) for x in test)
+    assert bits / test.size < 5.87
