@@ -52,15 +52,36 @@ def main(ctx, debug):
     ctx.obj = {"debug": debug}
 
 
+STREAM = Path("-")
+
+
 def _outputs(inputs: list[Path], out: str | None, suffix: str) -> list[Path]:
-    """Output path per input: beside it with ``suffix``, or as -o says (a file, or a folder)."""
+    """Output path per input: beside it with ``suffix``, or as -o says (a file, or a folder).
+    ``-`` (standard input) goes to standard output unless -o says otherwise."""
+    if STREAM in inputs and len(inputs) > 1:
+        raise click.UsageError("'-' (standard input) must be the only input")
     if out is None:
-        return [p.with_suffix(suffix) for p in inputs]
+        return [STREAM if p == STREAM else p.with_suffix(suffix) for p in inputs]
     out = Path(out)
     if len(inputs) == 1 and not out.is_dir():
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     return [out / p.with_suffix(suffix).name for p in inputs]
+
+
+def _read(src: Path) -> bytes:
+    return sys.stdin.buffer.read() if src == STREAM else src.read_bytes()
+
+
+def _write(dst: Path, data: bytes, force: bool) -> None:
+    """Atomically to a file, or to standard output (never to a terminal)."""
+    if dst != STREAM:
+        atomic_write(dst, data, overwrite=force)
+    elif sys.stdout.isatty():
+        raise FlowzipError("refusing to write binary data to a terminal (use -o FILE or a pipe)")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _tile_progress(total: int, label: str, show: bool):
@@ -88,7 +109,7 @@ def _run_each(pairs, work, label: str, ctx) -> None:
 
 
 @main.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", help="Output file (one image) or folder (several).")
 @click.option("-m", "--model", help="Model name (see `flowzip models`) or path of a model's JSON config.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
@@ -101,14 +122,16 @@ def _run_each(pairs, work, label: str, ctx) -> None:
 @click.option("--no-png", is_flag=True, help="Skip the PNG size comparison.")
 @click.pass_context
 def compress(ctx, images, output, model, device, force, tile, batch, verify, no_png):
-    """Compress IMAGES to .fz files (the inputs are kept)."""
+    """Compress IMAGES to .fz files (the inputs are kept). '-' reads standard input and writes
+    standard output unless -o is given."""
     if tile % 16:
         raise click.BadParameter("must be a multiple of 16", param_hint="--tile")
 
     def work(src: Path, dst: Path):
-        if dst.exists() and not force:
+        if dst != STREAM and dst.exists() and not force:
             raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
-        picture = read_image(src)
+        raw = _read(src)
+        picture = read_image(raw)
         h, w, _ = picture.pixels.shape
         total = api.num_tiles(h, w, tile) * len(api.plan_groups(picture.mode, model))
         with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
@@ -116,21 +139,21 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
                                                 progress=bar.update if bar else None)
         if verify and not np.array_equal(api.decompress_picture(data, device=device).pixels, picture.pixels):
             raise FlowzipError(f"{src}: verification failed, decoded pixels differ (nothing written)")
-        atomic_write(dst, data, overwrite=force)
-        line = (f"{src}: {src.stat().st_size} -> {len(data)} bytes, {report.bpd:.3f} bpd "
+        _write(dst, data, force)
+        line = (f"{src}: {len(raw)} -> {len(data)} bytes, {report.bpd:.3f} bpd "
                 f"(model estimate {report.estimated_bpd:.3f})")
         if not no_png:
             png = png_size(picture)
             line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
         if verify:
             line += ", verified"
-        click.echo(line)
+        click.echo(line, err=dst == STREAM)
 
     _run_each(list(zip(images, _outputs(list(images), output, ".fz"))), work, "compressing", ctx)
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", help="Output file (one input; its suffix picks the format) or folder.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
@@ -138,18 +161,20 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
 @click.option("-m", "--model", help="JSON config of an exported model the file names.")
 @click.pass_context
 def decompress(ctx, files, output, device, force, batch, model):
-    """Restore the exact pixels of .fz FILES (PNG unless -o names another lossless format)."""
+    """Restore the exact pixels of .fz FILES (PNG unless -o names another lossless format).
+    '-' reads standard input and writes a PNG to standard output unless -o is given."""
 
     def work(src: Path, dst: Path):
-        data = src.read_bytes()
+        data = _read(src)
         header, _ = container.read_header(data)  # a foreign or broken file is reported first
-        if dst.exists() and not force:
+        if dst != STREAM and dst.exists() and not force:
             raise FileExistsError(f"{dst} already exists (use -f to overwrite, or -o)")
         with _tile_progress(header.num_tiles * len(header.groups), src.name, len(files) == 1) as bar:
             picture = api.decompress_picture(data, batch=batch, device=device, model=model,
                                              progress=bar.update if bar else None)
-        atomic_write(dst, encode_image(picture, dst.suffix), overwrite=force)
-        click.echo(f"{src} -> {dst}: {picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}")
+        _write(dst, encode_image(picture, ".png" if dst == STREAM else dst.suffix), force)
+        click.echo(f"{src} -> {dst}: {picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}",
+                   err=dst == STREAM)
 
     _run_each(list(zip(files, _outputs(list(files), output, ".png"))), work, "decompressing", ctx)
 
@@ -195,6 +220,52 @@ def models():
         default = " (default)" if name in zoo.DEFAULTS.values() else ""
         click.echo(f"{name}{default}: {card['family']}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--codecs", help="Comma-separated codecs (default: all available), e.g. flowzip,png,jxl-e7.")
+@click.option("--models", help="Comma-separated flowzip models, a flowzip codec each (default: the defaults).")
+@click.option("--device", type=DEVICES, default="auto", show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="At most N images per PATH.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), help="Write rows, "
+              "summary and environment as JSON.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), help="Write rows as CSV.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Plot bpd against encode speed as PNG (needs matplotlib).")
+@click.option("--per-image", is_flag=True, help="Print a row per image, not only the means per set.")
+def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, per_image):
+    """Compare flowzip with lossless codecs on PATHS (folders, images, .npy/.npy.xz arrays), checking
+    every round trip bit for bit."""
+    from . import bench as b
+
+    if plot_file:
+        b.require_matplotlib()
+    chosen, notes = b.make_codecs(_names(codecs), _names(models), device)
+    if not chosen:
+        raise FlowzipError("none of the chosen codecs is available here: " + "; ".join(notes))
+    images = b.load_images(paths, limit)
+    with click.progressbar(length=len(images) * len(chosen), label="benchmarking", file=sys.stderr) as bar:
+        rows = b.run_bench(images, chosen, progress=bar.update, notes=notes)
+    click.echo(b.format_table(rows, per_image))
+    for note in notes:
+        click.echo(f"note: {note}")
+    if json_file:
+        b.write_json(json_file, rows, chosen, notes, b.environment(device))
+    if csv_file:
+        b.write_csv(csv_file, rows)
+    if plot_file:
+        b.write_plot(plot_file, rows)
+    failures = b.mismatches(rows)
+    for line in failures:
+        click.echo(line, err=True)
+    if failures:
+        click.echo(f"flowzip: error: {len(failures)} round trip(s) gave back different pixels", err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -18,6 +18,7 @@ Layout (all integers little-endian; "varint" is unsigned LEB128)::
     metadata   varint   count, then per entry: key (u8 + ascii), value (varint + bytes)
     pixel CRC  u32      CRC-32 of the decoded pixels (row-major H x W x C, uint8)
     lengths    varint   per group, per tile (row-major): bytes of that tile's ANS stream
+    payload CRC u32     CRC-32 of the payload
     header CRC u32      CRC-32 of every byte above
     payload             the tile streams, in the same order
 
@@ -152,14 +153,13 @@ def pack(header: Header, payloads: list[list[bytes]]) -> bytes:
     for key, value in header.metadata.items():
         out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
     out += header.pixel_crc.to_bytes(4, "little")
+    payload = b"".join(p for group_payloads in payloads for p in group_payloads)
     for group_payloads in payloads:
         for p in group_payloads:
             out += _varint(len(p))
+    out += zlib.crc32(payload).to_bytes(4, "little")
     out += zlib.crc32(out).to_bytes(4, "little")
-    for group_payloads in payloads:
-        for p in group_payloads:
-            out += p
-    return bytes(out)
+    return bytes(out) + payload
 
 
 def read_header(data: bytes) -> tuple[Header, int]:
@@ -199,9 +199,10 @@ def read_header(data: bytes) -> tuple[Header, int]:
     header = Header(height, width, MODES[mode_id], tile, groups, pixel_crc, [], metadata, bit_depth)
     _check(header)
     remaining = len(data) - r.buf.tell()
-    if header.num_tiles * len(groups) * 5 > remaining:  # a length byte and a 4-byte stream per tile
+    if header.num_tiles * len(groups) * 5 + 8 > remaining:  # per tile a length byte and a 4-byte stream
         raise FormatError("truncated or corrupt file: too short for the image it declares")
     header.lengths = [[r.varint(remaining, "stream length") for _ in range(header.num_tiles)] for _ in groups]
+    payload_crc = r.u32()
     end = r.buf.tell()
     if zlib.crc32(data[:end]) != r.u32():
         raise FormatError("corrupt file: header checksum mismatch")
@@ -212,6 +213,8 @@ def read_header(data: bytes) -> tuple[Header, int]:
         raise FormatError(f"{what} file: payload size does not match the header")
     if any(n == 0 or n % 4 for ls in header.lengths for n in ls):
         raise FormatError("corrupt file: a coded stream has an invalid length")
+    if zlib.crc32(data[start:]) != payload_crc:
+        raise FormatError("corrupt file: payload checksum mismatch")
     return header, start
 
 

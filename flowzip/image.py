@@ -16,6 +16,10 @@ MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
                     ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
 KEPT_METADATA = ("icc_profile", "exif")
+UNSUPPORTED_MODES = {"P": "palette images", "PA": "palette images with alpha", "1": "1-bit images",
+                     "I": "16- and 32-bit integer images", "F": "floating-point images",
+                     "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
+                     "La": "premultiplied gray+alpha images", "RGBa": "premultiplied RGBA images"}
 
 
 @dataclass
@@ -31,11 +35,9 @@ class Picture:
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
 
-def _declared_depth(path: Path, im: Image.Image) -> str | None:
+def _declared_depth(head: bytes, im: Image.Image) -> str | None:
     """What the file itself declares when it is not plain 8 bits per sample, else None.
     Pillow reads 16-bit RGB PNG, TIFF and PPM files as 8-bit images, so ask the file."""
-    with open(path, "rb") as f:
-        head = f.read(512)
     if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] != 8:
         return f"{head[24]}-bit PNG"
     if im.format == "TIFF":
@@ -64,7 +66,8 @@ def picture_from_pil(im: Image.Image) -> Picture:
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
     if im.mode not in MODES.values():
-        raise ImageError(f"images of mode {im.mode!r} are not supported (only 8-bit L, LA, RGB, RGBA)")
+        what = UNSUPPORTED_MODES.get(im.mode.split(";")[0], f"images of mode {im.mode!r}")
+        raise ImageError(f"{what} are not supported yet (only 8-bit L, LA, RGB and RGBA are kept exactly)")
     pixels = np.asarray(im)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
@@ -73,29 +76,35 @@ def picture_from_pil(im: Image.Image) -> Picture:
 
 
 def read_image(source) -> Picture:
-    """A path, a file object, a PIL image or a numpy array -> Picture, refusing what would lose data."""
+    """A path, image file bytes, a PIL image or a numpy array -> Picture, refusing what would
+    lose data."""
     if isinstance(source, np.ndarray):
         return picture_from_array(source)
     if isinstance(source, Image.Image):
         return picture_from_pil(source)
-    path = Path(source)
+    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     try:
-        with Image.open(path) as im:
-            depth = _declared_depth(path, im)
+        if isinstance(source, (bytes, bytearray)):
+            data = bytes(source)
+        else:
+            with open(source, "rb") as f:
+                data = f.read()
+        with Image.open(io.BytesIO(data)) as im:
+            depth = _declared_depth(data[:512], im)
             if depth is not None:
-                raise ImageError(f"{path}: {depth} images are not supported yet (only 8 bits per sample)")
+                raise ImageError(f"{depth} images are not supported yet (only 8 bits per sample)")
             im.load()
             return picture_from_pil(im)
-    except ImageError:
-        raise
+    except ImageError as e:
+        raise ImageError(f"{name}: {e}") from None
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path}: is a directory") from None
+        raise ImageError(f"{name}: is a directory") from None
     except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
+        raise ImageError(f"{name}: permission denied") from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"{path}: cannot read image ({e})") from None
+        raise ImageError(f"{name}: cannot read image ({e})") from None
 
 
 def encode_image(picture: Picture, suffix: str) -> bytes:

@@ -70,7 +70,7 @@ def test_refuses_to_overwrite_without_force(runner, tiny_models, image_path, tmp
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["compress", "missing.png"], "no such file"),
+    (["compress", "missing.png"], "No such file"),
     (["decompress", "missing.fz"], "missing.fz"),
     (["compress", "-f", "--model", "nope", "IMAGE"], "unknown model"),
     (["decompress", "NOTFZ"], "not a flowzip file"),
@@ -113,3 +113,16 @@ def test_models_lists_the_registry(runner, tiny_models):
 def test_debug_shows_the_traceback(runner, tiny_models, tmp_path):
     result = runner.invoke(main, ["--debug", "info", str(tmp_path / "nothing.fz")])
     assert result.exit_code != 0 and result.exception is not None
+
+
+def test_pipes_like_gzip(tiny_models, image_path):
+    runner = CliRunner()
+    compressed = runner.invoke(main, ["compress", "-"], input=image_path.read_bytes())
+    assert compressed.exit_code == 0, compressed.output
+    fz = compressed.stdout_bytes
+    assert fz[:3] == b"FLZ"
+    restored = runner.invoke(main, ["decompress", "-"], input=fz)
+    assert restored.exit_code == 0
+    import io
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(restored.stdout_bytes))),
+                                  np.asarray(Image.open(image_path)))
