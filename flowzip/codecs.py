@@ -13,6 +13,14 @@ from .ans import CATEGORICAL, UNIFORM
 from .errors import FormatError
 
 ESCAPE_BITS = 23  # escaped offsets beyond the window must be below 2**23
+TABLE_ENTRIES = 2**20  # probability tables are built in chunks of about this many entries
+
+
+def _chunks(idx: np.ndarray, radius: int) -> list[np.ndarray]:
+    """Split a group so that no table exceeds TABLE_ENTRIES entries. The bitstream does not depend
+    on the split: pushing chunks last-first equals pushing the whole group."""
+    size = max(1, TABLE_ENTRIES // (2 * radius + 2))
+    return [idx[i : i + size] for i in range(0, len(idx), size)]
 
 
 class LogisticCodec:
@@ -41,18 +49,20 @@ class LogisticCodec:
         if len(escaped):
             self._push_escapes(coder, offset[escaped], pmf.scale_tables()[1][j][escaped])
         for r, idx in reversed(groups):
-            probs = pmf.window_masses(mu_q[idx], j[idx], r).astype(np.float64)
-            coder.encode_reverse(symbols[idx].astype(np.int32), CATEGORICAL, probs)
+            for chunk in reversed(_chunks(idx, r)):
+                probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
+                coder.encode_reverse(symbols[chunk].astype(np.int32), CATEGORICAL, probs)
 
     def pop(self, coder, mu_q: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pop as many values as there are parameters."""
         offset = np.empty(len(mu_q), np.int64)
         escape = np.zeros(len(mu_q), bool)
         for r, idx in self._groups(j):
-            probs = pmf.window_masses(mu_q[idx], j[idx], r).astype(np.float64)
-            s = coder.decode(CATEGORICAL, probs).astype(np.int64)
-            offset[idx] = s - r
-            escape[idx] = s == 2 * r + 1
+            for chunk in _chunks(idx, r):
+                probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
+                s = coder.decode(CATEGORICAL, probs).astype(np.int64)
+                offset[chunk] = s - r
+                escape[chunk] = s == 2 * r + 1
         escaped = np.flatnonzero(escape)
         if len(escaped):
             offset[escaped] = self._pop_escapes(coder, pmf.scale_tables()[1][j][escaped])

@@ -62,3 +62,19 @@ def test_bytes_round_trip_and_bad_streams():
         coder_from_bytes(data[:-1])
     with pytest.raises(FormatError):
         coder_from_bytes(data[:-4] + b"\0\0\0\0")
+
+
+def test_bitstream_does_not_depend_on_chunking(monkeypatch):
+    import flowzip.codecs as codecs
+
+    rng = np.random.default_rng(1)
+    mu_q, j = _params(rng, 5000)
+    values = pmf.centers(mu_q) + rng.integers(-40, 41, 5000)
+    streams = []
+    for entries in (2**20, 1000, 1):
+        monkeypatch.setattr(codecs, "TABLE_ENTRIES", entries)
+        coder = new_coder()
+        CODEC.push(coder, values, mu_q, j)
+        streams.append(coder_to_bytes(coder))
+        np.testing.assert_array_equal(CODEC.pop(coder_from_bytes(streams[-1]), mu_q, j), values)
+    assert streams[0] == streams[1] == streams[2]

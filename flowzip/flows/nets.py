@@ -11,6 +11,8 @@ exact too. See ``FixedConvNet`` for the bounds that keep every value in range.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -19,6 +21,11 @@ FRAC_BITS = 12  # fractional bits of fixed-point activations
 ACT_LIMIT = 2.0**22  # |activation| bound in fixed-point units (1024.0 in real units)
 WEIGHT_LIMIT = 2.0**13  # |integer weight| bound
 ACC_LIMIT = 2.0**52  # every accumulator must stay below this to be exact in float64
+
+
+def _floor_log2(x: torch.Tensor) -> torch.Tensor:
+    """floor(log2(x)) for positive x, exactly (from the float's exponent, no libm call)."""
+    return (torch.frexp(x).exponent - 1).to(torch.float64)
 
 
 class ConvNet(nn.Module):
@@ -61,10 +68,10 @@ class FixedConvNet(nn.Module):
 
     def __init__(self, net: ConvNet):
         super().__init__()
-        scale_bits = torch.log2(torch.tensor(net.input_scale)).item()
-        if scale_bits != round(scale_bits):
+        mantissa, exponent = math.frexp(net.input_scale)
+        if mantissa != 0.5:
             raise ValueError("input_scale must be a power of two")
-        self.input_shift = float(2.0 ** (FRAC_BITS + round(scale_bits)))
+        self.input_shift = float(2.0 ** (FRAC_BITS + exponent - 1))
         self.convs = []
         for i, conv in enumerate(net.layers):
             w = conv.weight.detach().to(torch.float64).cpu()
@@ -74,8 +81,8 @@ class FixedConvNet(nn.Module):
                 raise ValueError(f"layer {i} is too wide for exact fixed-point arithmetic")
             # Per output channel, the largest power of two that keeps |w_q| and |b_q| in range.
             wmax = w.abs().flatten(1).amax(1).clamp_min(2.0**-30)
-            bits = torch.floor(torch.log2(WEIGHT_LIMIT / wmax)).clamp(0, 30)
-            bmax_bits = torch.floor(torch.log2(2.0**46 / b.abs().clamp_min(2.0**-30))) - FRAC_BITS
+            bits = _floor_log2(WEIGHT_LIMIT / wmax).clamp(0, 30)
+            bmax_bits = _floor_log2(2.0**46 / b.abs().clamp_min(2.0**-30)) - FRAC_BITS
             bits = torch.minimum(bits, bmax_bits).clamp_min(0)
             w_q = torch.round(w * (2.0**bits).view(-1, 1, 1, 1)).clamp(-WEIGHT_LIMIT, WEIGHT_LIMIT)
             b_q = torch.round(b * 2.0 ** (bits + FRAC_BITS))
