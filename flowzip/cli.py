@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -275,10 +276,23 @@ def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, 
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 def train(config, out_dir, resume, device):
     """Train a model described by a JSON CONFIG (see scripts/configs/)."""
+    from .train import TrainConfig
     from .train import train as run
 
-    run(json.loads(config.read_text()), out_dir, resume=resume, device=str(api.resolve_device(device)),
-        log=lambda line: click.echo(line, err=True))
+    cfg = json.loads(config.read_text())
+    steps = cfg.get("train", {}).get("steps", TrainConfig.steps)
+
+    def log(line: str):  # evaluations and resumes; the bar shows the rest, log.jsonl has all
+        if "held_out" in line or "resumed" in line:
+            click.echo(f"\n{line}", err=True)
+
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone reports
+        run(cfg, out_dir, resume=resume, device=str(api.resolve_device(device)), log=lambda line: None)
+        return
+    with click.progressbar(length=steps, label="training", file=sys.stderr, show_pos=True,
+                           item_show_func=lambda status: status) as bar:
+        run(cfg, out_dir, resume=resume, device=str(api.resolve_device(device)), log=log,
+            progress=lambda step, status: bar.update(1 if step else 0, status))
 
 
 @main.command()

@@ -48,7 +48,7 @@ class CropSampler:
     sized images and a list of photos, drawn from the photos with probability ``photo_fraction``."""
 
     def __init__(self, arrays: list[np.ndarray], photos: list[np.ndarray], crop: int,
-                 photo_fraction: float, channels: int, seed: int):
+                 photo_fraction: float, channels: int, seed):
         self.arrays = [a for a in arrays if a.shape[1] >= crop and a.shape[2] >= crop]
         self.photos = [p for p in photos if p.shape[0] >= crop and p.shape[1] >= crop]
         if not self.arrays and not self.photos:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from .data import CropSampler, load_array, load_folder, to_gray
 from .models import build_model
@@ -35,6 +38,7 @@ class TrainConfig:
     crop: int = 32
     photo_fraction: float = 0.25
     held_out: int = 1000  # images kept out of the first array, for held-out bpd
+    held_out_photos: int = 20  # photos kept out of training, for held-out bpd on whole photos
     eval_every: int = 1000
     checkpoint_every: int = 500
     seed: int = 0
@@ -56,42 +60,73 @@ def _lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def held_out_bpd(model, images: np.ndarray, device: torch.device, batch: int = 250) -> float:
-    """Mean bits per sub-pixel of the model's likelihood on (N, C, H, W) uint8 images."""
+def held_out_bpd(model, images: list[np.ndarray], device: torch.device, batch: int = 250) -> float:
+    """Bits per sub-pixel of the model's likelihood over uint8 images (C, H, W), pooled; images of
+    one shape are batched together."""
     model.eval()
-    nats = 0.0
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i : i + batch]).to(device, torch.float32)
-        nats += -model.log_prob(x).sum().item()
-    return nats / (images.size * math.log(2))
+    nats, subpixels = 0.0, 0
+    by_shape: dict[tuple, list[np.ndarray]] = {}
+    for im in images:
+        by_shape.setdefault(im.shape, []).append(im)
+    for group in by_shape.values():
+        for i in range(0, len(group), batch):
+            x = torch.from_numpy(np.stack(group[i : i + batch])).to(device, torch.float32)
+            nats += -model.log_prob(x).sum().item()
+            subpixels += x.numel()
+    return nats / (subpixels * math.log(2))
+
+
+def _distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); joins the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _held_out(arrays: list[np.ndarray], photos: list[np.ndarray], cfg: TrainConfig, multiple: int):
+    """Split off held-out images (never trained on): some of the first array, and some photos
+    (cropped to a multiple of the model's size unit). Returns (arrays, photos, held-out sets)."""
+    rng = np.random.default_rng(cfg.seed)
+    held = {}
+    if arrays and cfg.held_out:
+        order = rng.permutation(len(arrays[0]))
+        held["array"] = list(arrays[0][order[: cfg.held_out]])
+        arrays = [arrays[0][np.sort(order[cfg.held_out :])], *arrays[1:]]
+    if photos and cfg.held_out_photos and len(photos) > cfg.held_out_photos:
+        order = rng.permutation(len(photos))
+        held["photos"] = [p[: p.shape[0] // multiple * multiple, : p.shape[1] // multiple * multiple]
+                          for p in (photos[i] for i in order[: cfg.held_out_photos])]
+        photos = [photos[i] for i in np.sort(order[cfg.held_out_photos :])]
+    return arrays, photos, held
 
 
 def train(config: dict, out_dir: str | Path, resume: bool = False, device: str = "cpu",
-          log=print) -> Path:
+          log=print, progress=None) -> Path:
     """Train the model ``config`` describes; checkpoints and ``log.jsonl`` go to ``out_dir``.
+    ``progress(step, status)`` is called after every step. Under torchrun, each process trains on
+    its own crops, gradients are averaged (DistributedDataParallel) and rank 0 logs and saves.
     Returns the path of the final checkpoint."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tcfg = TrainConfig(**config.get("train", {}))
     dcfg = DataConfig(**config.get("data", {}))
     if tcfg.threads:
         torch.set_num_threads(tcfg.threads)
-    torch.manual_seed(tcfg.seed)
     dev = torch.device(device)
+    rank, world = _distributed(dev)
+    main_process = rank == 0
+    if main_process:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(tcfg.seed)
     model = build_model(config["family"], config["model"]).to(dev)
     channels = config["model"].get("channels", 3)
 
     arrays = [load_array(p) for p in dcfg.arrays]
-    rng = np.random.default_rng(tcfg.seed)
-    held = np.zeros((0, 32, 32, 3), np.uint8)
-    if arrays and tcfg.held_out:
-        order = rng.permutation(len(arrays[0]))
-        held = arrays[0][order[: tcfg.held_out]]
-        arrays[0] = arrays[0][np.sort(order[tcfg.held_out :])]
     photos = [im for folder in dcfg.folders for im in load_folder(folder, dcfg.jpeg_downsample)]
-    sampler = CropSampler(arrays, photos, tcfg.crop, tcfg.photo_fraction, channels, tcfg.seed + 1)
-    held = to_gray(held) if channels == 1 else held
-    held = np.ascontiguousarray(held.transpose(0, 3, 1, 2))
+    arrays, photos, held = _held_out(arrays, photos, tcfg, model.multiple)
+    sampler = CropSampler(arrays, photos, tcfg.crop, tcfg.photo_fraction, channels, [tcfg.seed + 1, rank])
+    held = {k: [np.ascontiguousarray((to_gray(im) if channels == 1 else im).transpose(2, 0, 1)) for im in v]
+            for k, v in held.items()}
 
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     ema = copy.deepcopy(model).requires_grad_(False)
@@ -103,8 +138,9 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, images_seen, wall = state["step"], state["images_seen"], state["wall"]
-        sampler.rng = np.random.default_rng([tcfg.seed + 1, step])
+        sampler.rng = np.random.default_rng([tcfg.seed + 1, rank, step])
         log(f"resumed from step {step}")
+    trained = DistributedDataParallel(model) if world > 1 else model  # forward() is log_prob()
 
     def save():
         state = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
@@ -113,14 +149,14 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
         torch.save(state, tmp)
         tmp.replace(ckpt_path)
 
-    log_file = open(out_dir / "log.jsonl", "a")
+    log_file = open(out_dir / "log.jsonl", "a") if main_process else None
     t0, window_bpd, window_n = time.time(), 0.0, 0
     while step < tcfg.steps:
         model.train()
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, tcfg)
         x = torch.from_numpy(sampler.batch(tcfg.batch)).to(dev, torch.float32)
-        bpd = -model.log_prob(x).mean() / (x[0].numel() * math.log(2))
+        bpd = -trained(x).mean() / (x[0].numel() * math.log(2))
         opt.zero_grad(set_to_none=True)
         bpd.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 100.0)
@@ -130,25 +166,33 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.lerp_(pm, 1 - decay)
         step += 1
-        images_seen += tcfg.batch
+        images_seen += tcfg.batch * world
         window_bpd += bpd.item()
         window_n += 1
-        if step % 50 == 0 or step == tcfg.steps:
+        if progress and main_process:
+            progress(step, f"bpd {bpd.item():.3f}")
+        if main_process and (step % 50 == 0 or step == tcfg.steps):
             now = time.time()
             wall += now - t0
-            rate = window_n * tcfg.batch / max(now - t0, 1e-9)
+            rate = window_n * tcfg.batch * world / max(now - t0, 1e-9)
             record = {"step": step, "images_seen": images_seen, "train_bpd": window_bpd / window_n,
-                      "lr": _lr_at(step - 1, tcfg), "images_per_s": rate, "wall_s": wall}
-            if len(held) and (step % tcfg.eval_every == 0 or step == tcfg.steps):
-                record["held_out_bpd"] = held_out_bpd(ema, held, dev)
+                      "lr": _lr_at(step - 1, tcfg), "images_per_s": rate, "wall_s": wall, "processes": world}
+            if step % tcfg.eval_every == 0 or step == tcfg.steps:
+                for name, images in held.items():
+                    record[f"held_out_{name}_bpd"] = held_out_bpd(ema, images, dev)
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
             if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
                 save()
             t0, window_bpd, window_n = time.time(), 0.0, 0
-    log_file.close()
-    save()
+            if progress:
+                progress(0, f"bpd {record['train_bpd']:.3f}, {rate:.0f} img/s")
+    if main_process:
+        log_file.close()
+        save()
+    if world > 1:
+        dist.barrier()
     return ckpt_path
 
 

@@ -120,6 +120,8 @@ class IDF(nn.Module):
             total = total + logistic.log_prob(z, mu, ls).flatten(1).sum(1)
         return total
 
+    forward = log_prob  # so that DistributedDataParallel wraps the training objective
+
     def inverse(self, pop: Callable, batch: int, height: int, width: int) -> torch.Tensor:
         """Rebuild images from latents. ``pop(mu, log_scale)`` returns the next latent tensor."""
         m = self.multiple
