@@ -93,11 +93,11 @@ class FixedConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: integer-valued float64 tensor. Returns a float64 tensor on the 2**-FRAC_BITS grid."""
-        h = (x * self.input_shift).clamp(-ACT_LIMIT, ACT_LIMIT)
+        h = (x * self.input_shift).clamp_(-ACT_LIMIT, ACT_LIMIT)
         last = len(self.convs) - 1
         for i, padding in enumerate(self.convs):
-            acc = F.conv2d(h, getattr(self, f"w{i}"), getattr(self, f"b{i}"), padding=padding)
-            h = torch.floor(acc / getattr(self, f"d{i}")).clamp(-ACT_LIMIT, ACT_LIMIT)
+            h = F.conv2d(h, getattr(self, f"w{i}"), getattr(self, f"b{i}"), padding=padding)
+            h.div_(getattr(self, f"d{i}")).floor_().clamp_(-ACT_LIMIT, ACT_LIMIT)  # in place: less traffic
             if i < last:
-                h = F.relu(h)
+                h.relu_()
         return h / 2.0**FRAC_BITS
