@@ -19,19 +19,19 @@ import numpy as np
 import torch
 
 from flowzip import api
-from flowzip.data import IMAGE_SUFFIXES, load_array
+from flowzip.data import IMAGE_SUFFIXES, load_array, to_gray
 from flowzip.image import read_image
 
 
-def images(path: Path, limit: int | None):
+def images(path: Path, limit: int | None, gray: bool):
+    """(name, Picture) for each image; ``gray`` converts to 8-bit luma first."""
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
-        for f in files:
-            yield f.name, read_image(f)
+        arrays = ((f.name, read_image(f).pixels) for f in files)
     else:
-        arr = load_array(path)[:limit]
-        for i, a in enumerate(arr):
-            yield f"{path.name}[{i}]", read_image(a)
+        arrays = ((f"{path.name}[{i}]", a) for i, a in enumerate(load_array(path)[:limit]))
+    for name, a in arrays:
+        yield name, read_image(to_gray(a) if gray else a)
 
 
 def main() -> None:
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--tile", type=int, default=api.DEFAULT_TILE)
     ap.add_argument("--batch", type=int, default=api.DEFAULT_BATCH)
     ap.add_argument("--per-image", action="store_true")
+    ap.add_argument("--gray", action="store_true", help="convert the images to 8-bit gray first")
     args = ap.parse_args()
 
     bits = est = subpixels = 0.0
@@ -50,7 +51,7 @@ def main() -> None:
     n = 0
     rows = []
     worst_excess = -1e9
-    for name, picture in images(args.path, args.limit):
+    for name, picture in images(args.path, args.limit, args.gray):
         t = time.perf_counter()
         data, report = api.compress_picture(picture, args.model, tile=args.tile, batch=args.batch,
                                             device=args.device)
@@ -80,7 +81,7 @@ def main() -> None:
         "encode_s_per_image": enc_s / n, "decode_s_per_image": dec_s / n,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "device": args.device, "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-        "tile": args.tile, "batch": args.batch, "model": args.model or "default",
+        "tile": args.tile, "batch": args.batch, "model": args.model or "default", "gray": args.gray,
     }
     print(json.dumps(summary, indent=2))
 

@@ -14,8 +14,8 @@ import torch
 run = Path(sys.argv[1])
 log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
 config = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["config"]
-curve = [{"images_seen": r["images_seen"], "held_out_bpd": round(r["held_out_bpd"], 4)}
-         for r in log if "held_out_bpd" in r]
+curve = [{"images_seen": r["images_seen"], **{k: round(v, 4) for k, v in r.items() if k.startswith("held_out")}}
+         for r in log if any(k.startswith("held_out") for k in r)]
 card = {
     "data": {"train": config["data"], "held_out": f"{config['train']['held_out']} CIFAR-10 train images "
              "kept out of training (never the test sets)", "crop": config["train"]["crop"]},

@@ -12,3 +12,5 @@ done
 python scripts/evaluate.py ../shared/data/cifar10/test.npy --limit 1000 > runs/cifar1000.json
 python scripts/evaluate.py ../shared/data/kodak > runs/kodak.json
 python scripts/record_measured.py pretrained/idf-rgb-v1.json cifar10_test_first1000=runs/cifar1000.json kodak=runs/kodak.json
+python scripts/evaluate.py ../shared/data/kodak --gray > runs/kodak_gray.json
+python scripts/record_measured.py pretrained/idf-gray-v1.json kodak_gray=runs/kodak_gray.json
