@@ -17,7 +17,7 @@ import torch
 
 from . import container, zoo
 from .container import Group, Header
-from .errors import FormatError, ModelError
+from .errors import FlowzipError, FormatError, ModelError
 from .idf_codec import IDFCodec
 from .image import Picture, pad_to_multiple, read_image, tile_boxes
 
@@ -89,6 +89,8 @@ def _tiles_by_shape(planes: np.ndarray, tile: int, multiple: int):
 def compress_picture(picture: Picture, model: str | None = None, *, tile: int = DEFAULT_TILE,
                      batch: int = DEFAULT_BATCH, device=None, progress=None) -> tuple[bytes, Report]:
     """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done."""
+    if tile % 16 or not container.MIN_TILE <= tile <= container.MAX_TILE:
+        raise FlowzipError(f"tile must be a multiple of 16 from {container.MIN_TILE} to {container.MAX_TILE}")
     device = resolve_device(device)
     h, w, c = picture.pixels.shape
     header = Header(h, w, picture.mode, tile, [], zlib.crc32(picture.pixels.tobytes()),

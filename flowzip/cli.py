@@ -67,7 +67,10 @@ def _outputs(inputs: list[Path], out: str | None, suffix: str) -> list[Path]:
     if len(inputs) == 1 and not out.is_dir():
         return [out]
     out.mkdir(parents=True, exist_ok=True)
-    return [out / p.with_suffix(suffix).name for p in inputs]
+    outputs = [out / p.with_suffix(suffix).name for p in inputs]
+    if len(set(outputs)) < len(outputs):
+        raise click.UsageError("several inputs would be written to the same output file")
+    return outputs
 
 
 def _read(src: Path) -> bytes:
