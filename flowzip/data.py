@@ -39,7 +39,8 @@ def load_folder(path: str | Path, jpeg_downsample: int = 2) -> list[np.ndarray]:
 
 def to_gray(x: np.ndarray) -> np.ndarray:
     """RGB -> 8-bit luma (ITU-R 601, as Pillow's "L" conversion), keeping a channel axis."""
-    y = (x[..., 0].astype(np.uint32) * 19595 + x[..., 1] * 38470 + x[..., 2] * 7471 + 0x8000) >> 16
+    x = x.astype(np.uint32)
+    y = (x[..., 0] * 19595 + x[..., 1] * 38470 + x[..., 2] * 7471 + 0x8000) >> 16
     return y.astype(np.uint8)[..., None]
 
 
