@@ -3,6 +3,7 @@
 # Run from the repository root with ../shared/data present; run folders are git-ignored.
 set -euo pipefail
 flowzip train scripts/configs/idf-rgb.json --out runs/idf-rgb --device cpu
+# idf-gray-v1 was stopped (Ctrl-C) after its step-1000 checkpoint for lack of session time:
 flowzip train scripts/configs/idf-gray.json --out runs/idf-gray --device cpu
 for m in rgb gray; do
   python scripts/make_card.py runs/idf-$m > runs/idf-$m/card.json
