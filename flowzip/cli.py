@@ -220,7 +220,8 @@ def models():
         click.echo("no models installed")
         return
     for name, card in cards.items():
-        measured = ", ".join(f"{k} {v}" for k, v in card.get("measured", {}).items()) or "not measured"
+        measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
+                             for k, m in card.get("measured", {}).items()) or "not measured"
         default = " (default)" if name in zoo.DEFAULTS.values() else ""
         click.echo(f"{name}{default}: {card['family']}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
