@@ -191,3 +191,33 @@ def test_damaged_weights_are_refused(tiny_zoo_dir, tmp_path, monkeypatch):
     (folder / "tiny-rgb.safetensors").unlink()
     with pytest.raises(ModelError, match="missing"):
         zoo.load_model.__wrapped__("tiny-rgb")
+
+
+@pytest.mark.parametrize("fmt, suffix, mode", [
+    ("PNG", ".png", "LA"), ("TIFF", ".tif", "RGB"), ("TIFF", ".tiff", "RGBA"), ("BMP", ".bmp", "RGB"),
+    ("BMP", ".bmp", "L"), ("PPM", ".ppm", "RGB"), ("PPM", ".pgm", "L"), ("WEBP", ".webp", "RGBA"),
+])
+def test_every_lossless_format_round_trips(tiny_models, tmp_path, fmt, suffix, mode):
+    pixels = make_image("noise", 11, 14, CHANNELS[mode])
+    path = tmp_path / f"in{suffix}"
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(path, fmt, **options)
+    expected = np.asarray(Image.open(path).convert(mode)).reshape(pixels.shape)
+    picture = api.decompress_picture(flowzip.compress(path))
+    assert picture.mode == mode
+    np.testing.assert_array_equal(picture.pixels, expected)
+    # and written back out in the same format, the samples are unchanged
+    from flowzip.image import encode_image
+    again = Image.open(io.BytesIO(encode_image(picture, suffix)))
+    np.testing.assert_array_equal(np.asarray(again).reshape(pixels.shape), expected)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Image.new("P", (4, 4)), "palette"),
+    (lambda: Image.new("1", (4, 4)), "1-bit"),
+])
+def test_palette_and_bilevel_are_refused(tiny_models, tmp_path, make, message):
+    path = tmp_path / "x.png"
+    make().save(path)
+    with pytest.raises(ImageError, match=message):
+        flowzip.compress(path)
