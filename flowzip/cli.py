@@ -90,7 +90,7 @@ def _write(dst: Path, data: bytes, force: bool) -> None:
 
 def _tile_progress(total: int, label: str, show: bool):
     """A progress bar over tiles, for one long image; nothing for a short one."""
-    if not show or total < 8:
+    if not show or total < 8 or not sys.stderr.isatty():
         return contextlib.nullcontext(None)
     return click.progressbar(length=total, label=label, file=sys.stderr)
 
@@ -98,7 +98,8 @@ def _tile_progress(total: int, label: str, show: bool):
 def _run_each(pairs, work, label: str, ctx) -> None:
     """Run ``work(src, dst)`` for each pair; report failures one line each, exit 1 if any."""
     failed = 0
-    bar = click.progressbar(pairs, label=label, file=sys.stderr) if len(pairs) > 1 else contextlib.nullcontext(pairs)
+    show = len(pairs) > 1 and sys.stderr.isatty()  # a bar only where a person watches
+    bar = click.progressbar(pairs, label=label, file=sys.stderr) if show else contextlib.nullcontext(pairs)
     with bar as items:
         for src, dst in items:
             try:
