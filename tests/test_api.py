@@ -83,6 +83,11 @@ def test_icc_profile_and_exif_survive(tiny_models, tmp_path):
     picture = api.decompress_picture(flowzip.compress(path))
     assert picture.metadata["icc_profile"] == b"fake icc profile bytes"
     assert picture.metadata["exif"] == exif.tobytes()
+    from flowzip.image import encode_image
+
+    written = Image.open(io.BytesIO(encode_image(picture, ".png")))
+    assert written.info["icc_profile"] == b"fake icc profile bytes"
+    assert written.getexif()[0x010E] == "a description"
 
 
 def test_estimate_tracks_the_real_size(tiny_models):
