@@ -17,7 +17,7 @@ from .errors import FormatError
 LOGISTIC = LogisticCodec()
 
 
-def _exact_mode(device: torch.device):
+def _exact_mode():
     """cuDNN may pick transform-based convolutions; the native ones are exact on integers."""
     return torch.backends.cudnn.flags(enabled=False)
 
@@ -38,7 +38,7 @@ class IDFCodec:
     def encode(self, tiles: np.ndarray) -> tuple[list[bytes], float]:
         """(B, C, H, W) uint8 -> one byte string per tile, and the estimated bits of all tiles."""
         x = torch.from_numpy(tiles).to(self.device, torch.float64)
-        with _exact_mode(self.device):
+        with _exact_mode():
             latents = self.model.latents(x)
         payloads, est_bits = [], 0.0
         scales = pmf.scale_tables()[2]
@@ -61,7 +61,7 @@ class IDFCodec:
             out = [LOGISTIC.pop(coder, *self._params(mu, ls, i)) for i, coder in enumerate(coders)]
             return torch.from_numpy(np.stack(out)).to(self.device, torch.float64).reshape(mu.shape)
 
-        with _exact_mode(self.device):
+        with _exact_mode():
             x = self.model.inverse(pop, len(coders), height, width)
         if not all(c.is_empty() for c in coders):
             raise FormatError("corrupt file: a coded stream has data left over after decoding")

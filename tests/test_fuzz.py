@@ -14,11 +14,9 @@ from flowzip.fuzz import KINDS, mutate
 
 @pytest.fixture(scope="module")
 def samples(tiny_zoo_dir):
-    import pytest as _pytest
-
     from flowzip import zoo
 
-    with _pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
         mp.setattr(zoo, "DEFAULTS", {3: "tiny-rgb", 1: "tiny-gray"})
         rng = np.random.default_rng(0)
