@@ -32,23 +32,19 @@ class LogisticCodec:
     """
 
     @staticmethod
-    def _groups(j: np.ndarray):
-        radius = pmf.scale_tables()[1][j]
-        for r in np.unique(radius):
-            yield int(r), np.flatnonzero(radius == r)
+    def _groups(radius: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        return [(int(r), np.flatnonzero(radius == r)) for r in np.unique(radius)]
 
     def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray) -> None:
         """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``."""
         offset = values - pmf.centers(mu_q)
-        groups = list(self._groups(j))
-        symbols = np.empty(len(values), np.int64)
-        for r, idx in groups:
-            o = offset[idx]
-            symbols[idx] = np.where(np.abs(o) <= r, o + r, 2 * r + 1)
-        escaped = np.flatnonzero(np.abs(offset) > pmf.scale_tables()[1][j])
+        radius = pmf.scale_tables()[1][j]
+        escaped = np.flatnonzero(np.abs(offset) > radius)
+        symbols = offset + radius
+        symbols[escaped] = 2 * radius[escaped] + 1
         if len(escaped):
-            self._push_escapes(coder, offset[escaped], pmf.scale_tables()[1][j][escaped])
-        for r, idx in reversed(groups):
+            self._push_escapes(coder, offset[escaped], radius[escaped])
+        for r, idx in reversed(self._groups(radius)):
             for chunk in reversed(_chunks(idx, r)):
                 probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
                 coder.encode_reverse(symbols[chunk].astype(np.int32), CATEGORICAL, probs)
@@ -57,7 +53,8 @@ class LogisticCodec:
         """Pop as many values as there are parameters."""
         offset = np.empty(len(mu_q), np.int64)
         escape = np.zeros(len(mu_q), bool)
-        for r, idx in self._groups(j):
+        radius = pmf.scale_tables()[1][j]
+        for r, idx in self._groups(radius):
             for chunk in _chunks(idx, r):
                 probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
                 s = coder.decode(CATEGORICAL, probs).astype(np.int64)
@@ -65,7 +62,7 @@ class LogisticCodec:
                 escape[chunk] = s == 2 * r + 1
         escaped = np.flatnonzero(escape)
         if len(escaped):
-            offset[escaped] = self._pop_escapes(coder, pmf.scale_tables()[1][j][escaped])
+            offset[escaped] = self._pop_escapes(coder, radius[escaped])
         return offset + pmf.centers(mu_q)
 
     @staticmethod

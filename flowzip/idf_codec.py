@@ -31,8 +31,10 @@ class IDFCodec:
         self.multiple = model.multiple
 
     @staticmethod
-    def _params(mu: torch.Tensor, ls: torch.Tensor, i: int) -> tuple[np.ndarray, np.ndarray]:
-        return pmf.quantize(mu[i].reshape(-1).cpu().numpy(), ls[i].reshape(-1).cpu().numpy())
+    def _params(mu: torch.Tensor, ls: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Integer parameters, one row per tile (a single copy off the device per level)."""
+        mu_q, j = pmf.quantize(mu.cpu().numpy(), ls.cpu().numpy())
+        return mu_q.reshape(len(mu_q), -1), j.reshape(len(j), -1)
 
     @torch.no_grad()
     def encode(self, tiles: np.ndarray) -> tuple[list[bytes], float]:
@@ -40,15 +42,15 @@ class IDFCodec:
         x = torch.from_numpy(tiles).to(self.device, torch.float64)
         with _exact_mode():
             latents = self.model.latents(x)
-        payloads, est_bits = [], 0.0
+        levels = [(z.cpu().numpy().astype(np.int64).reshape(len(tiles), -1), *self._params(mu, ls))
+                  for z, mu, ls in reversed(latents)]  # the decoder pops the top level first
         scales = pmf.scale_tables()[2]
+        est_bits = sum(logistic.bits_np(z, mu_q / 2.0**pmf.MU_BITS, scales[j]) for z, mu_q, j in levels)
+        payloads = []
         for i in range(len(tiles)):
             coder = new_coder()
-            for z, mu, ls in reversed(latents):  # the decoder pops the top level first
-                mu_q, j = self._params(mu, ls, i)
-                values = z[i].reshape(-1).cpu().numpy().astype(np.int64)
-                LOGISTIC.push(coder, values, mu_q, j)
-                est_bits += logistic.bits_np(values, mu_q / 2.0**pmf.MU_BITS, scales[j])
+            for z, mu_q, j in levels:
+                LOGISTIC.push(coder, z[i], mu_q[i], j[i])
             payloads.append(coder_to_bytes(coder))
         return payloads, est_bits
 
@@ -58,7 +60,8 @@ class IDFCodec:
         coders = [coder_from_bytes(p) for p in payloads]
 
         def pop(mu: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
-            out = [LOGISTIC.pop(coder, *self._params(mu, ls, i)) for i, coder in enumerate(coders)]
+            mu_q, j = self._params(mu, ls)
+            out = [LOGISTIC.pop(coder, mu_q[i], j[i]) for i, coder in enumerate(coders)]
             return torch.from_numpy(np.stack(out)).to(self.device, torch.float64).reshape(mu.shape)
 
         with _exact_mode():
