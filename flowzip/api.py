@@ -19,7 +19,7 @@ from . import container, zoo
 from .container import Group, Header
 from .errors import FlowzipError, FormatError, ModelError
 from .idf_codec import IDFCodec
-from .image import Picture, pad_to_multiple, read_image, tile_boxes
+from .image import Picture, pad_to_multiple, padded_size, read_image, tile_boxes
 
 DEFAULT_TILE = 256
 DEFAULT_BATCH = 4
@@ -142,8 +142,7 @@ def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
             raise FormatError(f"corrupt file: model {group.model!r} cannot code {len(group.planes)} planes")
         shapes = defaultdict(list)
         for k, (y0, y1, x0, x1) in enumerate(boxes):
-            m = codec.multiple
-            shapes[(-(y1 - y0) // m * -m, -(x1 - x0) // m * -m)].append(k)
+            shapes[padded_size(y1 - y0, codec.multiple), padded_size(x1 - x0, codec.multiple)].append(k)
         for (th, tw), ks in shapes.items():
             for i in range(0, len(ks), batch):
                 chunk = ks[i : i + batch]

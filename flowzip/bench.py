@@ -26,7 +26,7 @@ from PIL import Image
 from . import __version__, api, zoo
 from .data import IMAGE_SUFFIXES, load_array
 from .errors import FlowzipError, ModelError
-from .image import atomic_write, picture_from_array, picture_from_pil, read_image
+from .image import MODES, atomic_write, picture_from_array, picture_from_pil, read_image
 
 FIELDS = ["set", "image", "codec", "bytes", "bpd", "ratio_to_png", "encode_mbps", "decode_mbps",
           "verified", "estimated_bpd"]
@@ -65,15 +65,11 @@ class Codec:
 class FlowzipCodec(Codec):
     """flowzip through the public API; remembers the model's estimated bpd of the last image."""
 
-    GROUPS = {1: {1}, 2: {1}, 3: {3}, 4: {3, 1}}  # image channels -> plane group sizes (api.plan_groups)
-
     def __init__(self, model: str | None = None, device=None):
-        chosen = zoo.load_model(model) if model else None  # an unknown model fails before any work
+        if model:
+            zoo.load_model(model)  # an unknown model fails before any work
         self.missing = [n for n in zoo.DEFAULTS.values() if not _installed(n)]
-        have = {c for c, n in zoo.DEFAULTS.items() if n not in self.missing}
-        have |= {chosen.channels} if chosen else set()
-        channels = tuple(c for c, sizes in self.GROUPS.items()
-                         if sizes <= have and (chosen is None or chosen.channels in sizes))
+        channels = tuple(c for c, mode in MODES.items() if _can_code(mode, model))
         if not channels:
             raise ModelError(f"no flowzip model to benchmark: {', '.join(self.missing)} not installed")
         self.model, self.device, self._estimate = model, api.resolve_device(device), None
@@ -92,6 +88,16 @@ class FlowzipCodec(Codec):
 
     def estimated_bpd(self) -> float | None:
         return self._estimate
+
+
+def _can_code(mode: str, model: str | None) -> bool:
+    """Whether every plane group of a ``mode`` image has an installed model (and ``model``, if
+    given, codes one of them), by the same plan the API follows."""
+    try:
+        names = [name for name, _ in api.plan_groups(mode, model)]
+    except ModelError:
+        return False
+    return all(_installed(n) for n in names)
 
 
 def _installed(name: str) -> bool:

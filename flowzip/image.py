@@ -140,10 +140,15 @@ def tile_boxes(height: int, width: int, tile: int) -> list[tuple[int, int, int, 
             for y in range(0, height, tile) for x in range(0, width, tile)]
 
 
+def padded_size(n: int, multiple: int) -> int:
+    """n rounded up to a multiple of ``multiple``."""
+    return -(-n // multiple) * multiple
+
+
 def pad_to_multiple(block: np.ndarray, multiple: int) -> np.ndarray:
     """Pad a (C, h, w) block on the bottom and right by repeating edge pixels."""
     _, h, w = block.shape
-    ph, pw = -h % multiple, -w % multiple
+    ph, pw = padded_size(h, multiple) - h, padded_size(w, multiple) - w
     if ph or pw:
         block = np.pad(block, ((0, 0), (0, ph), (0, pw)), mode="edge")
     return block
