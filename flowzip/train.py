@@ -128,6 +128,8 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
     held = {k: [np.ascontiguousarray((to_gray(im) if channels == 1 else im).transpose(2, 0, 1)) for im in v]
             for k, v in held.items()}
 
+    if hasattr(model, "initialize"):  # data-dependent initialisation (actnorm), before DDP syncs ranks
+        model.initialize(torch.from_numpy(sampler.batch(tcfg.batch)).to(dev, torch.float32))
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     ema = copy.deepcopy(model).requires_grad_(False)
     step, images_seen, wall = 0, 0, 0.0

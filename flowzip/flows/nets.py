@@ -66,9 +66,10 @@ class FixedConvNet(nn.Module):
     Outputs are real values on the grid 2**-FRAC_BITS.
     """
 
-    def __init__(self, net: ConvNet):
+    def __init__(self, net: ConvNet, input_unit: float = 1.0):
+        """``input_unit``: the real value of an input integer 1 (a power of two)."""
         super().__init__()
-        mantissa, exponent = math.frexp(net.input_scale)
+        mantissa, exponent = math.frexp(net.input_scale * input_unit)
         if mantissa != 0.5:
             raise ValueError("input_scale must be a power of two")
         self.input_shift = float(2.0 ** (FRAC_BITS + exponent - 1))
@@ -93,7 +94,10 @@ class FixedConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: integer-valued float64 tensor. Returns a float64 tensor on the 2**-FRAC_BITS grid."""
-        h = (x * self.input_shift).clamp_(-ACT_LIMIT, ACT_LIMIT)
+        h = x * self.input_shift
+        if self.input_shift < 1:
+            h.floor_()
+        h.clamp_(-ACT_LIMIT, ACT_LIMIT)
         last = len(self.convs) - 1
         for i, padding in enumerate(self.convs):
             h = F.conv2d(h, getattr(self, f"w{i}"), getattr(self, f"b{i}"), padding=padding)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .glow import Glow, GlowConfig
 from .idf import IDF, IDFConfig
 
-FAMILIES = {"idf": (IDF, IDFConfig)}
+FAMILIES = {"idf": (IDF, IDFConfig), "glow": (Glow, GlowConfig)}
 
 
 def build_model(family: str, config: dict):

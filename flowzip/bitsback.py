@@ -1,0 +1,291 @@
+"""Local bits-back coding of a dequantized Glow (Ho, Lohn & Abbeel 2019) on one ANS stack.
+
+Every value is an integer on the grid ``2**-GRID_BITS`` (in the units of the layer that holds it).
+Each Glow layer is split into pieces that are either volume preserving on that grid, and cost
+nothing, or a pure per-element scaling ``y = e * x``, which is coded with local bits-back:
+
+* encode: decode ``y`` from a discretized logistic centred on ``e * x`` with scale ``s_y``
+  (taking bits back), then encode ``x`` under a logistic centred on ``y / e`` with scale
+  ``s_x = s_y / e``. The two standardized residuals are equal, so the net cost is ``-log2 e``:
+  the log-determinant. Decoding runs the same two steps the other way round.
+* shifts (actnorm bias, coupling translation, the unit-triangular factors of the 1x1 convolution)
+  add integers: ``y = x + round(t)``, exactly invertible, no bits.
+* dequantization: the noise ``u`` is decoded first (bits back); the latents are encoded last
+  under the priors, as a coarse logistic bin plus uniform low bits.
+
+Discretization, chosen to fit constriction's 24-bit probabilities: log-scales are quantized to
+1/32 (the scale grid of ``flowzip.pmf``), a scaling step moves at most 2 nats (larger constant
+scales are split into several steps), and ``s_x``, ``s_y`` stay within about 1.3 to 9.5 grid
+units, where the logistic windows of ``pmf`` hold them with escape mass below 1e-4. The prior
+bin is chosen per element so that the prior's scale spans 4 to 8 bins. All the numbers that
+choose a distribution are integers or exact dyadic floats from fixed-point networks, and every
+probability table is ``pmf``'s, so the encoder and the decoder build identical tables.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from . import pmf
+from .ans import UNIFORM
+from .codecs import LogisticCodec
+from .errors import FlowzipError, FormatError
+from .flows.nets import FixedConvNet
+from .models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
+
+GRID_BITS = 16  # latents are integers in units of 2**-16
+DEQUANT_BITS = GRID_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
+LQ_STEPS = pmf.LOG_SCALE_STEPS_PER_UNIT  # log-scales are quantized to 1/32
+MAX_STEP_LQ = 64  # one bits-back scaling step moves at most 2 nats
+EXP_BITS = 20  # exp(lq / 32) as an integer in units of 2**-20
+COEF_BITS = 16  # fixed-point bits of the 1x1 convolution's triangular factors
+NET_BITS = 12  # fixed-point networks output multiples of 2**-12
+VALUE_LIMIT = 2**30  # |latent| bound in grid units, so that every product fits in int64
+LN2 = math.log(2.0)
+# Scale index of the geometric middle of the scaling steps' scales: ln(3.5) ~ 1.25 nats.
+CENTER_J = round((math.log(3.5) - pmf.LOG_SCALE_MIN) * LQ_STEPS)
+
+LOGISTIC = LogisticCodec()
+
+
+@lru_cache(maxsize=None)
+def exp_table() -> np.ndarray:
+    """round(2**20 * exp(k / 32)) for k = -64 .. 64, with decimal (identical everywhere)."""
+    ctx = decimal.Context(prec=40)
+    return np.array([int(ctx.multiply(ctx.exp(decimal.Decimal(k) / LQ_STEPS), 2**EXP_BITS).to_integral_value())
+                     for k in range(-MAX_STEP_LQ, MAX_STEP_LQ + 1)], np.int64)
+
+
+@lru_cache(maxsize=None)
+def coupling_thresholds(limit: float) -> np.ndarray:
+    """Integer thresholds on the 2**-12 grid of a raw coupling output r: the coded log-scale
+    round(32 * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its maximum."""
+    ctx = decimal.Context(prec=40)
+    top = math.floor(limit * LQ_STEPS)
+    lim = decimal.Decimal(repr(limit))
+    out = []
+    for k in range(-top + 1, top + 1):
+        y = (decimal.Decimal(k) - decimal.Decimal("0.5")) / (LQ_STEPS * lim)  # tanh(r / limit) >= y
+        r = lim * ctx.divide(ctx.ln(ctx.divide(1 + y, 1 - y)), 2)
+        out.append(int(ctx.multiply(r, 2**NET_BITS).to_integral_value(decimal.ROUND_CEILING)))
+    return np.array(out, np.int64)
+
+
+def _check(values: np.ndarray) -> None:
+    if len(values) and np.abs(values).max() > VALUE_LIMIT:
+        raise FlowzipError("this image drives the flow's latents out of the coder's range")
+
+
+def _times_exp(n: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """n * exp(lq / 32) in units of 2**-12 (pmf's location grid), rounded."""
+    shift = EXP_BITS - pmf.MU_BITS
+    return (n * exp_table()[lq + MAX_STEP_LQ] + (1 << (shift - 1))) >> shift
+
+
+def _split(lq: np.ndarray) -> list[np.ndarray]:
+    """Integer parts, each at most MAX_STEP_LQ in size, that sum to lq."""
+    parts = max(1, -(-int(np.abs(lq).max(initial=0)) // MAX_STEP_LQ))
+    return [(lq * (k + 1)) // parts - (lq * k) // parts for k in range(parts)]
+
+
+def push_scale(coder, x: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """Encoder side of y = exp(lq / 32) * x (flat int64 arrays); returns y."""
+    for part in _split(lq):
+        j_x = CENTER_J - (part >> 1)
+        y = LOGISTIC.pop(coder, _times_exp(x, part), j_x + part)
+        LOGISTIC.push(coder, x, _times_exp(y, -part), j_x)
+        x = y
+    _check(x)
+    return x
+
+
+def pop_scale(coder, y: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """Decoder side: the inverse of ``push_scale``, restoring the stack as it was before it."""
+    for part in reversed(_split(lq)):
+        j_x = CENTER_J - (part >> 1)
+        x = LOGISTIC.pop(coder, _times_exp(y, -part), j_x)
+        if len(x) and np.abs(x).max() > VALUE_LIMIT:
+            raise FormatError("corrupt file: a decoded latent is out of range")
+        LOGISTIC.push(coder, y, _times_exp(x, part), j_x + part)
+        y = x
+    return y
+
+
+def _prior_params(mu: torch.Tensor, ls: torch.Tensor):
+    """Prior location and log-scale (on the 2**-12 grid) -> low-bit count b, and the coarse
+    bin's logistic parameters for pmf: the scale spans 4 to 8 bins of 2**b grid units."""
+    mu_i = np.rint(mu.cpu().numpy().ravel() * 2.0**NET_BITS).astype(np.int64)
+    ls_r = np.rint(ls.cpu().numpy().ravel() * 2.0**NET_BITS) / 2.0**NET_BITS
+    b = np.clip(np.floor(ls_r / LN2 + GRID_BITS) - 2, 0, 40).astype(np.int64)
+    j = np.floor((ls_r + (GRID_BITS - b) * LN2 - pmf.LOG_SCALE_MIN) * LQ_STEPS).astype(np.int64)
+    mu_q = ((mu_i << GRID_BITS) >> b) - (1 << (pmf.MU_BITS - 1))  # bin k covers [k, k + 1)
+    return b, mu_q, np.clip(j, 0, pmf.NUM_SCALES - 1)
+
+
+def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None:
+    b, mu_q, j = _prior_params(mu, ls)
+    z = z.ravel()
+    coarse = z >> b
+    LOGISTIC.push(coder, coarse, mu_q, j)
+    low = b > 0
+    coder.encode_reverse((z - (coarse << b))[low].astype(np.int32), UNIFORM, (1 << b[low]).astype(np.int32))
+
+
+def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
+    b, mu_q, j = _prior_params(mu, ls)
+    low = b > 0
+    bits = np.zeros(len(b), np.int64)
+    bits[low] = coder.decode(UNIFORM, (1 << b[low]).astype(np.int32))
+    coarse = LOGISTIC.pop(coder, mu_q, j)
+    if np.abs(coarse).max(initial=0) > VALUE_LIMIT:
+        raise FormatError("corrupt file: a decoded latent is out of range")
+    return ((coarse << b) + bits).reshape(mu.shape)
+
+
+def squeeze(x: np.ndarray) -> np.ndarray:
+    b, c, h, w = x.shape
+    return x.reshape(b, c, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, h // 2, w // 2)
+
+
+def unsqueeze(x: np.ndarray) -> np.ndarray:
+    b, c, h, w = x.shape
+    return x.reshape(b, c // 4, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(b, c // 4, 2 * h, 2 * w)
+
+
+def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:
+    return (t + (1 << (bits - 1))) >> bits
+
+
+def _channel_lq(log_scale: torch.Tensor) -> np.ndarray:
+    return np.rint(log_scale.detach().numpy() * LQ_STEPS).astype(np.int64)
+
+
+def _broadcast(per_channel: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(per_channel.reshape(1, -1, 1, 1), x.shape).ravel()
+
+
+class ExactStep:
+    """One Glow step (actnorm, 1x1 convolution, affine coupling) with its constants on grids."""
+
+    def __init__(self, step, device: torch.device):
+        grid = 2.0**GRID_BITS
+        self.bias = np.rint(step.actnorm.bias.detach().numpy() * grid).astype(np.int64)
+        self.act_lq = _channel_lq(step.actnorm.log_scale)
+        conv = step.conv
+        self.perm = conv.perm.numpy().astype(np.int64)
+        self.inv_perm = np.argsort(self.perm)
+        self.sign = conv.sign.numpy().astype(np.int64).reshape(1, -1, 1, 1)
+        self.conv_lq = _channel_lq(conv.log_scale)
+        self.lower = np.rint(torch.tril(conv.lower.detach(), -1).numpy() * 2.0**COEF_BITS).astype(np.int64)
+        self.upper = np.rint(torch.triu(conv.upper.detach(), 1).numpy() * 2.0**COEF_BITS).astype(np.int64)
+        self.split = step.coupling.split
+        self.net = FixedConvNet(step.coupling.net, input_unit=2.0**-GRID_BITS).to(device)
+        self.device = device
+
+    def _mix(self, matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return _round_shift(np.einsum("ij,bjhw->bihw", matrix, x), COEF_BITS)
+
+    def _solve(self, matrix: np.ndarray, y: np.ndarray, order) -> np.ndarray:
+        """Invert y = x + round(M x) for strictly triangular M, one channel at a time in ``order``."""
+        x = y.copy()
+        for i in order:
+            x[:, i] = y[:, i] - _round_shift(np.einsum("j,bjhw->bhw", matrix[i], x), COEF_BITS)
+        return x
+
+    def _coupling(self, x_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = self.net(torch.from_numpy(x_a).to(self.device, torch.float64)).cpu().numpy()
+        raw, shift = np.split(h, 2, axis=1)
+        thresholds = coupling_thresholds(SCALE_LIMIT)
+        r = np.rint(raw * 2.0**NET_BITS).astype(np.int64)
+        lq = np.searchsorted(thresholds, r, side="right") - len(thresholds) // 2
+        return lq, np.rint(shift * 2.0**GRID_BITS).astype(np.int64)
+
+    def push(self, coder, x: np.ndarray) -> np.ndarray:
+        x = x + self.bias.reshape(1, -1, 1, 1)
+        x = push_scale(coder, x.ravel(), _broadcast(self.act_lq, x)).reshape(x.shape)
+        x = x + self._mix(self.upper, x)
+        x = x * self.sign
+        x = push_scale(coder, x.ravel(), _broadcast(self.conv_lq, x)).reshape(x.shape)
+        x = (x + self._mix(self.lower, x))[:, self.perm]
+        x_a, x_b = x[:, : self.split], x[:, self.split :]
+        lq, shift = self._coupling(x_a)
+        y_b = push_scale(coder, x_b.ravel(), lq.ravel()).reshape(x_b.shape) + shift
+        return np.concatenate([x_a, y_b], 1)
+
+    def pop(self, coder, y: np.ndarray) -> np.ndarray:
+        y_a, y_b = y[:, : self.split], y[:, self.split :]
+        lq, shift = self._coupling(y_a)
+        x_b = pop_scale(coder, (y_b - shift).ravel(), lq.ravel()).reshape(y_b.shape)
+        x = np.concatenate([y_a, x_b], 1)[:, self.inv_perm]
+        x = self._solve(self.lower, x, range(x.shape[1]))
+        x = pop_scale(coder, x.ravel(), _broadcast(self.conv_lq, x)).reshape(x.shape) * self.sign
+        x = self._solve(self.upper, x, reversed(range(x.shape[1])))
+        x = pop_scale(coder, x.ravel(), _broadcast(self.act_lq, x)).reshape(x.shape)
+        return x - self.bias.reshape(1, -1, 1, 1)
+
+
+class ExactGlow:
+    """The coding twin of a ``Glow``: ``push`` an image batch onto an ANS stack, ``pop`` it off."""
+
+    def __init__(self, model, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.model = model
+        self.multiple = model.multiple
+        self.levels = []
+        for level in model.levels:
+            prior = None if level.prior is None else FixedConvNet(level.prior, input_unit=2.0**-GRID_BITS)
+            self.levels.append(([ExactStep(s, self.device) for s in level.steps], level.keep,
+                                None if prior is None else prior.to(self.device)))
+        grid = 2.0**NET_BITS
+        self.top_mu = torch.round(model.top_mu.detach() * grid) / grid
+        self.top_ls = torch.round(model.top_log_scale.detach().clamp(*PRIOR_LOG_SCALE) * grid) / grid
+
+    def to(self, device):
+        return ExactGlow(self.model, device)
+
+    def _prior(self, net, keep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, ls = net(torch.from_numpy(keep).to(self.device, torch.float64)).cpu().chunk(2, dim=1)
+        return mu, ls.clamp(*PRIOR_LOG_SCALE)
+
+    def _top(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
+        view = (1, -1, 1, 1)
+        return self.top_mu.view(view).expand(shape), self.top_ls.view(view).expand(shape)
+
+    def push(self, coder, pixels: np.ndarray) -> np.ndarray:
+        """Code a (B, C, H, W) uint8 batch; returns the dequantized values used, (B, C, H, W) int64."""
+        noise = coder.decode(UNIFORM, np.full(pixels.size, 1 << DEQUANT_BITS, np.int32)).astype(np.int64)
+        v = ((pixels.astype(np.int64) - 128) << DEQUANT_BITS) + noise.reshape(pixels.shape)
+        x = v
+        for steps, keep, prior in self.levels:
+            x = squeeze(x)
+            for step in steps:
+                x = step.push(coder, x)
+            if prior is not None:
+                push_prior(coder, x[:, keep:], *self._prior(prior, x[:, :keep]))
+                x = x[:, :keep]
+        push_prior(coder, x, *self._top(x.shape))
+        return v
+
+    def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
+        """The inverse of ``push`` for a batch of the given shape: (B, C, H, W) uint8."""
+        m = self.multiple
+        top = (batch, self.model.top_channels, height // m, width // m)
+        x = pop_prior(coder, *self._top(top))
+        for steps, keep, prior in reversed(self.levels):
+            if prior is not None:
+                mu, ls = self._prior(prior, x)
+                x = np.concatenate([x, pop_prior(coder, mu, ls)], 1)
+            for step in reversed(steps):
+                x = step.pop(coder, x)
+            x = unsqueeze(x)
+        pixels = (x >> DEQUANT_BITS) + 128
+        if x.shape[1] != channels or pixels.min() < 0 or pixels.max() > 255:
+            raise FormatError("corrupt file: decoded pixels are out of range")
+        coder.encode_reverse((x & ((1 << DEQUANT_BITS) - 1)).ravel().astype(np.int32), UNIFORM,
+                             np.full(x.size, 1 << DEQUANT_BITS, np.int32))
+        return pixels.astype(np.uint8)
