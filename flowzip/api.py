@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from . import container, zoo
+from . import container, stream, zoo
+from .bitsback import GlowCodec
 from .container import Group, Header
 from .errors import FlowzipError, FormatError, ModelError
 from .idf_codec import IDFCodec
@@ -23,6 +24,8 @@ from .image import Picture, pad_to_multiple, padded_size, read_image, tile_boxes
 
 DEFAULT_TILE = 256
 DEFAULT_BATCH = 4
+STREAM_TILE = 64  # bits-back files: smaller tiles, so that few of them go to the seed model
+STREAM_BATCH = 16
 
 
 @dataclass
@@ -52,17 +55,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 @lru_cache(maxsize=8)
-def _codec(name: str, device: torch.device) -> tuple[zoo.LoadedModel, IDFCodec]:
+def _codec(name: str, device: torch.device) -> tuple[zoo.LoadedModel, IDFCodec | GlowCodec]:
     loaded = zoo.load_model(name)
-    return loaded, IDFCodec(loaded.model, device)
+    codec = GlowCodec if loaded.family == "glow" else IDFCodec
+    return loaded, codec(loaded.model, device)
 
 
 def num_tiles(height: int, width: int, tile: int) -> int:
     return len(tile_boxes(height, width, tile))
 
 
-def plan_groups(mode: str, model: str | None = None) -> list[tuple[str, list[int]]]:
-    """(model name, planes) per plane group: colour planes together, gray and alpha alone."""
+def plan_groups(mode: str, model: str | None = None, strict: bool = True) -> list[tuple[str, list[int]]]:
+    """(model name, planes) per plane group: colour planes together, gray and alpha alone.
+    ``model`` codes the groups it fits, defaults the rest; ``strict``: it must fit one of them."""
     planes = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}[mode]
     chosen = zoo.load_model(model) if model else None
     groups = []
@@ -71,7 +76,7 @@ def plan_groups(mode: str, model: str | None = None) -> list[tuple[str, list[int
             groups.append((model, p))
         else:
             groups.append((zoo.DEFAULTS[len(p)], p))
-    if chosen is not None and all(name != model for name, _ in groups):
+    if strict and chosen is not None and all(name != model for name, _ in groups):
         raise ModelError(f"model {chosen.name!r} codes {chosen.channels}-channel planes; "
                          f"a {mode} image has none")
     return groups
@@ -86,11 +91,23 @@ def _tiles_by_shape(planes: np.ndarray, tile: int, multiple: int):
     return by_shape.items()
 
 
-def compress_picture(picture: Picture, model: str | None = None, *, tile: int = DEFAULT_TILE,
-                     batch: int = DEFAULT_BATCH, device=None, progress=None) -> tuple[bytes, Report]:
-    """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done."""
+def _check_tile(tile: int) -> None:
     if tile % 16 or not container.MIN_TILE <= tile <= container.MAX_TILE:
         raise FlowzipError(f"tile must be a multiple of 16 from {container.MIN_TILE} to {container.MAX_TILE}")
+
+
+def uses_bits_back(mode: str, model: str | None) -> bool:
+    return any(zoo.load_model(name).family == "glow" for name, _ in plan_groups(mode, model))
+
+
+def compress_picture(picture: Picture, model: str | None = None, *, tile: int | None = None,
+                     batch: int | None = None, device=None, progress=None) -> tuple[bytes, Report]:
+    """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done.
+    A bits-back model writes a stream file (version 2); an integer flow a tiled one (version 1)."""
+    if uses_bits_back(picture.mode, model):
+        return compress_archive([("", picture)], model, tile=tile, batch=batch, device=device, progress=progress)
+    tile, batch = tile or DEFAULT_TILE, batch or DEFAULT_BATCH
+    _check_tile(tile)
     device = resolve_device(device)
     h, w, c = picture.pixels.shape
     header = Header(h, w, picture.mode, tile, [], zlib.crc32(picture.pixels.tobytes()),
@@ -115,29 +132,95 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int = 
     return data, Report(len(data), est_bits, h * w * c)
 
 
-def compress(image, model: str | None = None, *, tile: int = DEFAULT_TILE, batch: int = DEFAULT_BATCH,
+def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = None, *, tile: int | None = None,
+                     batch: int | None = None, device=None, progress=None) -> tuple[bytes, Report]:
+    """Named pictures -> one stream file (.fz version 2) holding them all, and a Report."""
+    if not pictures:
+        raise FlowzipError("an archive needs at least one image")
+    tile, batch = tile or STREAM_TILE, batch or STREAM_BATCH
+    _check_tile(tile)
+    if not 1 <= batch <= container.MAX_BATCH:
+        raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
+    device = resolve_device(device)
+    names: list[str] = []
+    entries = []
+    for name, picture in pictures:
+        groups = []
+        for model_name, planes in plan_groups(picture.mode, model, strict=len(pictures) == 1):
+            if model_name not in names:
+                names.append(model_name)
+            groups.append((names.index(model_name), planes))
+        h, w, _ = picture.pixels.shape
+        entries.append(container.Entry(name, h, w, picture.mode, zlib.crc32(picture.pixels.tobytes()), groups,
+                                       dict(picture.metadata)))
+    seed = None
+    if any(zoo.load_model(n).family == "glow" for n in names):
+        if zoo.DEFAULTS[3] not in names:
+            names.append(zoo.DEFAULTS[3])
+        seed = names.index(zoo.DEFAULTS[3])
+    loaded = [_codec(n, device) for n in names]
+    models = [container.Model(m.family, m.name, m.weights_id) for m, _ in loaded]
+    header = container.StreamHeader(tile, batch, models, seed, entries)
+    data, est_bits = stream.encode(header, [p.pixels for _, p in pictures], [c for _, c in loaded], progress)
+    return data, Report(len(data), est_bits, sum(p.pixels.size for _, p in pictures))
+
+
+def compress(image, model: str | None = None, *, tile: int | None = None, batch: int | None = None,
              device=None) -> bytes:
     """Compress an image (path, PIL image, or uint8 array (H, W) / (H, W, C)) to .fz bytes."""
     return compress_picture(read_image(image), model, tile=tile, batch=batch, device=device)[0]
+
+
+def _file_codec(name: str, weights: bytes, family: str, device, model: str | None):
+    """The codec for a model a file names (``model``: an exported JSON config to use for it)."""
+    if model is not None and zoo.load_model(model).name == name:
+        name = model
+    loaded, codec = _codec(name, device)
+    if loaded.weights_id != weights:
+        raise ModelError(f"this file needs model {loaded.name!r} with weights {weights.hex()}, "
+                         f"but the installed weights are {loaded.weights_id.hex()}")
+    if loaded.family != family:
+        raise FormatError(f"corrupt file: model {loaded.name!r} is not of the {family} family")
+    return loaded, codec
+
+
+def decompress_archive(data: bytes, *, batch: int = DEFAULT_BATCH, device=None, model: str | None = None,
+                       progress=None) -> list[tuple[str, Picture]]:
+    """.fz bytes -> [(name, Picture)]: every image of a stream file, or the one of a tiled file."""
+    if container.version_of(data) == container.VERSION:
+        return [("", decompress_picture(data, batch=batch, device=device, model=model, progress=progress))]
+    device = resolve_device(device)
+    header, start = container.read_stream_header(data)
+    loaded = [_file_codec(m.name, m.weights, m.codec, device, model) for m in header.models]
+    codecs = [codec for _, codec in loaded]
+    for e in header.entries:
+        for m, planes in e.groups:
+            if loaded[m][0].channels != len(planes):
+                raise FormatError(f"corrupt file: model {loaded[m][0].name!r} cannot code {len(planes)} planes")
+    if header.seed is not None and loaded[header.seed][0].family != "idf":
+        raise FormatError("corrupt file: the seed model must be an integer flow")
+    pictures = stream.decode(data, header, start, codecs, progress)
+    return [(e.name, p) for e, p in zip(header.entries, pictures)]
 
 
 def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
                        model: str | None = None, progress=None) -> Picture:
     """.fz bytes -> Picture (pixels, mode and metadata), verified against the stored CRC.
     ``model`` may give the path of an exported model's JSON config that the file names."""
+    if container.version_of(data) == container.STREAM_VERSION:
+        items = decompress_archive(data, device=device, model=model, progress=progress)
+        if len(items) != 1:
+            raise FlowzipError(f"this file is an archive of {len(items)} images; decompress it into a folder")
+        return items[0][1]
     device = resolve_device(device)
     header, start = container.read_header(data)
     streams = container.split_payloads(data, header, start)
     out = np.empty((header.height, header.width, header.channels), np.uint8)
     boxes = tile_boxes(header.height, header.width, header.tile)
     for group, payloads in zip(header.groups, streams):
-        name = group.model
-        if model is not None and zoo.load_model(model).name == group.model:
-            name = model
-        loaded, codec = _codec(name, device)
-        if loaded.weights_id != group.weights:
-            raise ModelError(f"this file needs model {group.model!r} with weights {group.weights.hex()}, "
-                             f"but the installed weights are {loaded.weights_id.hex()}")
+        if group.codec != "idf":
+            raise FormatError("corrupt file: a tiled file can only hold integer-flow tiles")
+        loaded, codec = _file_codec(group.model, group.weights, group.codec, device, model)
         if loaded.channels != len(group.planes):
             raise FormatError(f"corrupt file: model {group.model!r} cannot code {len(group.planes)} planes")
         shapes = defaultdict(list)

@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from . import __version__, api, container, zoo
+from . import image as image_module
 from .errors import FlowzipError
 from .image import atomic_write, encode_image, png_size, read_image
 
@@ -119,18 +120,23 @@ def _run_each(pairs, work, label: str, ctx) -> None:
 @click.option("-m", "--model", help="Model name (see `flowzip models`) or path of a model's JSON config.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
-@click.option("--tile", type=click.IntRange(16, container.MAX_TILE), default=api.DEFAULT_TILE, show_default=True,
-              help="Tile side in pixels (a multiple of 16).")
-@click.option("--batch", type=click.IntRange(1, 256), default=api.DEFAULT_BATCH, show_default=True,
-              help="Tiles per network pass (does not change the output).")
+@click.option("--tile", type=click.IntRange(16, container.MAX_TILE),
+              help=f"Tile side in pixels, a multiple of 16 [default: {api.DEFAULT_TILE}; "
+                   f"{api.STREAM_TILE} for bits-back models and archives].")
+@click.option("--batch", type=click.IntRange(1, 256),
+              help=f"Tiles per network pass [default: {api.DEFAULT_BATCH}; {api.STREAM_BATCH} for bits-back "
+                   "models and archives, where it is part of the file].")
 @click.option("--verify", is_flag=True, help="Decode the result and check it before writing it.")
 @click.option("--no-png", is_flag=True, help="Skip the PNG size comparison.")
 @click.pass_context
 def compress(ctx, images, output, model, device, force, tile, batch, verify, no_png):
     """Compress IMAGES to .fz files (the inputs are kept). '-' reads standard input and writes
-    standard output unless -o is given."""
-    if tile % 16:
+    standard output unless -o is given. Several IMAGES with '-o NAME.fz' make one archive."""
+    if tile is not None and tile % 16:
         raise click.BadParameter("must be a multiple of 16", param_hint="--tile")
+    if len(images) > 1 and output and output.endswith(".fz") and not Path(output).is_dir():
+        _compress_archive(list(images), Path(output), model, device, force, tile, batch, verify, no_png)
+        return
 
     def work(src: Path, dst: Path):
         if dst != STREAM and dst.exists() and not force:
@@ -138,7 +144,9 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
         raw = _read(src)
         picture = read_image(raw)
         h, w, _ = picture.pixels.shape
-        total = api.num_tiles(h, w, tile) * len(api.plan_groups(picture.mode, model))
+        bits_back = api.uses_bits_back(picture.mode, model)
+        size = tile or (api.STREAM_TILE if bits_back else api.DEFAULT_TILE)
+        total = api.num_tiles(h, w, size) * len(api.plan_groups(picture.mode, model))
         with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
             data, report = api.compress_picture(picture, model, tile=tile, batch=batch, device=device,
                                                 progress=bar.update if bar else None)
@@ -157,6 +165,54 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
     _run_each(list(zip(images, _outputs(list(images), output, ".fz"))), work, "compressing", ctx)
 
 
+def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png):
+    if STREAM in images:
+        raise click.UsageError("'-' (standard input) cannot go into an archive")
+    names = [p.name for p in images]
+    if len(set(names)) < len(names):
+        raise click.UsageError("an archive cannot hold two images with the same file name")
+    if dst.exists() and not force:
+        raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
+    pictures = []
+    for p in images:
+        try:
+            pictures.append((p.name, read_image(p.read_bytes())))
+        except (FlowzipError, OSError) as e:
+            raise FlowzipError(f"{p}: {_message(e)} (nothing written)") from None
+    data, report = api.compress_archive(pictures, model, tile=tile, batch=batch, device=device)
+    if verify:
+        decoded = api.decompress_archive(data, device=device)
+        if any(not np.array_equal(a.pixels, b.pixels) for (_, a), (_, b) in zip(pictures, decoded)):
+            raise FlowzipError(f"{dst}: verification failed, decoded pixels differ (nothing written)")
+    _write(dst, data, force)
+    line = (f"{len(pictures)} images -> {dst}: {len(data)} bytes, {report.bpd:.3f} bpd "
+            f"(model estimate {report.estimated_bpd:.3f})")
+    if not no_png:
+        png = sum(png_size(p) for _, p in pictures)
+        line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
+    if verify:
+        line += ", verified"
+    click.echo(line)
+
+
+def _archive_outputs(names: list[str], folder: Path) -> list[Path]:
+    """Where each image of an archive goes: its stored file name (without folders) in ``folder``,
+    with a lossless suffix; unnamed or clashing images get numbered names."""
+    outputs, seen = [], set()
+    for i, name in enumerate(names):
+        base = Path(name).name
+        stem = Path(base).stem if base not in ("", ".", "..") else ""
+        suffix = Path(base).suffix.lower()
+        if suffix not in image_module.LOSSLESS_FORMATS:
+            suffix = ".png"
+        path = folder / f"{stem or f'image_{i:05d}'}{suffix}"
+        if path in seen:
+            path = folder / f"{stem}_{i:05d}{suffix}"
+        seen.add(path)
+        outputs.append(path)
+    return outputs
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", help="Output file (one input; its suffix picks the format) or folder.")
@@ -171,10 +227,18 @@ def decompress(ctx, files, output, device, force, batch, model):
 
     def work(src: Path, dst: Path):
         data = _read(src)
-        header, _ = container.read_header(data)  # a foreign or broken file is reported first
+        if container.version_of(data) == container.STREAM_VERSION:
+            header, _ = container.read_stream_header(data)
+            if len(header.entries) > 1:
+                _decompress_archive(src, data, header, output, device, force, model)
+                return
+            tiles = sum(api.num_tiles(e.height, e.width, header.tile) * len(e.groups) for e in header.entries)
+        else:
+            header, _ = container.read_header(data)  # a foreign or broken file is reported first
+            tiles = header.num_tiles * len(header.groups)
         if dst != STREAM and dst.exists() and not force:
             raise FileExistsError(f"{dst} already exists (use -f to overwrite, or -o)")
-        with _tile_progress(header.num_tiles * len(header.groups), src.name, len(files) == 1) as bar:
+        with _tile_progress(tiles, src.name, len(files) == 1) as bar:
             picture = api.decompress_picture(data, batch=batch, device=device, model=model,
                                              progress=bar.update if bar else None)
         _write(dst, encode_image(picture, ".png" if dst == STREAM else dst.suffix), force)
@@ -184,12 +248,32 @@ def decompress(ctx, files, output, device, force, batch, model):
     _run_each(list(zip(files, _outputs(list(files), output, ".png"))), work, "decompressing", ctx)
 
 
+def _decompress_archive(src: Path, data: bytes, header, output, device, force, model) -> None:
+    """Restore every image of an archive into the folder -o names (default: beside the archive)."""
+    folder = Path(output) if output else src.with_suffix("")
+    if folder.exists() and not folder.is_dir():
+        raise FlowzipError(f"{folder} is not a folder: an archive of {len(header.entries)} images "
+                           "needs -o FOLDER")
+    targets = _archive_outputs([e.name for e in header.entries], folder)
+    clashes = [t for t in targets if t.exists()]
+    if clashes and not force:
+        raise FileExistsError(f"{clashes[0]} already exists (use -f to overwrite)")
+    items = api.decompress_archive(data, device=device, model=model)
+    folder.mkdir(parents=True, exist_ok=True)
+    for (name, picture), target in zip(items, targets):
+        atomic_write(target, encode_image(picture, target.suffix), overwrite=force)
+    click.echo(f"{src} -> {folder}/: {len(items)} images")
+
+
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
 def info(file, as_json):
-    """Print the header of a .fz FILE."""
+    """Print the header of a .fz FILE: its codecs, models and images."""
     data = file.read_bytes()
+    if container.version_of(data) == container.STREAM_VERSION:
+        _print(_stream_info(file, data), as_json)
+        return
     header, start = container.read_header(data)
     fields = {
         "file": str(file), "bytes": len(data), "format_version": container.VERSION,
@@ -201,14 +285,45 @@ def info(file, as_json):
         "pixel_crc32": f"{header.pixel_crc:08x}",
         "bpd": round(8 * len(data) / (header.width * header.height * header.channels), 4),
     }
+    _print(fields, as_json)
+
+
+CODEC_NAMES = {"idf": "idf (integer discrete flow, direct ANS)", "glow": "glow (local bits-back ANS)"}
+
+
+def _stream_info(file: Path, data: bytes) -> dict:
+    header, start = container.read_stream_header(data)
+    subpixels = sum(e.height * e.width * e.channels for e in header.entries)
+    return {
+        "file": str(file), "bytes": len(data), "format_version": container.STREAM_VERSION,
+        "images": len(header.entries), "tile": header.tile, "batch": header.batch, "header_bytes": start,
+        "models": [{"codec": CODEC_NAMES[m.codec], "model": m.name, "weights": m.weights.hex()}
+                   for m in header.models],
+        "seed_model": None if header.seed is None else header.models[header.seed].name,
+        "entries": [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode,
+                     "groups": [{"model": header.models[m].name, "planes": planes} for m, planes in e.groups],
+                     "metadata": {k: f"{len(v)} bytes" for k, v in e.metadata.items()},
+                     "pixel_crc32": f"{e.pixel_crc:08x}"} for e in header.entries[:1000]],
+        "bpd": round(8 * len(data) / subpixels, 4),
+    }
+
+
+def _print(fields: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
     for key, value in fields.items():
         if key == "groups":
             for g in value:
-                click.echo(f"group: codec {g['codec']}, model {g['model']} (weights {g['weights']}), "
-                           f"planes {g['planes']}")
+                click.echo(f"group: codec {CODEC_NAMES[g['codec']]}, model {g['model']} "
+                           f"(weights {g['weights']}), planes {g['planes']}")
+        elif key == "models":
+            for m in value:
+                click.echo(f"model: {m['model']} (weights {m['weights']}), codec {m['codec']}")
+        elif key == "entries":
+            for e in value:
+                groups = ", ".join(f"{g['model']} {g['planes']}" for g in e["groups"])
+                click.echo(f"image: {e['name'] or '(unnamed)'} {e['width']}x{e['height']} {e['mode']}: {groups}")
         else:
             click.echo(f"{key}: {value}")
 
@@ -224,7 +339,7 @@ def models():
         measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
                              for k, m in card.get("measured", {}).items()) or "not measured"
         default = " (default)" if name in zoo.DEFAULTS.values() else ""
-        click.echo(f"{name}{default}: {card['family']}, {card['config'].get('channels')} channel(s), "
+        click.echo(f"{name}{default}: {CODEC_NAMES.get(card['family'], card['family'])}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import pmf
 from .ans import CATEGORICAL, UNIFORM
-from .errors import FormatError
+from .errors import FlowzipError, FormatError
 
 ESCAPE_BITS = 23  # escaped offsets beyond the window must be below 2**23
 TABLE_ENTRIES = 2**20  # probability tables are built in chunks of about this many entries
@@ -35,32 +35,39 @@ class LogisticCodec:
     def _groups(radius: np.ndarray) -> list[tuple[int, np.ndarray]]:
         return [(int(r), np.flatnonzero(radius == r)) for r in np.unique(radius)]
 
-    def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray) -> None:
-        """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``."""
+    @staticmethod
+    def _masses(mu_q: np.ndarray, j: np.ndarray, r: int, escape: bool) -> np.ndarray:
+        masses = pmf.window_masses(mu_q, j, r)
+        return (masses if escape else masses[:, :-1]).astype(np.float64)
+
+    def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> None:
+        """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``. Without ``escape``
+        the distribution is the window alone (for values that were popped from it)."""
         offset = values - pmf.centers(mu_q)
         radius = pmf.scale_tables()[1][j]
         escaped = np.flatnonzero(np.abs(offset) > radius)
         symbols = offset + radius
+        if len(escaped) and not escape:
+            raise FormatError("corrupt file: a value lies outside its coding window")
         symbols[escaped] = 2 * radius[escaped] + 1
         if len(escaped):
             self._push_escapes(coder, offset[escaped], radius[escaped])
         for r, idx in reversed(self._groups(radius)):
             for chunk in reversed(_chunks(idx, r)):
-                probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
-                coder.encode_reverse(symbols[chunk].astype(np.int32), CATEGORICAL, probs)
+                coder.encode_reverse(symbols[chunk].astype(np.int32), CATEGORICAL,
+                                     self._masses(mu_q[chunk], j[chunk], r, escape))
 
-    def pop(self, coder, mu_q: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def pop(self, coder, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> np.ndarray:
         """Pop as many values as there are parameters."""
         offset = np.empty(len(mu_q), np.int64)
-        escape = np.zeros(len(mu_q), bool)
+        escape_flags = np.zeros(len(mu_q), bool)
         radius = pmf.scale_tables()[1][j]
         for r, idx in self._groups(radius):
             for chunk in _chunks(idx, r):
-                probs = pmf.window_masses(mu_q[chunk], j[chunk], r).astype(np.float64)
-                s = coder.decode(CATEGORICAL, probs).astype(np.int64)
+                s = coder.decode(CATEGORICAL, self._masses(mu_q[chunk], j[chunk], r, escape)).astype(np.int64)
                 offset[chunk] = s - r
-                escape[chunk] = s == 2 * r + 1
-        escaped = np.flatnonzero(escape)
+                escape_flags[chunk] = s == 2 * r + 1
+        escaped = np.flatnonzero(escape_flags)
         if len(escaped):
             offset[escaped] = self._pop_escapes(coder, radius[escaped])
         return offset + pmf.centers(mu_q)
@@ -69,7 +76,7 @@ class LogisticCodec:
     def _push_escapes(coder, offset: np.ndarray, radius: np.ndarray) -> None:
         excess = np.abs(offset) - radius  # >= 1
         if excess.max() >= 2**ESCAPE_BITS:
-            raise ValueError("latent too far from its prediction to code")
+            raise FlowzipError("this model cannot code the image: a latent lies too far from its prediction")
         nbits = np.floor(np.log2(excess)).astype(np.int64)  # exact for integers below 2**23
         low = excess - (1 << nbits)
         has_low = nbits > 0

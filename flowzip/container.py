@@ -23,6 +23,28 @@ Layout (all integers little-endian; "varint" is unsigned LEB128)::
     payload             the tile streams, in the same order
 
 Every tile is coded into its own ANS stream, so tiles decode independently, in any batch size.
+
+Version 2 ("stream" files) holds one image or an archive of several, coded into a single ANS
+stream, which bits-back coding needs (see ``flowzip.stream`` for the coding order)::
+
+    magic      3 bytes  b"FLZ"
+    version    u8       2
+    flags      u8       0 (reserved)
+    tile       varint   tile side in pixels
+    batch      varint   most tiles coded together (1 .. 256)
+    models     u8       count, then per model: codec u8, name (u8 + utf8), weights 4 bytes
+    seed       u8       index of the model that codes the first bits-back tile (255: none)
+    images     varint   count (1 .. 2**20), then per image:
+      name       varint + utf8   file name (may be empty)
+      height, width  varint
+      mode, bit depth  u8, u8
+      metadata   as in version 1
+      pixel CRC  u32
+      groups     u8, then per group: model index u8, planes (u8 + u8*n)
+    length     varint   bytes of the stream
+    payload CRC u32
+    header CRC u32
+    payload             the ANS stream
 """
 
 from __future__ import annotations
@@ -35,8 +57,13 @@ from .errors import FormatError
 
 MAGIC = b"FLZ"
 VERSION = 1
+STREAM_VERSION = 2
 MODES = ("L", "LA", "RGB", "RGBA")
-CODECS = {1: "idf"}
+CODECS = {1: "idf", 2: "glow"}
+MAX_IMAGES = 2**20
+MAX_BATCH = 256
+MAX_NAME = 4096
+NO_SEED = 255
 MAX_SIDE = 2**20
 MAX_PIXELS = 2**30
 MIN_TILE, MAX_TILE = 16, 1024
@@ -149,9 +176,7 @@ def pack(header: Header, payloads: list[list[bytes]]) -> bytes:
         name = g.model.encode("utf-8")
         out += bytes([codec_ids[g.codec], len(name)]) + name + g.weights[:4]
         out += bytes([len(g.planes), *g.planes])
-    out += _varint(len(header.metadata))
-    for key, value in header.metadata.items():
-        out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
+    out += _metadata_bytes(header.metadata)
     out += header.pixel_crc.to_bytes(4, "little")
     payload = b"".join(p for group_payloads in payloads for p in group_payloads)
     for group_payloads in payloads:
@@ -165,10 +190,8 @@ def pack(header: Header, payloads: list[list[bytes]]) -> bytes:
 def read_header(data: bytes) -> tuple[Header, int]:
     """Parse and check the header; returns it with the offset where payloads start.
     Raises ``FormatError`` for anything that is not a well-formed .fz file of a known version."""
-    if len(data) < 4 or data[:3] != MAGIC:
-        raise FormatError("not a flowzip file (bad magic bytes)")
-    if data[3] != VERSION:
-        raise FormatError(f"unsupported .fz format version {data[3]} (this flowzip reads version {VERSION})")
+    if version_of(data) != VERSION:
+        raise FormatError("this is a stream (version 2) file, not a tiled one")
     r = _Reader(data)
     r.take(4)
     if r.u8() != 0:
@@ -188,13 +211,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
         weights = r.take(4)
         planes = list(r.take(r.u8()))
         groups.append(Group(CODECS[codec_id], model, weights, planes))
-    metadata = {}
-    for _ in range(r.varint(64, "metadata count")):
-        key = r.take(r.u8())
-        if not key.isascii():
-            raise FormatError("corrupt file: a metadata key is not ASCII")
-        value_len = r.varint(MAX_METADATA, "metadata length")
-        metadata[key.decode("ascii")] = r.take(value_len)
+    metadata = _read_metadata(r)
     pixel_crc = r.u32()
     header = Header(height, width, MODES[mode_id], tile, groups, pixel_crc, [], metadata, bit_depth)
     _check(header)
@@ -227,3 +244,159 @@ def split_payloads(data: bytes, header: Header, start: int) -> list[list[bytes]]
             pos += n
         out.append(group)
     return out
+
+
+@dataclass
+class Model:
+    codec: str
+    name: str
+    weights: bytes  # 4 bytes
+
+
+@dataclass
+class Entry:
+    """One image of a stream file; ``groups`` are (model index, planes)."""
+
+    name: str
+    height: int
+    width: int
+    mode: str
+    pixel_crc: int
+    groups: list[tuple[int, list[int]]]
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8
+
+    @property
+    def channels(self) -> int:
+        return len(self.mode)
+
+
+@dataclass
+class StreamHeader:
+    tile: int
+    batch: int
+    models: list[Model]
+    seed: int | None
+    entries: list[Entry]
+
+
+def version_of(data: bytes) -> int:
+    if len(data) < 4 or data[:3] != MAGIC:
+        raise FormatError("not a flowzip file (bad magic bytes)")
+    if data[3] not in (VERSION, STREAM_VERSION):
+        raise FormatError(f"unsupported .fz format version {data[3]} "
+                          f"(this flowzip reads versions {VERSION} and {STREAM_VERSION})")
+    return data[3]
+
+
+def _metadata_bytes(metadata: dict[str, bytes]) -> bytes:
+    out = bytearray(_varint(len(metadata)))
+    for key, value in metadata.items():
+        out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
+    return bytes(out)
+
+
+def _read_metadata(r: _Reader) -> dict[str, bytes]:
+    metadata = {}
+    for _ in range(r.varint(64, "metadata count")):
+        key = r.take(r.u8())
+        if not key.isascii():
+            raise FormatError("corrupt file: a metadata key is not ASCII")
+        metadata[key.decode("ascii")] = r.take(r.varint(MAX_METADATA, "metadata length"))
+    return metadata
+
+
+def _check_stream(header: StreamHeader) -> None:
+    if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
+        raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
+    if not 1 <= header.batch <= MAX_BATCH:
+        raise FormatError(f"corrupt file: batch {header.batch} is invalid")
+    if header.seed is not None and header.seed >= len(header.models):
+        raise FormatError("corrupt file: the seed model does not exist")
+    if not 1 <= len(header.entries) <= MAX_IMAGES:
+        raise FormatError("corrupt file: bad image count")
+    total = 0
+    for e in header.entries:
+        if not (1 <= e.height <= MAX_SIDE and 1 <= e.width <= MAX_SIDE):
+            raise FormatError(f"corrupt file: image size {e.width}x{e.height} is out of range")
+        total += e.height * e.width
+        if sorted(p for _, planes in e.groups for p in planes) != list(range(e.channels)):
+            raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+        if any(m >= len(header.models) for m, _ in e.groups):
+            raise FormatError("corrupt file: a plane group names a model that does not exist")
+    if total > MAX_PIXELS:
+        raise FormatError("corrupt file: the images are larger than flowzip supports")
+
+
+def pack_stream(header: StreamHeader, stream: bytes) -> bytes:
+    """Stream header and the ANS stream -> .fz bytes (version 2)."""
+    _check_stream(header)
+    out = bytearray(MAGIC) + bytes([STREAM_VERSION, 0])
+    out += _varint(header.tile) + _varint(header.batch) + bytes([len(header.models)])
+    codec_ids = {name: k for k, name in CODECS.items()}
+    for m in header.models:
+        name = m.name.encode("utf-8")
+        out += bytes([codec_ids[m.codec], len(name)]) + name + m.weights[:4]
+    out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(header.entries))
+    for e in header.entries:
+        name = e.name.encode("utf-8")
+        out += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
+        out += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
+        out += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
+        for model, planes in e.groups:
+            out += bytes([model, len(planes), *planes])
+    out += _varint(len(stream)) + zlib.crc32(stream).to_bytes(4, "little")
+    out += zlib.crc32(out).to_bytes(4, "little")
+    return bytes(out) + stream
+
+
+def read_stream_header(data: bytes) -> tuple[StreamHeader, int]:
+    """Parse and check a version 2 header; returns it with the offset of the stream."""
+    if version_of(data) != STREAM_VERSION:
+        raise FormatError("not a flowzip stream file")
+    r = _Reader(data)
+    r.take(4)
+    if r.u8() != 0:
+        raise FormatError("corrupt file: unknown flags are set")
+    tile = r.varint(MAX_TILE, "tile size")
+    batch = r.varint(MAX_BATCH, "batch")
+    models = []
+    for _ in range(r.u8()):
+        codec_id = r.u8()
+        if codec_id not in CODECS:
+            raise FormatError(f"corrupt file: unknown codec {codec_id}")
+        models.append(Model(CODECS[codec_id], r.text(), r.take(4)))
+    seed = r.u8()
+    count = r.varint(MAX_IMAGES, "image count")
+    if count * 12 > len(data):  # every image takes at least 12 header bytes
+        raise FormatError("truncated or corrupt file: too short for the images it declares")
+    entries = []
+    for _ in range(count):
+        try:
+            name = r.take(r.varint(MAX_NAME, "name length")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("corrupt file: an image name is not valid text") from None
+        height, width = r.varint(MAX_SIDE, "height"), r.varint(MAX_SIDE, "width")
+        mode_id, bit_depth = r.u8(), r.u8()
+        if mode_id >= len(MODES) or bit_depth != 8:
+            raise FormatError("corrupt file: unknown image mode or bit depth")
+        metadata = _read_metadata(r)
+        pixel_crc = r.u32()
+        groups = [(r.u8(), list(r.take(r.u8()))) for _ in range(r.u8())]
+        entries.append(Entry(name, height, width, MODES[mode_id], pixel_crc, groups, metadata, bit_depth))
+    header = StreamHeader(tile, batch, models, None if seed == NO_SEED else seed, entries)
+    _check_stream(header)
+    length = r.varint(len(data), "stream length")
+    payload_crc = r.u32()
+    end = r.buf.tell()
+    if zlib.crc32(data[:end]) != r.u32():
+        raise FormatError("corrupt file: header checksum mismatch")
+    start = end + 4
+    if start + length != len(data):
+        what = "truncated" if start + length > len(data) else "corrupt (extra bytes after the end)"
+        raise FormatError(f"{what} file: payload size does not match the header")
+    if length % 4:
+        raise FormatError("corrupt file: the coded stream has an invalid length")
+    if zlib.crc32(data[start:]) != payload_crc:
+        raise FormatError("corrupt file: payload checksum mismatch")
+    return header, start

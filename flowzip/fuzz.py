@@ -14,7 +14,9 @@ KINDS = ("bit_flip", "truncate", "extend", "header_byte", "header_field_recrc", 
 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutation of ``data`` (a valid .fz file) that must make decoding fail cleanly."""
-    header_end = container.read_header(data)[1] - 4  # the header CRC sits at [header_end, +4)
+    stream = container.version_of(data) == container.STREAM_VERSION
+    read = container.read_stream_header if stream else container.read_header
+    header_end = read(data)[1] - 4  # the header CRC sits at [header_end, +4), the payload CRC before it
     raw = bytearray(data)
     if kind == "bit_flip":
         pos = int(rng.integers(0, len(raw)))
@@ -44,7 +46,7 @@ def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
         raw = bytearray(rng.integers(0, 256, int(rng.integers(0, 2 * len(data) + 1)), dtype=np.uint8).tobytes())
     elif kind == "magic_then_random":
         tail = rng.integers(0, 256, int(rng.integers(0, 200)), dtype=np.uint8).tobytes()
-        raw = bytearray(container.MAGIC + bytes([container.VERSION]) + tail)
+        raw = bytearray(container.MAGIC + bytes([data[3]]) + tail)
     else:
         raise ValueError(kind)
     return bytes(raw)

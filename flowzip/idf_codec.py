@@ -37,8 +37,8 @@ class IDFCodec:
         return mu_q.reshape(len(mu_q), -1), j.reshape(len(j), -1)
 
     @torch.no_grad()
-    def encode(self, tiles: np.ndarray) -> tuple[list[bytes], float]:
-        """(B, C, H, W) uint8 -> one byte string per tile, and the estimated bits of all tiles."""
+    def _levels(self, tiles: np.ndarray) -> tuple[list, float]:
+        """Latents with integer prior parameters, one row per tile, in pushing order; estimated bits."""
         x = torch.from_numpy(tiles).to(self.device, torch.float64)
         with _exact_mode():
             latents = self.model.latents(x)
@@ -46,6 +46,37 @@ class IDFCodec:
                   for z, mu, ls in reversed(latents)]  # the decoder pops the top level first
         scales = pmf.scale_tables()[2]
         est_bits = sum(logistic.bits_np(z, mu_q / 2.0**pmf.MU_BITS, scales[j]) for z, mu_q, j in levels)
+        return levels, est_bits
+
+    def push(self, coder, tiles: np.ndarray) -> float:
+        """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns estimated bits."""
+        levels, est_bits = self._levels(tiles)
+        for z, mu_q, j in levels:
+            LOGISTIC.push(coder, z.ravel(), mu_q.ravel(), j.ravel())
+        return est_bits
+
+    @torch.no_grad()
+    def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
+        """Inverse of ``push`` for a batch of the given shape."""
+
+        def pop(mu: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
+            mu_q, j = self._params(mu, ls)
+            z = LOGISTIC.pop(coder, mu_q.ravel(), j.ravel())
+            return torch.from_numpy(z).to(self.device, torch.float64).reshape(mu.shape)
+
+        with _exact_mode():
+            x = self.model.inverse(pop, batch, height, width)
+        return self._pixels(x, channels)
+
+    @staticmethod
+    def _pixels(x: torch.Tensor, channels: int) -> np.ndarray:
+        if x.shape[1] != channels or x.min() < 0 or x.max() > 255:
+            raise FormatError("corrupt file: decoded pixels are out of range")
+        return x.cpu().numpy().astype(np.uint8)
+
+    def encode(self, tiles: np.ndarray) -> tuple[list[bytes], float]:
+        """(B, C, H, W) uint8 -> one byte string per tile, and the estimated bits of all tiles."""
+        levels, est_bits = self._levels(tiles)
         payloads = []
         for i in range(len(tiles)):
             coder = new_coder()
@@ -68,6 +99,4 @@ class IDFCodec:
             x = self.model.inverse(pop, len(coders), height, width)
         if not all(c.is_empty() for c in coders):
             raise FormatError("corrupt file: a coded stream has data left over after decoding")
-        if x.shape[1] != channels or x.min() < 0 or x.max() > 255:
-            raise FormatError("corrupt file: decoded pixels are out of range")
-        return x.cpu().numpy().astype(np.uint8)
+        return self._pixels(x, channels)

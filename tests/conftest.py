@@ -30,11 +30,27 @@ def random_model(channels: int, seed: int = 0, scale: float = 0.05):
     return model
 
 
+GLOW_CONFIG = {"channels": 3, "levels": 2, "steps": [2, 2], "hidden": 8, "prior_hidden": 8}
+
+
+def random_glow(seed: int = 0, scale: float = 0.05):
+    """A tiny Glow, actnorm initialised on random images, with small random weights everywhere
+    (so that couplings and priors are not the identity)."""
+    torch.manual_seed(seed)
+    model = build_model("glow", GLOW_CONFIG)
+    model.initialize(torch.randint(0, 256, (8, 3, 16, 16)).float())
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * scale)
+    return model.eval()
+
+
 @pytest.fixture(scope="session")
 def tiny_zoo_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("zoo")
     for name, channels in TINY.items():
         zoo.export(random_model(channels), "idf", tiny_config(channels), name, folder)
+    zoo.export(random_glow(), "glow", GLOW_CONFIG, "tiny-glow", folder)
     return folder
 
 

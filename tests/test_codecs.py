@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from flowzip import pmf
 from flowzip.ans import coder_from_bytes, coder_to_bytes, new_coder
 from flowzip.codecs import LogisticCodec
-from flowzip.errors import FormatError
+from flowzip.errors import FlowzipError, FormatError
 
 from conftest import check_codec
 
@@ -48,7 +48,7 @@ def test_rate_tracks_the_estimate():
 
 
 def test_too_far_values_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(FlowzipError, match="cannot code the image"):
         CODEC.push(new_coder(), np.array([2**30]), np.array([0]), np.array([0]))
 
 

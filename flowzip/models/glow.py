@@ -14,7 +14,6 @@ networks as exact fixed-point twins, so the encoder and decoder compute identica
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -184,7 +183,10 @@ class Glow(nn.Module):
         dequantization noise: the objective whose expectation bounds the coded rate."""
         if not init and not bool(self.initialized) and self.training:
             self.initialize(x)
-        v = (x + torch.rand_like(x)) / 256 - 0.5
+        return self.log_density((x + torch.rand_like(x)) / 256 - 0.5, init)
+
+    def log_density(self, v: torch.Tensor, init: bool = False) -> torch.Tensor:
+        """log p(x + u) in nats per image, for dequantized pixels given as v = (x + u) / 256 - 1/2."""
         total = -math.log(256) * v[0].numel()
         for level in self.levels:
             v = squeeze(v)
@@ -203,6 +205,6 @@ class Glow(nn.Module):
 
     def exact(self):
         """The fixed-point twin that the bits-back coder runs (see ``flowzip.bitsback``)."""
-        from ..bitsback import ExactGlow
+        from ..bitsback import GlowCodec
 
-        return ExactGlow(copy.deepcopy(self).cpu().double().eval())
+        return GlowCodec(self)

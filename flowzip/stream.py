@@ -1,0 +1,103 @@
+"""Stream files (.fz version 2): one image, or an archive of many, coded into one ANS stream.
+
+Bits-back coding takes bits from the stack before it gives any, so its tiles cannot have streams
+of their own. Here every tile of every image goes onto one stack, in a plan that the encoder and
+the decoder compute alike from the header (``plan``): images in order, then their plane groups,
+then tiles in row-major order; consecutive tiles of one model and one padded shape are coded
+together as one batch. The decoder runs the plan backwards.
+
+Initial bits: the first ``SEED_TILES`` tiles that a bits-back model would code are coded by the
+seed model (an integer flow, which only pushes) instead, and a bits-back batch holds at most a
+third as many sub-pixels as were coded before it. Every tile leaves 3 to 4 bits per sub-pixel on
+the stack, so the stack is rarely short of the ~8 bits per sub-pixel that a batch first takes.
+A shortfall is still decodable (the coder then reads zeros) and costs only its size.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import container
+from .ans import coder_from_bytes, coder_to_bytes, new_coder
+from .container import StreamHeader
+from .errors import FormatError
+from .image import Picture, pad_to_multiple, padded_size, tile_boxes
+
+SEED_TILES = 3  # tiles coded by the seed model before bits-back starts
+GROWTH = 3  # a bits-back batch holds at most 1/GROWTH of the sub-pixels coded before it
+
+
+@dataclass
+class Job:
+    """Tiles coded together: (image, plane group, box) each, all of one padded shape."""
+
+    model: int
+    shape: tuple[int, int, int]
+    capacity: int
+    units: list[tuple[int, int, tuple[int, int, int, int]]] = field(default_factory=list)
+
+
+def plan(header: StreamHeader, multiples: list[int]) -> list[Job]:
+    """The coding order; ``multiples[m]`` is model m's size multiple."""
+    jobs: list[Job] = []
+    coded, seeds = 0, 0 if header.seed is None else SEED_TILES
+    for ei, entry in enumerate(header.entries):
+        for gi, (model, planes) in enumerate(entry.groups):
+            for box in tile_boxes(entry.height, entry.width, header.tile):
+                m = model
+                if header.models[m].codec == "glow" and seeds:
+                    m, seeds = header.seed, seeds - 1
+                y0, y1, x0, x1 = box
+                shape = (len(planes), padded_size(y1 - y0, multiples[m]), padded_size(x1 - x0, multiples[m]))
+                size = shape[0] * shape[1] * shape[2]
+                job = jobs[-1] if jobs else None
+                if job is None or job.model != m or job.shape != shape or len(job.units) >= job.capacity:
+                    capacity = header.batch
+                    if header.models[m].codec == "glow":
+                        capacity = max(1, min(header.batch, coded // (GROWTH * size)))
+                    job = Job(m, shape, capacity)
+                    jobs.append(job)
+                job.units.append((ei, gi, box))
+                coded += size
+    return jobs
+
+
+def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progress=None) -> tuple[bytes, float]:
+    """Images (H, W, C) uint8 matching ``header.entries`` -> (.fz bytes, estimated bits).
+    ``codecs[m]`` codes with model m (``push``/``pop``/``multiple``)."""
+    coder = new_coder()
+    est_bits = 0.0
+    for job in plan(header, [c.multiple for c in codecs]):
+        tiles = []
+        for ei, gi, (y0, y1, x0, x1) in job.units:
+            planes = header.entries[ei].groups[gi][1]
+            block = np.ascontiguousarray(images[ei][y0:y1, x0:x1, planes].transpose(2, 0, 1))
+            tiles.append(pad_to_multiple(block, codecs[job.model].multiple))
+        est_bits += codecs[job.model].push(coder, np.stack(tiles))
+        if progress:
+            progress(len(job.units))
+    return container.pack_stream(header, coder_to_bytes(coder)), est_bits
+
+
+def decode(data: bytes, header: StreamHeader, start: int, codecs: list, progress=None) -> list[Picture]:
+    """The inverse of ``encode``: every image of the file, checked against its pixel CRC."""
+    coder = coder_from_bytes(data[start:])
+    out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    for job in reversed(plan(header, [c.multiple for c in codecs])):
+        tiles = codecs[job.model].pop(coder, len(job.units), *job.shape)
+        for (ei, gi, (y0, y1, x0, x1)), t in zip(job.units, tiles):
+            planes = header.entries[ei].groups[gi][1]
+            out[ei][y0:y1, x0:x1, planes] = t[:, : y1 - y0, : x1 - x0].transpose(1, 2, 0)
+        if progress:
+            progress(len(job.units))
+    if not coder.is_empty():
+        raise FormatError("corrupt file: the coded stream has data left over after decoding")
+    pictures = []
+    for e, pixels in zip(header.entries, out):
+        if zlib.crc32(pixels.tobytes()) != e.pixel_crc:
+            raise FormatError(f"corrupt file: decoded pixels of {e.name or 'the image'} fail the checksum")
+        pictures.append(Picture(pixels, e.mode, dict(e.metadata)))
+    return pictures
