@@ -126,3 +126,40 @@ def test_pipes_like_gzip(tiny_models, image_path):
     import io
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(restored.stdout_bytes))),
                                   np.asarray(Image.open(image_path)))
+
+
+def test_archive_round_trip(runner, tiny_models, tmp_path):
+    rng = np.random.default_rng(1)
+    paths = []
+    for i, (shape, mode) in enumerate([((20, 30, 3), "RGB"), ((9, 7), "L"), ((16, 16, 4), "RGBA")]):
+        path = tmp_path / f"im{i}.png"
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(path)
+        paths.append(path)
+    archive = tmp_path / "set.fz"
+    result = runner.invoke(main, ["compress", *map(str, paths), "-o", str(archive), "-m", "tiny-glow", "--verify"])
+    assert result.exit_code == 0, result.output
+    assert "3 images" in result.output and "verified" in result.output
+    info = runner.invoke(main, ["info", str(archive)])
+    assert "bits-back" in info.output and "im1.png" in info.output and "images: 3" in info.output
+    out = tmp_path / "restored"
+    result = runner.invoke(main, ["decompress", str(archive), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    for path in paths:
+        np.testing.assert_array_equal(np.asarray(Image.open(out / path.name)), np.asarray(Image.open(path)))
+    again = runner.invoke(main, ["decompress", str(archive), "-o", str(out)])
+    assert "already exists" in _one_error_line(again)
+
+
+def test_single_bits_back_file_through_the_cli(runner, tiny_models, image_path, tmp_path):
+    fz = tmp_path / "glow.fz"
+    result = runner.invoke(main, ["compress", str(image_path), "-m", "tiny-glow", "-o", str(fz)])
+    assert result.exit_code == 0, result.output
+    assert "glow (local bits-back" in runner.invoke(main, ["info", str(fz)]).output
+    out = tmp_path / "back.png"
+    assert runner.invoke(main, ["decompress", str(fz), "-o", str(out)]).exit_code == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(image_path)))
+
+
+def test_models_lists_both_families(runner, tiny_models):
+    output = runner.invoke(main, ["models"]).output
+    assert "tiny-glow" in output and "bits-back" in output and "integer discrete flow" in output
