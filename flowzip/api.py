@@ -133,8 +133,10 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int | 
 
 
 def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = None, *, tile: int | None = None,
-                     batch: int | None = None, device=None, progress=None) -> tuple[bytes, Report]:
-    """Named pictures -> one stream file (.fz version 2) holding them all, and a Report."""
+                     batch: int | None = None, device=None, progress=None,
+                     stats: dict | None = None) -> tuple[bytes, Report]:
+    """Named pictures -> one stream file (.fz version 2) holding them all, and a Report.
+    ``stats``: see ``stream.encode``."""
     if not pictures:
         raise FlowzipError("an archive needs at least one image")
     tile, batch = tile or STREAM_TILE, batch or STREAM_BATCH
@@ -161,7 +163,8 @@ def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = No
     loaded = [_codec(n, device) for n in names]
     models = [container.Model(m.family, m.name, m.weights_id) for m, _ in loaded]
     header = container.StreamHeader(tile, batch, models, seed, entries)
-    data, est_bits = stream.encode(header, [p.pixels for _, p in pictures], [c for _, c in loaded], progress)
+    data, est_bits = stream.encode(header, [p.pixels for _, p in pictures], [c for _, c in loaded], progress,
+                                   stats)
     return data, Report(len(data), est_bits, sum(p.pixels.size for _, p in pictures))
 
 

@@ -37,6 +37,7 @@ class Job:
     model: int
     shape: tuple[int, int, int]
     capacity: int
+    seed: bool = False  # coded by the seed model in place of a bits-back model
     units: list[tuple[int, int, tuple[int, int, int, int]]] = field(default_factory=list)
 
 
@@ -47,36 +48,49 @@ def plan(header: StreamHeader, multiples: list[int]) -> list[Job]:
     for ei, entry in enumerate(header.entries):
         for gi, (model, planes) in enumerate(entry.groups):
             for box in tile_boxes(entry.height, entry.width, header.tile):
-                m = model
+                m, seed = model, False
                 if header.models[m].codec == "glow" and seeds:
-                    m, seeds = header.seed, seeds - 1
+                    m, seed, seeds = header.seed, True, seeds - 1
                 y0, y1, x0, x1 = box
                 shape = (len(planes), padded_size(y1 - y0, multiples[m]), padded_size(x1 - x0, multiples[m]))
                 size = shape[0] * shape[1] * shape[2]
                 job = jobs[-1] if jobs else None
-                if job is None or job.model != m or job.shape != shape or len(job.units) >= job.capacity:
+                if (job is None or job.model != m or job.seed != seed or job.shape != shape
+                        or len(job.units) >= job.capacity):
                     capacity = header.batch
                     if header.models[m].codec == "glow":
                         capacity = max(1, min(header.batch, coded // (GROWTH * size)))
-                    job = Job(m, shape, capacity)
+                    job = Job(m, shape, capacity, seed)
                     jobs.append(job)
                 job.units.append((ei, gi, box))
                 coded += size
     return jobs
 
 
-def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progress=None) -> tuple[bytes, float]:
+def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progress=None,
+           stats: dict | None = None) -> tuple[bytes, float]:
     """Images (H, W, C) uint8 matching ``header.entries`` -> (.fz bytes, estimated bits).
-    ``codecs[m]`` codes with model m (``push``/``pop``/``multiple``)."""
+    ``codecs[m]`` codes with model m (``push``/``pop``/``multiple``). ``stats``, if given, gets
+    per kind of job ("idf", "glow", "seed"): the stack's growth in bits, the estimate, sub-pixels."""
     coder = new_coder()
     est_bits = 0.0
     for job in plan(header, [c.multiple for c in codecs]):
+        bits_before = coder.num_bits()
         tiles = []
         for ei, gi, (y0, y1, x0, x1) in job.units:
             planes = header.entries[ei].groups[gi][1]
             block = np.ascontiguousarray(images[ei][y0:y1, x0:x1, planes].transpose(2, 0, 1))
             tiles.append(pad_to_multiple(block, codecs[job.model].multiple))
-        est_bits += codecs[job.model].push(coder, np.stack(tiles))
+        batch = np.stack(tiles)
+        estimate = codecs[job.model].push(coder, batch)
+        est_bits += estimate
+        if stats is not None:
+            kind = stats.setdefault("seed" if job.seed else header.models[job.model].codec,
+                                    {"bits": 0, "estimate": 0.0, "subpixels": 0, "batches": 0})
+            kind["bits"] += coder.num_bits() - bits_before
+            kind["estimate"] += estimate
+            kind["subpixels"] += batch.size
+            kind["batches"] += 1
         if progress:
             progress(len(job.units))
     return container.pack_stream(header, coder_to_bytes(coder)), est_bits

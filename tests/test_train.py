@@ -14,7 +14,7 @@ from PIL import Image
 import flowzip
 from flowzip import api, zoo
 from flowzip.cli import main
-from flowzip.train import train
+from flowzip.train import export_checkpoint, train
 
 
 @pytest.fixture
@@ -76,3 +76,22 @@ def test_torchrun_two_processes_with_gloo(tiny_run):
     assert records[-1]["processes"] == 2
     assert records[-1]["images_seen"] == 4 * 4 * 2
     assert (tmp / "ddp" / "checkpoint.pt").exists()
+
+
+def test_glow_trains_with_actnorm_initialised_and_codes(tiny_run, tiny_models):
+    tmp, config = tiny_run
+    config["family"] = "glow"
+    config["model"] = {"channels": 3, "levels": 2, "steps": [1, 1], "hidden": 8, "prior_hidden": 8}
+    run_dir = tmp / "glow"
+    train(config, run_dir, log=lambda line: None)
+    assert np.isfinite(_log(run_dir)[-1]["held_out_array_bpd"])
+    path = export_checkpoint(run_dir / "checkpoint.pt", "mine-glow", tmp / "models")
+    loaded = zoo.load_model(str(path))
+    actnorm = loaded.model.levels[0].steps[0].actnorm
+    assert bool(loaded.model.initialized) and actnorm.log_scale.abs().sum() > 0
+    images = [(f"{i}.png", api.read_image(np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype=np.uint8)))
+              for i in range(5)]
+    data, _ = api.compress_archive(images, str(path))
+    decoded = api.decompress_archive(data, model=str(path))
+    for (_, a), (_, b) in zip(images, decoded):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
