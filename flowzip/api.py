@@ -187,7 +187,7 @@ def _file_codec(name: str, weights: bytes, family: str, device, model: str | Non
     return loaded, codec
 
 
-def decompress_archive(data: bytes, *, batch: int = DEFAULT_BATCH, device=None, model: str | None = None,
+def decompress_archive(data: bytes, *, batch: int | None = None, device=None, model: str | None = None,
                        progress=None) -> list[tuple[str, Picture]]:
     """.fz bytes -> [(name, Picture)]: every image of a stream file, or the one of a tiled file."""
     if container.version_of(data) == container.VERSION:
@@ -206,7 +206,7 @@ def decompress_archive(data: bytes, *, batch: int = DEFAULT_BATCH, device=None, 
     return [(e.name, p) for e, p in zip(header.entries, pictures)]
 
 
-def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
+def decompress_picture(data: bytes, *, batch: int | None = None, device=None,
                        model: str | None = None, progress=None) -> Picture:
     """.fz bytes -> Picture (pixels, mode and metadata), verified against the stored CRC.
     ``model`` may give the path of an exported model's JSON config that the file names."""
@@ -216,6 +216,7 @@ def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
             raise FlowzipError(f"this file is an archive of {len(items)} images; decompress it into a folder")
         return items[0][1]
     device = resolve_device(device)
+    batch = batch or DEFAULT_BATCH
     header, start = container.read_header(data)
     streams = container.split_payloads(data, header, start)
     out = np.empty((header.height, header.width, header.channels), np.uint8)
@@ -243,7 +244,7 @@ def decompress_picture(data: bytes, *, batch: int = DEFAULT_BATCH, device=None,
     return Picture(out, header.mode, dict(header.metadata))
 
 
-def decompress(data: bytes, *, batch: int = DEFAULT_BATCH, device=None) -> np.ndarray:
+def decompress(data: bytes, *, batch: int | None = None, device=None) -> np.ndarray:
     """.fz bytes -> uint8 array: (H, W) for gray images, (H, W, C) otherwise."""
     pixels = decompress_picture(data, batch=batch, device=device).pixels
     return pixels[..., 0] if pixels.shape[2] == 1 else pixels
