@@ -174,19 +174,26 @@ def _broadcast(per_channel: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class ExactStep:
-    """One Glow step (actnorm, 1x1 convolution, affine coupling) with its constants on grids."""
+    """One Glow step (actnorm, 1x1 convolution, affine coupling) with its constants on grids.
+
+    Actnorm and convolution together are ``P L D U A (x + b)`` with ``A`` the actnorm scales; since
+    ``U A = A (A^-1 U A)`` and ``A^-1 U A`` is unit upper triangular too, they are coded as: shift
+    by ``b``, mix by ``A^-1 U A``, one scaling by ``D A``, mix by ``L``, permute: one bits-back
+    scaling per step for both layers.
+    """
 
     def __init__(self, step, device: torch.device):
         grid = 2.0**GRID_BITS
-        self.bias = np.rint(step.actnorm.bias.detach().numpy() * grid).astype(np.int64)
-        self.act_lq = _channel_lq(step.actnorm.log_scale)
         conv = step.conv
+        act_log_scale = step.actnorm.log_scale.detach()
+        self.bias = np.rint(step.actnorm.bias.detach().numpy() * grid).astype(np.int64)
         self.perm = conv.perm.numpy().astype(np.int64)
         self.inv_perm = np.argsort(self.perm)
         self.sign = conv.sign.numpy().astype(np.int64).reshape(1, -1, 1, 1)
-        self.conv_lq = _channel_lq(conv.log_scale)
+        self.lq = _channel_lq(conv.log_scale.detach() + act_log_scale)
+        upper = torch.triu(conv.upper.detach(), 1) * torch.exp(act_log_scale[None, :] - act_log_scale[:, None])
         self.lower = np.rint(torch.tril(conv.lower.detach(), -1).numpy() * 2.0**COEF_BITS).astype(np.int64)
-        self.upper = np.rint(torch.triu(conv.upper.detach(), 1).numpy() * 2.0**COEF_BITS).astype(np.int64)
+        self.upper = np.rint(upper.numpy() * 2.0**COEF_BITS).astype(np.int64)
         self.split = step.coupling.split
         self.net = FixedConvNet(step.coupling.net, input_unit=2.0**-GRID_BITS).to(device)
         self.device = device
@@ -211,10 +218,8 @@ class ExactStep:
 
     def push(self, coder, x: np.ndarray) -> np.ndarray:
         x = x + self.bias.reshape(1, -1, 1, 1)
-        x = push_scale(coder, x.ravel(), _broadcast(self.act_lq, x)).reshape(x.shape)
-        x = x + self._mix(self.upper, x)
-        x = x * self.sign
-        x = push_scale(coder, x.ravel(), _broadcast(self.conv_lq, x)).reshape(x.shape)
+        x = (x + self._mix(self.upper, x)) * self.sign
+        x = push_scale(coder, x.ravel(), _broadcast(self.lq, x)).reshape(x.shape)
         x = (x + self._mix(self.lower, x))[:, self.perm]
         x_a, x_b = x[:, : self.split], x[:, self.split :]
         lq, shift = self._coupling(x_a)
@@ -227,9 +232,8 @@ class ExactStep:
         x_b = pop_scale(coder, (y_b - shift).ravel(), lq.ravel()).reshape(y_b.shape)
         x = np.concatenate([y_a, x_b], 1)[:, self.inv_perm]
         x = self._solve(self.lower, x, range(x.shape[1]))
-        x = pop_scale(coder, x.ravel(), _broadcast(self.conv_lq, x)).reshape(x.shape) * self.sign
+        x = pop_scale(coder, x.ravel(), _broadcast(self.lq, x)).reshape(x.shape) * self.sign
         x = self._solve(self.upper, x, reversed(range(x.shape[1])))
-        x = pop_scale(coder, x.ravel(), _broadcast(self.act_lq, x)).reshape(x.shape)
         return x - self.bias.reshape(1, -1, 1, 1)
 
 
