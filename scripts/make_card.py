@@ -1,6 +1,7 @@
 """Model-card fields for a training run: data, hardware, wall time and the learning curve.
 
     python scripts/make_card.py runs/idf-rgb > runs/idf-rgb/card.json
+    python scripts/make_card.py runs/a runs/b > card.json   # a run continued in another folder
 """
 
 import json
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import torch
 
-run = Path(sys.argv[1])
-log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+runs = [Path(a) for a in sys.argv[1:]]
+log = [json.loads(line) for run in runs for line in (run / "log.jsonl").read_text().splitlines()]
+run = runs[-1]
 config = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["config"]
 curve = [{"images_seen": r["images_seen"], **{k: round(v, 4) for k, v in r.items() if k.startswith("held_out")}}
          for r in log if any(k.startswith("held_out") for k in r)]
