@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The exact commands that produced the shipped models idf-rgb-v1 and idf-gray-v1 (2 CPU cores).
+# The exact commands that produced the shipped models (2 CPU cores, no GPU).
 # Run from the repository root with ../shared/data present; run folders are git-ignored.
 set -euo pipefail
+
+# --- idf-rgb-v1 and idf-gray-v1 (session 1) ---
 flowzip train scripts/configs/idf-rgb.json --out runs/idf-rgb --device cpu
 # idf-gray-v1 was stopped (Ctrl-C) after its step-1000 checkpoint for lack of session time:
 flowzip train scripts/configs/idf-gray.json --out runs/idf-gray --device cpu
@@ -9,9 +11,25 @@ for m in rgb gray; do
   python scripts/make_card.py runs/idf-$m > runs/idf-$m/card.json
   flowzip export runs/idf-$m/checkpoint.pt --name idf-$m-v1 --card runs/idf-$m/card.json
 done
-# Measure with the exported models (actual .fz bytes) and record the figures in their cards.
 python scripts/evaluate.py ../shared/data/cifar10/test.npy --limit 1000 > runs/cifar1000.json
 python scripts/evaluate.py ../shared/data/kodak > runs/kodak.json
 python scripts/record_measured.py pretrained/idf-rgb-v1.json cifar10_test_first1000=runs/cifar1000.json kodak=runs/kodak.json
 python scripts/evaluate.py ../shared/data/kodak --gray > runs/kodak_gray.json
 python scripts/record_measured.py pretrained/idf-gray-v1.json kodak_gray=runs/kodak_gray.json
+
+# --- idf-rgb-v2 (session 2): idf-rgb-v1's run continued ---
+# Session 1 ended with a continuation at lr 3e-4 (config as idf-rgb-v2.json but steps=40000 and
+# photo_fraction=0.25), stopped at its step-7250 checkpoint:
+#   mkdir runs/idf-rgb-long && cp runs/idf-rgb/checkpoint.pt runs/idf-rgb-long/
+#   flowzip train runs/idf-rgb-long/config.json --out runs/idf-rgb-long --resume
+# Session 2 resumed that checkpoint with scripts/configs/idf-rgb-v2.json (first with steps=20000,
+# restarted at step 9500 with steps=17500 so that the cosine decay ends within the session):
+mkdir -p runs/idf-rgb-v2 && cp runs/idf-rgb-long/checkpoint.pt runs/idf-rgb-v2/
+flowzip train scripts/configs/idf-rgb-v2.json --out runs/idf-rgb-v2 --resume --device cpu
+python scripts/make_card.py runs/idf-rgb runs/idf-rgb-long runs/idf-rgb-v2 > runs/idf-rgb-v2/card.json
+flowzip export runs/idf-rgb-v2/checkpoint.pt --name idf-rgb-v2 --card runs/idf-rgb-v2/card.json
+
+# --- glow-rgb-v1 (session 2): the bits-back model ---
+flowzip train scripts/configs/glow-rgb.json --out runs/glow-rgb --device cpu
+python scripts/make_card.py runs/glow-rgb > runs/glow-rgb/card.json
+flowzip export runs/glow-rgb/checkpoint.pt --name glow-rgb-v1 --card runs/glow-rgb/card.json

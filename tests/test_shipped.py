@@ -49,3 +49,23 @@ def test_cifar_images_beat_png():
     test = np.load(SHARED / "cifar10" / "test.npy", mmap_mode="r")[:40]
     bits = sum(8 * len(_check_rate(api.read_image(np.array(x)))[0]) for x in test)
     assert bits / test.size < 5.87
+
+
+GLOW = "glow-rgb-v1"
+
+
+def _glow_shipped() -> bool:
+    return GLOW in zoo.available()
+
+
+@pytest.mark.skipif(not _glow_shipped(), reason="no shipped bits-back model")
+def test_shipped_glow_archive_round_trip_and_rate():
+    """An archive of 12 crops of the sample image: exact, and the file within 3 % of the model's
+    bound (the first 3 tiles go to the seed IDF, which costs a little on so few tiles)."""
+    pixels = api.read_image(DATA / "sample.png").pixels
+    crops = [(f"{i}.png", api.read_image(np.ascontiguousarray(pixels[y:y + 32, x:x + 32])))
+             for i, (y, x) in enumerate((y, x) for y in range(0, 96, 32) for x in range(0, 128, 32))]
+    data, report = api.compress_archive(crops, GLOW)
+    for (_, a), (_, b) in zip(crops, api.decompress_archive(data, batch=1)):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+    assert report.bpd < 1.03 * report.estimated_bpd + 8 * 200 / report.subpixels
