@@ -151,16 +151,32 @@ class _Reader:
             raise FormatError("corrupt file: a name is not valid text") from None
 
 
+def _check_size(height: int, width: int) -> None:
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        raise FormatError(f"corrupt file: image size {width}x{height} is out of range")
+
+
+def _check_planes(groups: list[list[int]], channels: int) -> None:
+    if sorted(p for planes in groups for p in planes) != list(range(channels)):
+        raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+
+
+def _check_payload(data: bytes, start: int, length: int, payload_crc: int) -> None:
+    """The payload must fill the rest of the file exactly and match its CRC."""
+    if start + length != len(data):
+        what = "truncated" if start + length > len(data) else "corrupt (extra bytes after the end)"
+        raise FormatError(f"{what} file: payload size does not match the header")
+    if zlib.crc32(data[start:]) != payload_crc:
+        raise FormatError("corrupt file: payload checksum mismatch")
+
+
 def _check(header: Header) -> None:
-    if not (1 <= header.height <= MAX_SIDE and 1 <= header.width <= MAX_SIDE):
-        raise FormatError(f"corrupt file: image size {header.width}x{header.height} is out of range")
+    _check_size(header.height, header.width)
     if header.height * header.width > MAX_PIXELS:
         raise FormatError("corrupt file: the image is larger than flowzip supports")
     if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
         raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
-    planes = sorted(p for g in header.groups for p in g.planes)
-    if planes != list(range(header.channels)):
-        raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+    _check_planes([g.planes for g in header.groups], header.channels)
 
 
 def pack(header: Header, payloads: list[list[bytes]]) -> bytes:
@@ -224,14 +240,9 @@ def read_header(data: bytes) -> tuple[Header, int]:
     if zlib.crc32(data[:end]) != r.u32():
         raise FormatError("corrupt file: header checksum mismatch")
     start = end + 4
-    total = sum(sum(ls) for ls in header.lengths)
-    if start + total != len(data):
-        what = "truncated" if start + total > len(data) else "corrupt (extra bytes after the end)"
-        raise FormatError(f"{what} file: payload size does not match the header")
     if any(n == 0 or n % 4 for ls in header.lengths for n in ls):
         raise FormatError("corrupt file: a coded stream has an invalid length")
-    if zlib.crc32(data[start:]) != payload_crc:
-        raise FormatError("corrupt file: payload checksum mismatch")
+    _check_payload(data, start, sum(sum(ls) for ls in header.lengths), payload_crc)
     return header, start
 
 
@@ -317,11 +328,9 @@ def _check_stream(header: StreamHeader) -> None:
         raise FormatError("corrupt file: bad image count")
     total = 0
     for e in header.entries:
-        if not (1 <= e.height <= MAX_SIDE and 1 <= e.width <= MAX_SIDE):
-            raise FormatError(f"corrupt file: image size {e.width}x{e.height} is out of range")
+        _check_size(e.height, e.width)
         total += e.height * e.width
-        if sorted(p for _, planes in e.groups for p in planes) != list(range(e.channels)):
-            raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+        _check_planes([planes for _, planes in e.groups], e.channels)
         if any(m >= len(header.models) for m, _ in e.groups):
             raise FormatError("corrupt file: a plane group names a model that does not exist")
     if total > MAX_PIXELS:
@@ -392,11 +401,7 @@ def read_stream_header(data: bytes) -> tuple[StreamHeader, int]:
     if zlib.crc32(data[:end]) != r.u32():
         raise FormatError("corrupt file: header checksum mismatch")
     start = end + 4
-    if start + length != len(data):
-        what = "truncated" if start + length > len(data) else "corrupt (extra bytes after the end)"
-        raise FormatError(f"{what} file: payload size does not match the header")
     if length % 4:
         raise FormatError("corrupt file: the coded stream has an invalid length")
-    if zlib.crc32(data[start:]) != payload_crc:
-        raise FormatError("corrupt file: payload checksum mismatch")
+    _check_payload(data, start, length, payload_crc)
     return header, start
