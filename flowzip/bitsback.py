@@ -37,7 +37,7 @@ from . import pmf
 from .ans import UNIFORM
 from .codecs import LogisticCodec
 from .errors import FlowzipError, FormatError
-from .flows.nets import FixedConvNet
+from .flows.nets import FixedConvNet, exact_mode
 from .models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
 
 GRID_BITS = 16  # latents are integers in units of 2**-16
@@ -209,7 +209,8 @@ class ExactStep:
         return x
 
     def _coupling(self, x_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = self.net(torch.from_numpy(x_a).to(self.device, torch.float64)).cpu().numpy()
+        with exact_mode():
+            h = self.net(torch.from_numpy(x_a).to(self.device, torch.float64)).cpu().numpy()
         raw, shift = np.split(h, 2, axis=1)
         thresholds = coupling_thresholds(SCALE_LIMIT)
         r = np.rint(raw * 2.0**NET_BITS).astype(np.int64)
@@ -255,7 +256,8 @@ class GlowCodec:
         self.top_ls = torch.round(model.top_log_scale.detach().clamp(*PRIOR_LOG_SCALE) * grid) / grid
 
     def _prior(self, net, keep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, ls = net(torch.from_numpy(keep).to(self.device, torch.float64)).cpu().chunk(2, dim=1)
+        with exact_mode():
+            mu, ls = net(torch.from_numpy(keep).to(self.device, torch.float64)).cpu().chunk(2, dim=1)
         return mu, ls.clamp(*PRIOR_LOG_SCALE)
 
     def _top(self, shape) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,13 +13,9 @@ from . import logistic, pmf
 from .ans import coder_from_bytes, coder_to_bytes, new_coder
 from .codecs import LogisticCodec
 from .errors import FormatError
+from .flows.nets import exact_mode
 
 LOGISTIC = LogisticCodec()
-
-
-def _exact_mode():
-    """cuDNN may pick transform-based convolutions; the native ones are exact on integers."""
-    return torch.backends.cudnn.flags(enabled=False)
 
 
 class IDFCodec:
@@ -40,7 +36,7 @@ class IDFCodec:
     def _levels(self, tiles: np.ndarray) -> tuple[list, float]:
         """Latents with integer prior parameters, one row per tile, in pushing order; estimated bits."""
         x = torch.from_numpy(tiles).to(self.device, torch.float64)
-        with _exact_mode():
+        with exact_mode():
             latents = self.model.latents(x)
         levels = [(z.cpu().numpy().astype(np.int64).reshape(len(tiles), -1), *self._params(mu, ls))
                   for z, mu, ls in reversed(latents)]  # the decoder pops the top level first
@@ -64,7 +60,7 @@ class IDFCodec:
             z = LOGISTIC.pop(coder, mu_q.ravel(), j.ravel())
             return torch.from_numpy(z).to(self.device, torch.float64).reshape(mu.shape)
 
-        with _exact_mode():
+        with exact_mode():
             x = self.model.inverse(pop, batch, height, width)
         return self._pixels(x, channels)
 
@@ -95,7 +91,7 @@ class IDFCodec:
             out = [LOGISTIC.pop(coder, mu_q[i], j[i]) for i, coder in enumerate(coders)]
             return torch.from_numpy(np.stack(out)).to(self.device, torch.float64).reshape(mu.shape)
 
-        with _exact_mode():
+        with exact_mode():
             x = self.model.inverse(pop, len(coders), height, width)
         if not all(c.is_empty() for c in coders):
             raise FormatError("corrupt file: a coded stream has data left over after decoding")

@@ -23,6 +23,12 @@ WEIGHT_LIMIT = 2.0**13  # |integer weight| bound
 ACC_LIMIT = 2.0**52  # every accumulator must stay below this to be exact in float64
 
 
+def exact_mode():
+    """A context for running fixed-point twins: cuDNN may pick transform-based convolutions, the
+    native ones are exact on integers."""
+    return torch.backends.cudnn.flags(enabled=False)
+
+
 def _floor_log2(x: torch.Tensor) -> torch.Tensor:
     """floor(log2(x)) for positive x, exactly (from the float's exponent, no libm call)."""
     return (torch.frexp(x).exponent - 1).to(torch.float64)
