@@ -34,13 +34,14 @@ stream, which bits-back coding needs (see ``flowzip.stream`` for the coding orde
     batch      varint   most tiles coded together (1 .. 256)
     models     u8       count, then per model: codec u8, name (u8 + utf8), weights 4 bytes
     seed       u8       index of the model that codes the first bits-back tile (255: none)
-    images     varint   count (1 .. 2**20), then per image:
-      name       varint + utf8   file name (may be empty)
-      height, width  varint
-      mode, bit depth  u8, u8
-      metadata   as in version 1
-      pixel CRC  u32
-      groups     u8, then per group: model index u8, planes (u8 + u8*n)
+    table      varint + zlib    the image table, zlib-compressed (at most 2**28 bytes inflated):
+      images     varint   count (1 .. 2**20), then per image:
+        name       varint + utf8   file name (may be empty)
+        height, width  varint
+        mode, bit depth  u8, u8
+        metadata   as in version 1
+        pixel CRC  u32
+        groups     u8, then per group: model index u8, planes (u8 + u8*n)
     length     varint   bytes of the stream
     payload CRC u32
     header CRC u32
@@ -64,6 +65,7 @@ MAX_IMAGES = 2**20
 MAX_BATCH = 256
 MAX_NAME = 4096
 NO_SEED = 255
+MAX_TABLE = 2**28  # bytes of a stream file's decompressed image table
 MAX_SIDE = 2**20
 MAX_PIXELS = 2**30
 MIN_TILE, MAX_TILE = 16, 1024
@@ -337,6 +339,18 @@ def _check_stream(header: StreamHeader) -> None:
         raise FormatError("corrupt file: the images are larger than flowzip supports")
 
 
+def _inflate(packed: bytes) -> bytes:
+    """The image table, refusing a damaged or oversized one before it can fill memory."""
+    inflater = zlib.decompressobj()
+    try:
+        table = inflater.decompress(packed, MAX_TABLE)
+    except zlib.error:
+        raise FormatError("corrupt file: the image table does not decompress") from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise FormatError("corrupt file: the image table is damaged or too large")
+    return table
+
+
 def pack_stream(header: StreamHeader, stream: bytes) -> bytes:
     """Stream header and the ANS stream -> .fz bytes (version 2)."""
     _check_stream(header)
@@ -346,14 +360,16 @@ def pack_stream(header: StreamHeader, stream: bytes) -> bytes:
     for m in header.models:
         name = m.name.encode("utf-8")
         out += bytes([codec_ids[m.codec], len(name)]) + name + m.weights[:4]
-    out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(header.entries))
+    table = bytearray(_varint(len(header.entries)))
     for e in header.entries:
         name = e.name.encode("utf-8")
-        out += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
-        out += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
-        out += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
+        table += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
+        table += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
+        table += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
         for model, planes in e.groups:
-            out += bytes([model, len(planes), *planes])
+            table += bytes([model, len(planes), *planes])
+    table = zlib.compress(bytes(table), 9)  # names and sizes repeat: an archive's table shrinks a lot
+    out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(table)) + table
     out += _varint(len(stream)) + zlib.crc32(stream).to_bytes(4, "little")
     out += zlib.crc32(out).to_bytes(4, "little")
     return bytes(out) + stream
@@ -376,9 +392,11 @@ def read_stream_header(data: bytes) -> tuple[StreamHeader, int]:
             raise FormatError(f"corrupt file: unknown codec {codec_id}")
         models.append(Model(CODECS[codec_id], r.text(), r.take(4)))
     seed = r.u8()
+    packed = r.take(r.varint(len(data), "image table length"))
+    r_main, r = r, _Reader(_inflate(packed))
     count = r.varint(MAX_IMAGES, "image count")
-    if count * 12 > len(data):  # every image takes at least 12 header bytes
-        raise FormatError("truncated or corrupt file: too short for the images it declares")
+    if count * 12 > len(r.buf.getbuffer()):  # every image takes at least 12 bytes of the table
+        raise FormatError("corrupt file: the image table is too short for the images it declares")
     entries = []
     for _ in range(count):
         try:
@@ -393,6 +411,9 @@ def read_stream_header(data: bytes) -> tuple[StreamHeader, int]:
         pixel_crc = r.u32()
         groups = [(r.u8(), list(r.take(r.u8()))) for _ in range(r.u8())]
         entries.append(Entry(name, height, width, MODES[mode_id], pixel_crc, groups, metadata, bit_depth))
+    if r.buf.tell() != len(r.buf.getbuffer()):
+        raise FormatError("corrupt file: the image table has bytes left over")
+    r = r_main
     header = StreamHeader(tile, batch, models, None if seed == NO_SEED else seed, entries)
     _check_stream(header)
     length = r.varint(len(data), "stream length")

@@ -4,12 +4,13 @@ set -euo pipefail
 kodak=${1:-../shared/data/kodak}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-/usr/bin/time -v flowzip compress --no-png "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" | tail -3
+/usr/bin/time -v flowzip compress --no-png "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" > "$work/compress.out"
+tail -3 "$work/compress.out"
 grep -E "Elapsed|Maximum resident" "$work/compress.time"
 /usr/bin/time -v flowzip decompress "$work"/fz/*.fz -o "$work/png" 2> "$work/decompress.time" | tail -1
 grep -E "Elapsed|Maximum resident" "$work/decompress.time"
 python - "$kodak" "$work" <<'PY'
-import sys, numpy as np
+import re, sys, numpy as np
 from pathlib import Path
 from PIL import Image
 kodak, work = Path(sys.argv[1]), Path(sys.argv[2])
@@ -19,5 +20,7 @@ for src in sorted(kodak.glob("kodim*.png")):
     assert a.shape == b.shape and np.array_equal(a, b), f"MISMATCH {src.name}"
     fz = work / "fz" / (src.stem + ".fz")
     total_bits += 8 * fz.stat().st_size; total_sub += a.size; n += 1
-print(f"{n} Kodak images: identical pixels after CLI round trip; pooled {total_bits / total_sub:.4f} bpd")
+estimates = [float(m) for m in re.findall(r"model estimate ([0-9.]+)", (work / "compress.out").read_text())]
+print(f"{n} Kodak images: identical pixels after CLI round trip; pooled {total_bits / total_sub:.4f} bpd; "
+      f"mean model estimate {sum(estimates) / len(estimates):.4f} bpd")
 PY

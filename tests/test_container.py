@@ -80,3 +80,17 @@ def test_corrupt_payload_is_caught(tiny_models):
         corrupt[pos] ^= 0x10
         with pytest.raises(FormatError):
             api.decompress(bytes(corrupt))
+
+
+def test_stream_header_round_trip_and_oversized_table(monkeypatch):
+    models = [container.Model("glow", "g", b"1234"), container.Model("idf", "i", b"5678")]
+    entries = [container.Entry(f"{i:05d}.png", 32, 32, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x" * i})
+               for i in range(50)]
+    header = container.StreamHeader(64, 16, models, 1, entries)
+    data = container.pack_stream(header, b"\1\0\0\0")
+    parsed, start = container.read_stream_header(data)
+    assert parsed == header and data[start:] == b"\1\0\0\0"
+    assert start < 50 * 12  # the table is compressed: well under the raw ~25 bytes per image
+    monkeypatch.setattr(container, "MAX_TABLE", 100)
+    with pytest.raises(FormatError, match="image table"):
+        container.read_stream_header(data)
