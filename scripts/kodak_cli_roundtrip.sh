@@ -5,7 +5,7 @@ kodak=${1:-../shared/data/kodak}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 /usr/bin/time -v flowzip compress --no-png "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" > "$work/compress.out"
-tail -3 "$work/compress.out"
+cat "$work/compress.out"
 grep -E "Elapsed|Maximum resident" "$work/compress.time"
 /usr/bin/time -v flowzip decompress "$work"/fz/*.fz -o "$work/png" 2> "$work/decompress.time" | tail -1
 grep -E "Elapsed|Maximum resident" "$work/decompress.time"
