@@ -2,6 +2,7 @@
 # CIFAR-10 test images through the CLI: one .fz per image, and all of them as one archive.
 # Writes the images as PNGs, compresses, decompresses, compares every pixel, sums real file sizes.
 #   bash scripts/cifar_cli_roundtrip.sh [NPY] [LIMIT] [MODEL]
+# With RESULT_JSON=path set, the figures are also written there (for scripts/record_measured.py).
 set -euo pipefail
 npy=${1:-../shared/data/cifar10/test.npy}
 limit=${2:-10000}
@@ -24,7 +25,7 @@ m=(); [ -n "$model" ] && m=(-m "$model")
 /usr/bin/time -f "archive compress: %e s wall, %M KB peak" flowzip compress --no-png "${m[@]}" "$work"/png/*.png -o "$work/all.fz"
 /usr/bin/time -f "archive decompress: %e s wall, %M KB peak" flowzip decompress "$work/all.fz" -o "$work/all"
 python - "$work" <<'PY'
-import re, sys, numpy as np
+import json, os, re, sys, numpy as np
 from pathlib import Path
 from PIL import Image
 work = Path(sys.argv[1])
@@ -40,5 +41,10 @@ print(f"{n} images: identical pixels after both CLI round trips")
 estimates = [float(m) for m in re.findall(r"model estimate ([0-9.]+)", (work / "compress.out").read_text())]
 print(f"one .fz per image: {bits / sub:.4f} bpd (mean over images; all are 32x32x3); "
       f"mean model estimate {sum(estimates) / len(estimates):.4f} bpd")
-print(f"one archive: {8 * (work / 'all.fz').stat().st_size / sub:.4f} bpd")
+archive = 8 * (work / 'all.fz').stat().st_size / sub
+print(f"one archive: {archive:.4f} bpd")
+if os.environ.get("RESULT_JSON"):
+    Path(os.environ["RESULT_JSON"]).write_text(json.dumps({
+        "via": "CLI", "images": n, "mean_bpd": bits / sub, "mean_estimated_bpd": sum(estimates) / len(estimates),
+        "archive_bpd": archive}))
 PY

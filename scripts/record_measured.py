@@ -19,6 +19,11 @@ for arg in sys.argv[2:]:
                          "compress_s": result["compress_s"], "decompress_s": result["decompress_s"]}
         continue
     measured[key] = {"bpd": round(result["mean_bpd"], 4), "estimated_bpd": round(result["mean_estimated_bpd"], 4),
-                     "images": result["images"], "encode_s_per_image": round(result["encode_s_per_image"], 3),
-                     "decode_s_per_image": round(result["decode_s_per_image"], 3), "device": result["device"]}
+                     "images": result["images"]}
+    for field in ("encode_s_per_image", "decode_s_per_image", "archive_bpd"):
+        if field in result:
+            measured[key][field] = round(result[field], 4)
+    for field in ("device", "via"):
+        if field in result:
+            measured[key][field] = result[field]
 card_path.write_text(json.dumps(card, indent=2) + "\n")
