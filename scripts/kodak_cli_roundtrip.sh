@@ -3,9 +3,11 @@
 # With RESULT_JSON=path set, the figures are also written there (for scripts/record_measured.py).
 set -euo pipefail
 kodak=${1:-../shared/data/kodak}
+model=${2:-}
+m=(); [ -n "$model" ] && m=(-m "$model")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-/usr/bin/time -v flowzip compress --no-png "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" > "$work/compress.out"
+/usr/bin/time -v flowzip compress --no-png "${m[@]}" "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" > "$work/compress.out"
 cat "$work/compress.out"
 grep -E "Elapsed|Maximum resident" "$work/compress.time"
 /usr/bin/time -v flowzip decompress "$work"/fz/*.fz -o "$work/png" 2> "$work/decompress.time" | tail -1
