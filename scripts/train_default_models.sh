@@ -31,7 +31,8 @@ flowzip export runs/idf-rgb-v2/checkpoint.pt --name idf-rgb-v2 --card runs/idf-r
 
 # --- glow-rgb-v1 (session 2): the bits-back model ---
 # Started with steps=3500; it learned faster than planned, so it was stopped at step 600 and
-# resumed (--resume) with steps=7000, the config as committed:
+# resumed (--resume) with steps=7000; stopped again at step 2300 (held-out 4.03 at step 2000) and
+# resumed with steps=9000, the config as committed:
 flowzip train scripts/configs/glow-rgb.json --out runs/glow-rgb --device cpu
 python scripts/make_card.py runs/glow-rgb > runs/glow-rgb/card.json
 flowzip export runs/glow-rgb/checkpoint.pt --name glow-rgb-v1 --card runs/glow-rgb/card.json
