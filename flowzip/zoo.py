@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from .errors import ModelError
 from .models import build_model
 
-DEFAULTS = {3: "idf-rgb-v1", 1: "idf-gray-v1"}  # default model per number of coded channels
+DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of coded channels
 
 
 @dataclass

@@ -69,3 +69,10 @@ def test_shipped_glow_archive_round_trip_and_rate():
     for (_, a), (_, b) in zip(crops, api.decompress_archive(data, batch=1)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
     assert report.bpd < 1.03 * report.estimated_bpd + 8 * 200 / report.subpixels
+
+
+def test_files_from_earlier_models_still_decode():
+    """A file written with idf-rgb-v1 (kept in tests/data) decodes while that model is shipped."""
+    data = (DATA / "crop-idf-rgb-v1.fz").read_bytes()
+    expected = api.read_image(DATA / "crop.png").pixels
+    np.testing.assert_array_equal(api.decompress_picture(data).pixels, expected)
