@@ -146,7 +146,7 @@ def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
     bits = np.zeros(len(b), np.int64)
     bits[low] = coder.decode(UNIFORM, (1 << b[low]).astype(np.int32))
     coarse = LOGISTIC.pop(coder, mu_q, j)
-    if np.abs(coarse).max(initial=0) > VALUE_LIMIT >> int(b.max(initial=0)):
+    if (np.abs(coarse) > (VALUE_LIMIT >> b)).any():
         raise FormatError("corrupt file: a decoded latent is out of range")
     return ((coarse << b) + bits).reshape(mu.shape)
 
