@@ -14,9 +14,11 @@ nothing, or a pure per-element scaling ``y = e * x``, which is coded with local 
 * dequantization: the noise ``u`` is decoded first (bits back); the latents are encoded last
   under the priors, as a coarse logistic bin plus uniform low bits.
 
-Discretization, chosen to fit constriction's 24-bit probabilities: log-scales are quantized to
-1/32 (the scale grid of ``flowzip.pmf``), a scaling step moves at most 2 nats (larger constant
-scales are split into several steps), and ``s_x``, ``s_y`` stay within about 0.7 to 5.4 grid
+Discretization, chosen to fit constriction's 24-bit probabilities: log-scales are integers in
+units of 2**-12 nats and the locations ``e * x``, ``y / e`` use them exactly (a coarser grid would
+code a different flow than the one trained: rounding them to 1/32 cost 0.4 bits per sub-pixel);
+only the windows' widths ``s_x``, ``s_y`` sit on pmf's 1/32 grid. A scaling step moves at most
+2 nats (larger constant scales are split into several steps), and ``s_x``, ``s_y`` stay within about 0.7 to 5.4 grid
 units, where the logistic windows of ``pmf`` (radius 8 to 64) hold them with escape mass below 1e-4. The prior
 bin is chosen per element so that the prior's scale spans 4 to 8 bins. All the numbers that
 choose a distribution are integers or exact dyadic floats from fixed-point networks, and every
@@ -42,9 +44,10 @@ from .models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
 
 GRID_BITS = 16  # latents are integers in units of 2**-16
 DEQUANT_BITS = GRID_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
-LQ_STEPS = pmf.LOG_SCALE_STEPS_PER_UNIT  # log-scales are quantized to 1/32
-MAX_STEP_LQ = 64  # one bits-back scaling step moves at most 2 nats
-EXP_BITS = 20  # exp(lq / 32) as an integer in units of 2**-20
+LOG_BITS = 12  # log-scales are integers in units of 2**-12 nats
+LQ_STEPS = pmf.LOG_SCALE_STEPS_PER_UNIT  # the coding windows' scales are on pmf's 1/32 grid
+MAX_STEP = 2 << LOG_BITS  # one bits-back scaling step moves at most 2 nats
+EXP_BITS = 20  # exp(l / 4096) as an integer in units of 2**-20
 COEF_BITS = 16  # fixed-point bits of the 1x1 convolution's triangular factors
 NET_BITS = 12  # fixed-point networks output multiples of 2**-12
 VALUE_LIMIT = 2**30  # |latent| bound in grid units, so that every product fits in int64
@@ -59,22 +62,24 @@ LOGISTIC = LogisticCodec()
 
 @lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
-    """round(2**20 * exp(k / 32)) for k = -64 .. 64, with decimal (identical everywhere)."""
-    ctx = decimal.Context(prec=40)
-    return np.array([int(ctx.multiply(ctx.exp(decimal.Decimal(k) / LQ_STEPS), 2**EXP_BITS).to_integral_value())
-                     for k in range(-MAX_STEP_LQ, MAX_STEP_LQ + 1)], np.int64)
+    """round(2**20 * exp(k / 4096)) for k = -8192 .. 8192, with decimal (identical everywhere)."""
+    ctx = decimal.Context(prec=34)
+    one = 2**LOG_BITS
+    return np.array([int(ctx.multiply(ctx.exp(decimal.Decimal(k) / one), 2**EXP_BITS).to_integral_value())
+                     for k in range(-MAX_STEP, MAX_STEP + 1)], np.int64)
 
 
 @lru_cache(maxsize=None)
 def coupling_thresholds(limit: float) -> np.ndarray:
     """Integer thresholds on the 2**-12 grid of a raw coupling output r: the coded log-scale
-    round(32 * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its maximum."""
-    ctx = decimal.Context(prec=40)
-    top = math.floor(limit * LQ_STEPS)
+    round(4096 * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its maximum."""
+    ctx = decimal.Context(prec=34)
+    one = 2**LOG_BITS
+    top = math.floor(limit * one)
     lim = decimal.Decimal(repr(limit))
     out = []
     for k in range(-top + 1, top + 1):
-        y = (decimal.Decimal(k) - decimal.Decimal("0.5")) / (LQ_STEPS * lim)  # tanh(r / limit) >= y
+        y = (decimal.Decimal(k) - decimal.Decimal("0.5")) / (one * lim)  # tanh(r / limit) >= y
         r = lim * ctx.divide(ctx.ln(ctx.divide(1 + y, 1 - y)), 2)
         out.append(int(ctx.multiply(r, 2**NET_BITS).to_integral_value(decimal.ROUND_CEILING)))
     return np.array(out, np.int64)
@@ -85,37 +90,45 @@ def _check(values: np.ndarray) -> None:
         raise FlowzipError("this image drives the flow's latents out of the coder's range")
 
 
-def _times_exp(n: np.ndarray, lq: np.ndarray) -> np.ndarray:
-    """n * exp(lq / 32) in units of 2**-12 (pmf's location grid), rounded."""
+def _times_exp(n: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """n * exp(log_scale / 4096) in units of 2**-12 (pmf's location grid), rounded."""
     shift = EXP_BITS - pmf.MU_BITS
-    return (n * exp_table()[lq + MAX_STEP_LQ] + (1 << (shift - 1))) >> shift
+    return (n * exp_table()[log_scale + MAX_STEP] + (1 << (shift - 1))) >> shift
 
 
-def _split(lq: np.ndarray) -> list[np.ndarray]:
-    """Integer parts, each at most MAX_STEP_LQ in size, that sum to lq."""
-    parts = max(1, -(-int(np.abs(lq).max(initial=0)) // MAX_STEP_LQ))
-    return [(lq * (k + 1)) // parts - (lq * k) // parts for k in range(parts)]
+def _split(log_scale: np.ndarray) -> list[np.ndarray]:
+    """Integer parts, each at most MAX_STEP in size, that sum to ``log_scale``."""
+    parts = max(1, -(-int(np.abs(log_scale).max(initial=0)) // MAX_STEP))
+    return [(log_scale * (k + 1)) // parts - (log_scale * k) // parts for k in range(parts)]
 
 
-def push_scale(coder, x: np.ndarray, lq: np.ndarray) -> np.ndarray:
-    """Encoder side of y = exp(lq / 32) * x (flat int64 arrays); returns y."""
-    for part in _split(lq):
-        j_x = CENTER_J - (part >> 1)
-        y = LOGISTIC.pop(coder, _times_exp(x, part), j_x + part, escape=False)
+def _window_scales(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pmf scale indices (1/32 grid) of x and y around CENTER_J, about exp(part / 4096) apart.
+    Only the widths use the coarse grid; the locations use the exact scale."""
+    q = (part + (1 << (LOG_BITS - 6))) >> (LOG_BITS - 5)  # part in 1/32 nats, rounded
+    j_x = CENTER_J - (q >> 1)
+    return j_x, j_x + q
+
+
+def push_scale(coder, x: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """Encoder side of y = exp(log_scale / 4096) * x (flat int64 arrays); returns y."""
+    for part in _split(log_scale):
+        j_x, j_y = _window_scales(part)
+        y = LOGISTIC.pop(coder, _times_exp(x, part), j_y, escape=False)
         LOGISTIC.push(coder, x, _times_exp(y, -part), j_x)
         x = y
     _check(x)
     return x
 
 
-def pop_scale(coder, y: np.ndarray, lq: np.ndarray) -> np.ndarray:
+def pop_scale(coder, y: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     """Decoder side: the inverse of ``push_scale``, restoring the stack as it was before it."""
-    for part in reversed(_split(lq)):
-        j_x = CENTER_J - (part >> 1)
+    for part in reversed(_split(log_scale)):
+        j_x, j_y = _window_scales(part)
         x = LOGISTIC.pop(coder, _times_exp(y, -part), j_x)
         if len(x) and np.abs(x).max() > VALUE_LIMIT:
             raise FormatError("corrupt file: a decoded latent is out of range")
-        LOGISTIC.push(coder, y, _times_exp(x, part), j_x + part, escape=False)
+        LOGISTIC.push(coder, y, _times_exp(x, part), j_y, escape=False)
         y = x
     return y
 
@@ -166,7 +179,7 @@ def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _channel_lq(log_scale: torch.Tensor) -> np.ndarray:
-    return np.rint(log_scale.detach().numpy() * LQ_STEPS).astype(np.int64)
+    return np.rint(log_scale.detach().numpy() * 2.0**LOG_BITS).astype(np.int64)
 
 
 def _broadcast(per_channel: np.ndarray, x: np.ndarray) -> np.ndarray:
