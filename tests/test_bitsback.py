@@ -131,14 +131,14 @@ def test_archive_of_mixed_images(tiny_models):
 
 def test_plan_seeds_then_grows_batches():
     models = [container.Model("glow", "g", b"1234"), container.Model("idf", "i", b"5678")]
-    entries = [container.Entry(str(i), 32, 32, "RGB", 0, [(0, [0, 1, 2])]) for i in range(40)]
+    entries = [container.Entry(str(i), 32, 32, "RGB", 0, [(0, [0, 1, 2])]) for i in range(160)]
     header = container.StreamHeader(32, 8, models, 1, entries)
     jobs = stream.plan(header, [8, 16])
     assert [j.model for j in jobs[:1]] == [1] and len(jobs[0].units) == stream.SEED_TILES
     sizes = [len(j.units) for j in jobs[1:]]
-    assert sizes[0] == 1 and max(sizes) == 8 and sum(sizes) + stream.SEED_TILES == 40
+    assert sizes[0] == 1 and max(sizes) == 8 and sum(sizes) + stream.SEED_TILES == 160
     coded = stream.SEED_TILES
-    for n in sizes:  # a batch never holds more than a third of what came before it
+    for n in sizes:  # a batch never holds more than an eighth of what came before it
         assert n <= max(1, coded // stream.GROWTH)
         coded += n
 
