@@ -39,6 +39,7 @@ from . import pmf
 from .ans import UNIFORM
 from .codecs import LogisticCodec
 from .errors import FlowzipError, FormatError
+from .flows import integer as flows
 from .flows.nets import FixedConvNet, exact_mode
 from .models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
 
@@ -165,13 +166,12 @@ def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
 
 
 def squeeze(x: np.ndarray) -> np.ndarray:
-    b, c, h, w = x.shape
-    return x.reshape(b, c, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, h // 2, w // 2)
+    """The flow's squeeze (``flows.integer``) on an int64 array."""
+    return flows.squeeze(torch.from_numpy(x)).numpy()
 
 
 def unsqueeze(x: np.ndarray) -> np.ndarray:
-    b, c, h, w = x.shape
-    return x.reshape(b, c // 4, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(b, c // 4, 2 * h, 2 * w)
+    return flows.unsqueeze(torch.from_numpy(x)).numpy()
 
 
 def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:

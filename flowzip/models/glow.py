@@ -8,8 +8,9 @@ per-channel logistic prior.
 
 Every layer is affine in the values it transforms (its scale and shift come from other values),
 which is what makes local bits-back coding exact up to discretization (``flowzip.bitsback``).
-The coder runs ``exact()``: the same flow with its constants on fixed-point grids and its
-networks as exact fixed-point twins, so the encoder and decoder compute identical numbers.
+The coder (``flowzip.bitsback.GlowCodec``) runs the same flow with its constants on fixed-point
+grids and its networks as exact fixed-point twins, so the encoder and decoder compute identical
+numbers.
 """
 
 from __future__ import annotations
@@ -202,9 +203,3 @@ class Glow(nn.Module):
         return total + logistic_log_density(v, *self.top_prior(v)).flatten(1).sum(1)
 
     forward = log_prob
-
-    def exact(self):
-        """The fixed-point twin that the bits-back coder runs (see ``flowzip.bitsback``)."""
-        from ..bitsback import GlowCodec
-
-        return GlowCodec(self)
