@@ -37,8 +37,8 @@ class LogisticCodec:
 
     @staticmethod
     def _masses(mu_q: np.ndarray, j: np.ndarray, r: int, escape: bool) -> np.ndarray:
-        masses = pmf.window_masses(mu_q, j, r)
-        return (masses if escape else masses[:, :-1]).astype(np.float64)
+        masses = pmf.window_probabilities(mu_q, j, r)
+        return masses if escape else np.ascontiguousarray(masses[:, :-1])
 
     def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> None:
         """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``. Without ``escape``

@@ -8,6 +8,10 @@ location ``mu_q`` in units of 2**-12 and a log-scale index ``j`` on a grid of 1/
 
 Each symbol is coded in a window of ``2R + 1`` values around its rounded location, plus one escape
 symbol for values outside; ``R`` grows with the scale so that escapes stay rare (about 1e-4).
+
+A window's masses depend only on the scale index and on where the location sits inside its unit
+(4096 positions), so ``window_probabilities`` keeps them in tables, filled one scale at a time on
+first use, and codes by looking rows up instead of evaluating the CDF again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ INV_SCALE_BITS = 20  # inverse scales are integers in units of 2**-20
 NUM_SCALES = (LOG_SCALE_MAX - LOG_SCALE_MIN) * LOG_SCALE_STEPS_PER_UNIT
 WINDOW_PER_SCALE = 10  # window radius ~ 10 scales: escape mass 2*sigmoid(-10) ~ 9e-5
 MAX_RADIUS = 128
+CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 4096 x (2R + 2) float64)
 _SHIFT = MU_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
 assert NUM_SCALES == int(NUM_SCALES) and TABLE_STEPS == 2**8
 NUM_SCALES = int(NUM_SCALES)
@@ -110,3 +115,45 @@ def window_masses(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.ndarray:
     masses[:, :-1] = np.diff(cdf, axis=1)
     masses[:, -1] = cdf[:, 0] + ((1 << CDF_BITS) - cdf[:, -1])
     return masses
+
+
+class _WindowTables:
+    """Masses (float64, as the coder takes them) of every window of one radius, indexed by the scale
+    index and by the location's position inside its unit; each scale's part is filled on first use."""
+
+    def __init__(self, radius: int):
+        js = np.flatnonzero(scale_tables()[1] == radius)
+        self.radius, self.first = radius, int(js[0]) if len(js) else 0
+        self.table = np.empty((len(js), 1 << MU_BITS, 2 * radius + 2), np.float64)
+        self.filled = np.zeros(len(js), bool)
+
+    def covers(self, j: np.ndarray) -> bool:
+        return bool(((j >= self.first) & (j < self.first + len(self.filled))).all())
+
+    def lookup(self, mu_q: np.ndarray, j: np.ndarray) -> np.ndarray:
+        rows = j - self.first
+        for row in np.unique(rows[~self.filled[rows]]):
+            self._fill(int(row))
+        position = mu_q - (centers(mu_q) << MU_BITS) + (1 << (MU_BITS - 1))  # 0 .. 4095
+        return self.table[rows, position]
+
+    def _fill(self, row: int) -> None:
+        mu_q = np.arange(1 << MU_BITS, dtype=np.int64) - (1 << (MU_BITS - 1))
+        j = np.full(len(mu_q), self.first + row, np.int64)
+        self.table[row] = window_masses(mu_q, j, self.radius)
+        self.filled[row] = True
+
+
+@lru_cache(maxsize=None)
+def _window_tables(radius: int) -> _WindowTables:
+    return _WindowTables(radius)
+
+
+def window_probabilities(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.ndarray:
+    """``window_masses`` as float64 for the coder: the same integers, looked up in tables for
+    radii up to CACHED_RADIUS (``radius`` is the window radius of every ``j``)."""
+    if radius <= CACHED_RADIUS:
+        tables = _window_tables(radius)
+        if tables.covers(j):
+            return tables.lookup(mu_q, j)
+    return window_masses(mu_q, j, radius).astype(np.float64)

@@ -23,13 +23,14 @@ from flowzip.data import IMAGE_SUFFIXES, load_array, to_gray
 from flowzip.image import read_image
 
 
-def images(path: Path, limit: int | None, gray: bool):
-    """(name, Picture) for each image; ``gray`` converts to 8-bit luma first."""
+def images(path: Path, limit: int | None, gray: bool, start: int = 0):
+    """(name, Picture) for images start .. start + limit; ``gray`` converts to 8-bit luma first."""
+    stop = None if limit is None else start + limit
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[start:stop]
         arrays = ((f.name, read_image(f).pixels) for f in files)
     else:
-        arrays = ((f"{path.name}[{i}]", a) for i, a in enumerate(load_array(path)[:limit]))
+        arrays = ((f"{path.name}[{i}]", a) for i, a in enumerate(load_array(path)[start:stop], start))
     for name, a in arrays:
         yield name, read_image(to_gray(a) if gray else a)
 

@@ -4,6 +4,8 @@ header), an exact round trip of every image, and the time. Prints one JSON objec
 
     python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v1
     python scripts/evaluate_archive.py ../shared/data/kodak --limit 1 --model glow-rgb-v1   # one file
+    python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --start 5000 --model glow-rgb-v1
+    python scripts/merge_archive_results.py half0.json half1.json   # archives run side by side
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from evaluate import images  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("path", type=Path)
+    ap.add_argument("--start", type=int, default=0, help="skip this many images first")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--model")
     ap.add_argument("--device", default="cpu")
@@ -36,7 +39,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="also write the archive here")
     args = ap.parse_args()
 
-    pictures = list(images(args.path, args.limit, gray=False))
+    pictures = list(images(args.path, args.limit, gray=False, start=args.start))
     stats: dict = {}
     t0 = time.perf_counter()
     data, report = api.compress_archive(pictures, args.model, tile=args.tile, batch=args.batch,
@@ -52,7 +55,7 @@ def main() -> None:
                     "estimated_bpd": round(s["estimate"] / s["subpixels"], 4),
                     "subpixels": s["subpixels"], "batches": s["batches"]} for kind, s in stats.items()}
     print(json.dumps({
-        "data": str(args.path), "images": len(pictures), "model": args.model, "flowzip": __version__,
+        "data": str(args.path), "start": args.start, "images": len(pictures), "model": args.model, "flowzip": __version__,
         "bytes": len(data), "header_bytes": header_bytes, "subpixels": report.subpixels,
         "actual_bpd": round(report.bpd, 4), "estimated_bpd": round(report.estimated_bpd, 4),
         "actual_over_estimate": round(report.bpd / report.estimated_bpd - 1, 5),

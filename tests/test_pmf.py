@@ -40,3 +40,16 @@ def test_masses_match_the_logistic():
         mu_i = mu_q[i] / 2**12
         exact = 1 / (1 + np.exp(-(v + 0.5 - mu_i) / s[i])) - 1 / (1 + np.exp(-(v - 0.5 - mu_i) / s[i]))
         np.testing.assert_allclose(masses, exact, atol=2e-6)
+
+
+def test_looked_up_windows_equal_computed_ones():
+    rng = np.random.default_rng(3)
+    radius = pmf.scale_tables()[1]
+    for r in np.unique(radius):
+        js = np.flatnonzero(radius == r)
+        j = rng.choice(js, 500)
+        mu_q = rng.integers(-(2**30), 2**30, 500)
+        mu_q[:4] = [-2048, 2047, -2049, 2048]  # the edges of a location's unit
+        looked_up = pmf.window_probabilities(mu_q, j, int(r))
+        assert looked_up.dtype == np.float64
+        np.testing.assert_array_equal(looked_up, pmf.window_masses(mu_q, j, int(r)))
