@@ -65,17 +65,40 @@ def num_tiles(height: int, width: int, tile: int) -> int:
     return len(tile_boxes(height, width, tile))
 
 
-def plan_groups(mode: str, model: str | None = None, strict: bool = True) -> list[tuple[str, list[int]]]:
+def _installed(name: str) -> bool:
+    try:
+        zoo.load_model(name)
+        return True
+    except FlowzipError:
+        return False
+
+
+def default_models(pictures: list[Picture], tile: int | None = None) -> dict[int, str]:
+    """Default model per number of coded channels for pictures coded together. Colour planes go to
+    the bits-back model when they fill more tiles than the seed model codes first: bits-back then
+    pays for its start and makes smaller files (about 2x slower). Otherwise, and for gray and alpha
+    planes, the integer flows."""
+    colour_tiles = sum(num_tiles(p.pixels.shape[0], p.pixels.shape[1], tile or STREAM_TILE)
+                       for p in pictures if p.pixels.shape[2] >= 3)
+    if colour_tiles > stream.SEED_TILES and all(map(_installed, zoo.BITS_BACK_DEFAULTS.values())):
+        return {**zoo.DEFAULTS, **zoo.BITS_BACK_DEFAULTS}
+    return dict(zoo.DEFAULTS)
+
+
+def plan_groups(mode: str, model: str | None = None, strict: bool = True,
+                defaults: dict[int, str] | None = None) -> list[tuple[str, list[int]]]:
     """(model name, planes) per plane group: colour planes together, gray and alpha alone.
-    ``model`` codes the groups it fits, defaults the rest; ``strict``: it must fit one of them."""
+    ``model`` codes the groups it fits, ``defaults`` (by default ``zoo.DEFAULTS``) the rest;
+    ``strict``: ``model`` must fit one of them."""
     planes = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}[mode]
+    defaults = defaults or zoo.DEFAULTS
     chosen = zoo.load_model(model) if model else None
     groups = []
     for p in planes:
         if chosen is not None and chosen.channels == len(p):
             groups.append((model, p))
         else:
-            groups.append((zoo.DEFAULTS[len(p)], p))
+            groups.append((defaults[len(p)], p))
     if strict and chosen is not None and all(name != model for name, _ in groups):
         raise ModelError(f"model {chosen.name!r} codes {chosen.channels}-channel planes; "
                          f"a {mode} image has none")
@@ -96,15 +119,16 @@ def _check_tile(tile: int) -> None:
         raise FlowzipError(f"tile must be a multiple of 16 from {container.MIN_TILE} to {container.MAX_TILE}")
 
 
-def uses_bits_back(mode: str, model: str | None) -> bool:
-    return any(zoo.load_model(name).family == "glow" for name, _ in plan_groups(mode, model))
+def uses_bits_back(mode: str, model: str | None, defaults: dict[int, str] | None = None) -> bool:
+    return any(zoo.load_model(name).family == "glow" for name, _ in plan_groups(mode, model, defaults=defaults))
 
 
 def compress_picture(picture: Picture, model: str | None = None, *, tile: int | None = None,
                      batch: int | None = None, device=None, progress=None) -> tuple[bytes, Report]:
     """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done.
-    A bits-back model writes a stream file (version 2); an integer flow a tiled one (version 1)."""
-    if uses_bits_back(picture.mode, model):
+    A bits-back model writes a stream file (version 2); an integer flow a tiled one (version 1).
+    Without ``model``, ``default_models`` chooses."""
+    if uses_bits_back(picture.mode, model, default_models([picture], tile)):
         return compress_archive([("", picture)], model, tile=tile, batch=batch, device=device, progress=progress)
     tile, batch = tile or DEFAULT_TILE, batch or DEFAULT_BATCH
     _check_tile(tile)
@@ -113,7 +137,7 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int | 
     header = Header(h, w, picture.mode, tile, [], zlib.crc32(picture.pixels.tobytes()),
                     metadata={k: v for k, v in picture.metadata.items()})
     all_payloads, est_bits = [], 0.0
-    for name, planes in plan_groups(picture.mode, model):
+    for name, planes in plan_groups(picture.mode, model):  # integer flows only
         loaded, codec = _codec(name, device)
         header.groups.append(Group(loaded.family, loaded.name, loaded.weights_id, planes))
         data = np.ascontiguousarray(picture.pixels[..., planes].transpose(2, 0, 1))
@@ -146,9 +170,10 @@ def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = No
     device = resolve_device(device)
     names: list[str] = []
     entries = []
+    defaults = default_models([p for _, p in pictures], tile)
     for name, picture in pictures:
         groups = []
-        for model_name, planes in plan_groups(picture.mode, model, strict=len(pictures) == 1):
+        for model_name, planes in plan_groups(picture.mode, model, strict=len(pictures) == 1, defaults=defaults):
             if model_name not in names:
                 names.append(model_name)
             groups.append((names.index(model_name), planes))

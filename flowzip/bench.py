@@ -73,7 +73,9 @@ class FlowzipCodec(Codec):
         if not channels:
             raise ModelError(f"no flowzip model to benchmark: {', '.join(self.missing)} not installed")
         self.model, self.device, self._estimate = model, api.resolve_device(device), None
-        models = model or ", ".join(zoo.DEFAULTS[c] for c in sorted(zoo.DEFAULTS, reverse=True))
+        models = model or ", ".join([zoo.DEFAULTS[c] for c in sorted(zoo.DEFAULTS, reverse=True)]
+                                    + [f"{n} for larger colour images" for n in zoo.BITS_BACK_DEFAULTS.values()
+                                       if _installed(n)])
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import __version__, api, container, zoo
+from . import __version__, api, container, stream, zoo
 from . import image as image_module
 from .errors import FlowzipError
 from .image import atomic_write, encode_image, png_size, read_image
@@ -144,7 +144,7 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
         raw = _read(src)
         picture = read_image(raw)
         h, w, _ = picture.pixels.shape
-        bits_back = api.uses_bits_back(picture.mode, model)
+        bits_back = api.uses_bits_back(picture.mode, model, api.default_models([picture], tile))
         size = tile or (api.STREAM_TILE if bits_back else api.DEFAULT_TILE)
         total = api.num_tiles(h, w, size) * len(api.plan_groups(picture.mode, model))
         with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
@@ -338,7 +338,9 @@ def models():
     for name, card in cards.items():
         measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
                              for k, m in card.get("measured", {}).items()) or "not measured"
-        default = " (default)" if name in zoo.DEFAULTS.values() else ""
+        larger = f"more than {stream.SEED_TILES} tiles of {api.STREAM_TILE}x{api.STREAM_TILE}"
+        default = (" (default)" if name in zoo.DEFAULTS.values() else
+                   f" (default for colour images of {larger})" if name in zoo.BITS_BACK_DEFAULTS.values() else "")
         click.echo(f"{name}{default}: {CODEC_NAMES.get(card['family'], card['family'])}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
 

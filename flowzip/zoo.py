@@ -22,6 +22,9 @@ from .errors import ModelError
 from .models import build_model
 
 DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of coded channels
+# Colour planes that fill more tiles than the seed model codes default to the bits-back model,
+# which makes smaller files there (see ``api.default_models``).
+BITS_BACK_DEFAULTS = {3: "glow-rgb-v2"}
 
 
 @dataclass

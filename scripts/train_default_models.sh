@@ -36,3 +36,12 @@ flowzip export runs/idf-rgb-v2/checkpoint.pt --name idf-rgb-v2 --card runs/idf-r
 flowzip train scripts/configs/glow-rgb.json --out runs/glow-rgb --device cpu
 python scripts/make_card.py runs/glow-rgb > runs/glow-rgb/card.json
 flowzip export runs/glow-rgb/checkpoint.pt --name glow-rgb-v1 --card runs/glow-rgb/card.json
+
+# --- glow-rgb-v2 (session 3): glow-rgb-v1's run continued ---
+# Resumed from glow-rgb-v1's checkpoint (step 9000) at a lower learning rate and a smaller share of
+# photos (scripts/configs/glow-rgb-v2.json, 2 threads); started with steps=36000 and restarted at
+# step 10100 with steps=40000, the config as committed:
+mkdir -p runs/glow-rgb-v2 && cp runs/glow-rgb/checkpoint.pt runs/glow-rgb/log.jsonl runs/glow-rgb-v2/
+flowzip train scripts/configs/glow-rgb-v2.json --out runs/glow-rgb-v2 --resume --device cpu
+python scripts/make_card.py runs/glow-rgb-v2 > runs/glow-rgb-v2/card.json
+flowzip export runs/glow-rgb-v2/checkpoint.pt --name glow-rgb-v2 --card runs/glow-rgb-v2/card.json

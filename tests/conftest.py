@@ -59,6 +59,7 @@ def tiny_models(tiny_zoo_dir, monkeypatch):
     """Make the tiny random models the registry (and the defaults) for one test."""
     monkeypatch.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
     monkeypatch.setattr(zoo, "DEFAULTS", {3: "tiny-rgb", 1: "tiny-gray"})
+    monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {})
     return tiny_zoo_dir
 
 

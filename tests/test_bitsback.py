@@ -150,3 +150,44 @@ def test_archive_rate_is_close_to_the_estimate(tiny_models):
     pictures = [(f"{i}", Picture(_smooth(rng, 16, 16, 3), "RGB")) for i in range(60)]
     data, report = api.compress_archive(pictures, "tiny-glow", tile=16, batch=8)
     assert report.bpd < report.estimated_bpd * 1.03
+
+
+@pytest.fixture
+def glow_default(tiny_models, monkeypatch):
+    """The tiny Glow as the bits-back default for colour planes."""
+    from flowzip import zoo
+
+    monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {3: "tiny-glow"})
+
+
+def _models_in(data: bytes) -> list[str]:
+    if container.version_of(data) == container.VERSION:
+        return [g.model for g in container.read_header(data)[0].groups]
+    return [m.name for m in container.read_stream_header(data)[0].models]
+
+
+def test_default_is_bits_back_for_images_larger_than_the_seed(glow_default):
+    rng = np.random.default_rng(5)
+    big = Picture(rng.integers(0, 256, (150, 200, 4), dtype=np.uint8), "RGBA")  # 12 tiles of 64
+    small = Picture(rng.integers(0, 256, (100, 100, 3), dtype=np.uint8), "RGB")  # 4 tiles
+    data, _ = api.compress_picture(big)
+    assert sorted(_models_in(data)) == ["tiny-glow", "tiny-gray", "tiny-rgb"]  # rgb: the seed
+    np.testing.assert_array_equal(api.decompress_picture(data).pixels, big.pixels)
+    data, _ = api.compress_picture(small)
+    assert container.version_of(data) == container.VERSION and _models_in(data) == ["tiny-rgb"]
+    np.testing.assert_array_equal(api.decompress_picture(data).pixels, small.pixels)
+
+
+def test_default_for_an_archive_counts_all_its_tiles(glow_default):
+    rng = np.random.default_rng(6)
+    crops = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
+    assert "tiny-glow" in _models_in(api.compress_archive(crops)[0])
+    assert _models_in(api.compress_archive(crops[:6])[0]) == ["tiny-rgb"]
+
+
+def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny_models, monkeypatch):
+    from flowzip import zoo
+
+    monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {3: "not-installed"})
+    picture = Picture(np.zeros((150, 200, 3), np.uint8), "RGB")
+    assert _models_in(api.compress_picture(picture)[0]) == ["tiny-rgb"]
