@@ -65,14 +65,6 @@ def num_tiles(height: int, width: int, tile: int) -> int:
     return len(tile_boxes(height, width, tile))
 
 
-def _installed(name: str) -> bool:
-    try:
-        zoo.load_model(name)
-        return True
-    except FlowzipError:
-        return False
-
-
 def default_models(pictures: list[Picture], tile: int | None = None) -> dict[int, str]:
     """Default model per number of coded channels for pictures coded together. Colour planes go to
     the bits-back model when they fill more tiles than the seed model codes first: bits-back then
@@ -80,7 +72,7 @@ def default_models(pictures: list[Picture], tile: int | None = None) -> dict[int
     planes, the integer flows."""
     colour_tiles = sum(num_tiles(p.pixels.shape[0], p.pixels.shape[1], tile or STREAM_TILE)
                        for p in pictures if p.pixels.shape[2] >= 3)
-    if colour_tiles > stream.SEED_TILES and all(map(_installed, zoo.BITS_BACK_DEFAULTS.values())):
+    if colour_tiles > stream.SEED_TILES and all(map(zoo.installed, zoo.BITS_BACK_DEFAULTS.values())):
         return {**zoo.DEFAULTS, **zoo.BITS_BACK_DEFAULTS}
     return dict(zoo.DEFAULTS)
 

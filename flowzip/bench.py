@@ -68,14 +68,14 @@ class FlowzipCodec(Codec):
     def __init__(self, model: str | None = None, device=None):
         if model:
             zoo.load_model(model)  # an unknown model fails before any work
-        self.missing = [n for n in zoo.DEFAULTS.values() if not _installed(n)]
+        self.missing = [n for n in zoo.DEFAULTS.values() if not zoo.installed(n)]
         channels = tuple(c for c, mode in MODES.items() if _can_code(mode, model))
         if not channels:
             raise ModelError(f"no flowzip model to benchmark: {', '.join(self.missing)} not installed")
         self.model, self.device, self._estimate = model, api.resolve_device(device), None
         models = model or ", ".join([zoo.DEFAULTS[c] for c in sorted(zoo.DEFAULTS, reverse=True)]
                                     + [f"{n} for larger colour images" for n in zoo.BITS_BACK_DEFAULTS.values()
-                                       if _installed(n)])
+                                       if zoo.installed(n)])
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)
@@ -99,15 +99,7 @@ def _can_code(mode: str, model: str | None) -> bool:
         names = [name for name, _ in api.plan_groups(mode, model)]
     except ModelError:
         return False
-    return all(_installed(n) for n in names)
-
-
-def _installed(name: str) -> bool:
-    try:
-        zoo.load_model(name)
-        return True
-    except FlowzipError:
-        return False
+    return all(zoo.installed(n) for n in names)
 
 
 def _pillow_png() -> Codec:

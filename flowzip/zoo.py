@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import ModelError
+from .errors import FlowzipError, ModelError
 from .models import build_model
 
 DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of coded channels
@@ -74,6 +74,15 @@ def _card_path(name_or_path: str) -> Path:
         known = ", ".join(available()) or "none installed"
         raise ModelError(f"unknown model {name_or_path!r} (known: {known})")
     return path
+
+
+def installed(name: str) -> bool:
+    """Whether ``name`` loads (shipped, or an exported config, with its weights)."""
+    try:
+        load_model(name)
+        return True
+    except FlowzipError:
+        return False
 
 
 @lru_cache(maxsize=8)

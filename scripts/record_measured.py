@@ -15,7 +15,8 @@ for arg in sys.argv[2:]:
     result = json.loads(Path(path).read_text())
     if "actual_bpd" in result:  # scripts/evaluate_archive.py: all images in one archive
         measured[key] = {"bpd": result["actual_bpd"], "estimated_bpd": result["estimated_bpd"],
-                         "images": result["images"], "as": "one archive", "parts": result["parts"],
+                         "images": result["images"], "parts": result["parts"],
+                         "as": "one archive" if result.get("archives", 1) == 1 else f"{result['archives']} archives",
                          "compress_s": result["compress_s"], "decompress_s": result["decompress_s"]}
         continue
     measured[key] = {"bpd": round(result["mean_bpd"], 4), "estimated_bpd": round(result["mean_estimated_bpd"], 4),

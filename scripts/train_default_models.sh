@@ -45,3 +45,15 @@ mkdir -p runs/glow-rgb-v2 && cp runs/glow-rgb/checkpoint.pt runs/glow-rgb/log.js
 flowzip train scripts/configs/glow-rgb-v2.json --out runs/glow-rgb-v2 --resume --device cpu
 python scripts/make_card.py runs/glow-rgb-v2 > runs/glow-rgb-v2/card.json
 flowzip export runs/glow-rgb-v2/checkpoint.pt --name glow-rgb-v2 --card runs/glow-rgb-v2/card.json
+# Measured: the whole CIFAR-10 test set as two archives of 5000 side by side (one thread each), and
+# all of Kodak through the CLI in two halves (runs/kodak_a: kodim01-12, runs/kodak_b: kodim13-24,
+# links to the images); the card's Kodak entry is the mean of the two halves' results.
+export OMP_NUM_THREADS=1
+python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 5000 --model glow-rgb-v2 > runs/glow2_cifar_a.json &
+python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --start 5000 --model glow-rgb-v2 > runs/glow2_cifar_b.json &
+wait
+python scripts/merge_archive_results.py runs/glow2_cifar_a.json runs/glow2_cifar_b.json > runs/glow2_cifar_test.json
+python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test=runs/glow2_cifar_test.json
+RESULT_JSON=runs/glow2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-rgb-v2 &
+RESULT_JSON=runs/glow2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-rgb-v2 &
+wait

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import flowzip
-from flowzip import api, zoo
+from flowzip import api, container, zoo
 
 from conftest import DATA, SHARED, shipped_model_available
 
@@ -21,8 +21,11 @@ def _check_rate(picture):
 
 
 def test_sample_image_round_trip_and_rate():
+    """The sample photo (24 tiles of 64x64) goes to the shipped Glow by default, seeded by the IDF."""
     picture = api.read_image(DATA / "sample.png")
     data, report = _check_rate(picture)
+    header, _ = container.read_stream_header(data)
+    assert [m.name for m in header.models] == [zoo.BITS_BACK_DEFAULTS[3], zoo.DEFAULTS[3]]
     from flowzip.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
@@ -38,7 +41,7 @@ def test_gray_and_alpha_with_shipped_models():
 
 def test_models_are_registered_with_cards():
     cards = zoo.available()
-    for name in zoo.DEFAULTS.values():
+    for name in [*zoo.DEFAULTS.values(), *zoo.BITS_BACK_DEFAULTS.values()]:
         assert name in cards
         assert cards[name]["size_bytes"] < 20e6
         assert "measured" in cards[name] and "training" in cards[name]
@@ -51,7 +54,7 @@ def test_cifar_images_beat_png():
     assert bits / test.size < 5.87
 
 
-GLOW = "glow-rgb-v1"
+GLOW = "glow-rgb-v2"
 
 
 def _glow_shipped() -> bool:
@@ -72,7 +75,16 @@ def test_shipped_glow_archive_round_trip_and_rate():
 
 
 def test_files_from_earlier_models_still_decode():
-    """A file written with idf-rgb-v1 (kept in tests/data) decodes while that model is shipped."""
+    """Files written with idf-rgb-v1 and glow-rgb-v1 (kept in tests/data) decode while those
+    models are shipped."""
     data = (DATA / "crop-idf-rgb-v1.fz").read_bytes()
     expected = api.read_image(DATA / "crop.png").pixels
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, expected)
+
+    pixels = api.read_image(DATA / "sample.png").pixels
+    crops = [pixels[y:y + 32, x:x + 32] for y in (0, 96) for x in range(0, 256, 64)]
+    archive = api.decompress_archive((DATA / "crops-glow-rgb-v1.fz").read_bytes())
+    assert [name for name, _ in archive] == [f"{i}.png" for i in range(8)]
+    for crop, (_, picture) in zip(crops, archive):
+        np.testing.assert_array_equal(picture.pixels, crop)
+
