@@ -57,3 +57,5 @@ python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test=runs/
 RESULT_JSON=runs/glow2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-rgb-v2 &
 RESULT_JSON=runs/glow2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-rgb-v2 &
 wait
+python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v2 > runs/glow2_cifar1000.json
+python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test_first1000_archive=runs/glow2_cifar1000.json
