@@ -111,8 +111,10 @@ def _check_tile(tile: int) -> None:
         raise FlowzipError(f"tile must be a multiple of 16 from {container.MIN_TILE} to {container.MAX_TILE}")
 
 
-def uses_bits_back(mode: str, model: str | None, defaults: dict[int, str] | None = None) -> bool:
-    return any(zoo.load_model(name).family == "glow" for name, _ in plan_groups(mode, model, defaults=defaults))
+def uses_bits_back(picture: Picture, model: str | None, tile: int | None = None) -> bool:
+    """Whether ``compress_picture`` codes this picture with a bits-back model (into a stream file)."""
+    groups = plan_groups(picture.mode, model, defaults=default_models([picture], tile))
+    return any(zoo.load_model(name).family == "glow" for name, _ in groups)
 
 
 def compress_picture(picture: Picture, model: str | None = None, *, tile: int | None = None,
@@ -120,7 +122,7 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int | 
     """Picture -> (.fz bytes, Report). ``progress(n)`` is called as each n tiles are done.
     A bits-back model writes a stream file (version 2); an integer flow a tiled one (version 1).
     Without ``model``, ``default_models`` chooses."""
-    if uses_bits_back(picture.mode, model, default_models([picture], tile)):
+    if uses_bits_back(picture, model, tile):
         return compress_archive([("", picture)], model, tile=tile, batch=batch, device=device, progress=progress)
     tile, batch = tile or DEFAULT_TILE, batch or DEFAULT_BATCH
     _check_tile(tile)

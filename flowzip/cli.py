@@ -144,8 +144,7 @@ def compress(ctx, images, output, model, device, force, tile, batch, verify, no_
         raw = _read(src)
         picture = read_image(raw)
         h, w, _ = picture.pixels.shape
-        bits_back = api.uses_bits_back(picture.mode, model, api.default_models([picture], tile))
-        size = tile or (api.STREAM_TILE if bits_back else api.DEFAULT_TILE)
+        size = tile or (api.STREAM_TILE if api.uses_bits_back(picture, model, tile) else api.DEFAULT_TILE)
         total = api.num_tiles(h, w, size) * len(api.plan_groups(picture.mode, model))
         with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
             data, report = api.compress_picture(picture, model, tile=tile, batch=batch, device=device,
