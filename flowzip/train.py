@@ -24,7 +24,9 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .data import CropSampler, load_array, load_folder, to_gray
+from .errors import ModelError
 from .models import build_model
+from .zoo import load_model
 
 
 @dataclass
@@ -43,6 +45,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     seed: int = 0
     threads: int = 0  # 0: torch's default
+    init: str = ""  # start from these weights (a shipped model's name or an exported .json): fine-tuning
 
 
 @dataclass
@@ -101,6 +104,14 @@ def _held_out(arrays: list[np.ndarray], photos: list[np.ndarray], cfg: TrainConf
     return arrays, photos, held
 
 
+def _load_initial_weights(model: torch.nn.Module, config: dict, init: str) -> None:
+    """Copy a released model's weights into ``model``; its family and architecture must match."""
+    source = load_model(init)
+    if source.family != config["family"] or source.card["config"] != config["model"]:
+        raise ModelError(f"init model {init!r} has another family or architecture than this config")
+    model.load_state_dict(source.model.state_dict())
+
+
 def train(config: dict, out_dir: str | Path, resume: bool = False, device: str = "cpu",
           log=print, progress=None) -> Path:
     """Train the model ``config`` describes; checkpoints and ``log.jsonl`` go to ``out_dir``.
@@ -128,7 +139,9 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
     held = {k: [np.ascontiguousarray((to_gray(im) if channels == 1 else im).transpose(2, 0, 1)) for im in v]
             for k, v in held.items()}
 
-    if hasattr(model, "initialize"):  # data-dependent initialisation (actnorm), before DDP syncs ranks
+    if tcfg.init:
+        _load_initial_weights(model, config, tcfg.init)
+    elif hasattr(model, "initialize"):  # data-dependent initialisation (actnorm), before DDP syncs ranks
         model.initialize(torch.from_numpy(sampler.batch(tcfg.batch)).to(dev, torch.float32))
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     ema = copy.deepcopy(model).requires_grad_(False)

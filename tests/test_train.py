@@ -95,3 +95,17 @@ def test_glow_trains_with_actnorm_initialised_and_codes(tiny_run, tiny_models):
     decoded = api.decompress_archive(data, model=str(path))
     for (_, a), (_, b) in zip(images, decoded):
         np.testing.assert_array_equal(a.pixels, b.pixels)
+
+
+def test_fine_tuning_starts_from_a_released_model(tiny_run):
+    tmp, config = tiny_run
+    train(config, tmp / "base", log=lambda line: None)
+    base = export_checkpoint(tmp / "base" / "checkpoint.pt", "base", tmp / "models")
+    config["train"].update(init=str(base), lr=0.0, steps=1)  # no update: the weights stay the release's
+    train(config, tmp / "tuned", log=lambda line: None)
+    tuned = export_checkpoint(tmp / "tuned" / "checkpoint.pt", "tuned", tmp / "models")
+    assert zoo.load_model(str(tuned)).sha256 == zoo.load_model(str(base)).sha256
+
+    config["model"]["hidden"] = 16
+    with pytest.raises(flowzip.errors.ModelError, match="another family or architecture"):
+        train(config, tmp / "other", log=lambda line: None)
