@@ -31,7 +31,7 @@ INV_SCALE_BITS = 20  # inverse scales are integers in units of 2**-20
 NUM_SCALES = (LOG_SCALE_MAX - LOG_SCALE_MIN) * LOG_SCALE_STEPS_PER_UNIT
 WINDOW_PER_SCALE = 10  # window radius ~ 10 scales: escape mass 2*sigmoid(-10) ~ 9e-5
 MAX_RADIUS = 128
-CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 4096 x (2R + 2) float64)
+CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 4096 x (2R + 2) uint32)
 _SHIFT = MU_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
 assert NUM_SCALES == int(NUM_SCALES) and TABLE_STEPS == 2**8
 NUM_SCALES = int(NUM_SCALES)
@@ -118,13 +118,14 @@ def window_masses(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.ndarray:
 
 
 class _WindowTables:
-    """Masses (float64, as the coder takes them) of every window of one radius, indexed by the scale
-    index and by the location's position inside its unit; each scale's part is filled on first use."""
+    """Masses of every window of one radius, indexed by the scale index and by the location's
+    position inside its unit; each scale's part is filled on first use. Masses are below 2**32, so
+    they are kept as uint32 (half the memory of the float64 the coder takes)."""
 
     def __init__(self, radius: int):
         js = np.flatnonzero(scale_tables()[1] == radius)
         self.radius, self.first = radius, int(js[0]) if len(js) else 0
-        self.table = np.empty((len(js), 1 << MU_BITS, 2 * radius + 2), np.float64)
+        self.table = np.empty((len(js), 1 << MU_BITS, 2 * radius + 2), np.uint32)
         self.filled = np.zeros(len(js), bool)
 
     def covers(self, j: np.ndarray) -> bool:
@@ -135,7 +136,7 @@ class _WindowTables:
         for row in np.unique(rows[~self.filled[rows]]):
             self._fill(int(row))
         position = mu_q - (centers(mu_q) << MU_BITS) + (1 << (MU_BITS - 1))  # 0 .. 4095
-        return self.table[rows, position]
+        return self.table[rows, position].astype(np.float64)
 
     def _fill(self, row: int) -> None:
         mu_q = np.arange(1 << MU_BITS, dtype=np.int64) - (1 << (MU_BITS - 1))

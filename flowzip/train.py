@@ -23,10 +23,10 @@ import torch
 from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from . import zoo
 from .data import CropSampler, load_array, load_folder, to_gray
 from .errors import ModelError
 from .models import build_model
-from .zoo import load_model
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _held_out(arrays: list[np.ndarray], photos: list[np.ndarray], cfg: TrainConf
 
 def _load_initial_weights(model: torch.nn.Module, config: dict, init: str) -> None:
     """Copy a released model's weights into ``model``; its family and architecture must match."""
-    source = load_model(init)
+    source = zoo.load_model(init)
     if source.family != config["family"] or source.card["config"] != config["model"]:
         raise ModelError(f"init model {init!r} has another family or architecture than this config")
     model.load_state_dict(source.model.state_dict())
@@ -213,8 +213,6 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
 
 def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, card: dict | None = None) -> Path:
     """Write a checkpoint's EMA weights as a release model ``NAME`` (see ``zoo.export``)."""
-    from . import zoo
-
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = state["config"]
     model = build_model(config["family"], config["model"])
