@@ -65,16 +65,20 @@ def num_tiles(height: int, width: int, tile: int) -> int:
     return len(tile_boxes(height, width, tile))
 
 
-def default_models(pictures: list[Picture], tile: int | None = None) -> dict[int, str]:
-    """Default model per number of coded channels for pictures coded together. Colour planes go to
-    the bits-back model when they fill more tiles than the seed model codes first: bits-back then
-    pays for its start and makes smaller files, at about 1.5x the time. Otherwise, and for gray
-    and alpha planes, the integer flows."""
-    colour_tiles = sum(num_tiles(p.pixels.shape[0], p.pixels.shape[1], tile or STREAM_TILE)
-                       for p in pictures if p.pixels.shape[2] >= 3)
-    if colour_tiles > stream.SEED_TILES and all(map(zoo.installed, zoo.BITS_BACK_DEFAULTS.values())):
-        return {**zoo.DEFAULTS, **zoo.BITS_BACK_DEFAULTS}
-    return dict(zoo.DEFAULTS)
+def default_models(pictures: list[Picture], tile: int | None = None) -> list[dict[int, str]]:
+    """Default model per number of coded channels, for each of the pictures coded together.
+    Colour planes go to a bits-back model when all colour planes together fill more tiles than the
+    seed model codes first: bits-back then pays for its start and makes smaller files, at about
+    1.5x the time. Pictures at least a tile high and wide get the one fine-tuned on photos, the
+    others (thumbnails) the general one. Otherwise, and for gray and alpha planes, the integer flows."""
+    tile = tile or STREAM_TILE
+    colour = [p.pixels.shape[2] >= 3 for p in pictures]
+    colour_tiles = sum(num_tiles(p.pixels.shape[0], p.pixels.shape[1], tile) for p, c in zip(pictures, colour) if c)
+    if colour_tiles <= stream.SEED_TILES or not all(map(zoo.installed, zoo.BITS_BACK_DEFAULTS.values())):
+        return [dict(zoo.DEFAULTS) for _ in pictures]
+    general = {**zoo.DEFAULTS, **zoo.BITS_BACK_DEFAULTS}
+    photo = {**general, **zoo.PHOTO_DEFAULTS} if all(map(zoo.installed, zoo.PHOTO_DEFAULTS.values())) else general
+    return [photo if min(p.pixels.shape[:2]) >= tile else general for p in pictures]
 
 
 def plan_groups(mode: str, model: str | None = None, strict: bool = True,
@@ -113,7 +117,7 @@ def _check_tile(tile: int) -> None:
 
 def uses_bits_back(picture: Picture, model: str | None, tile: int | None = None) -> bool:
     """Whether ``compress_picture`` codes this picture with a bits-back model (into a stream file)."""
-    groups = plan_groups(picture.mode, model, defaults=default_models([picture], tile))
+    groups = plan_groups(picture.mode, model, defaults=default_models([picture], tile)[0])
     return any(zoo.load_model(name).family == "glow" for name, _ in groups)
 
 
@@ -165,9 +169,10 @@ def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = No
     names: list[str] = []
     entries = []
     defaults = default_models([p for _, p in pictures], tile)
-    for name, picture in pictures:
+    for (name, picture), picture_defaults in zip(pictures, defaults):
         groups = []
-        for model_name, planes in plan_groups(picture.mode, model, strict=len(pictures) == 1, defaults=defaults):
+        for model_name, planes in plan_groups(picture.mode, model, strict=len(pictures) == 1,
+                                              defaults=picture_defaults):
             if model_name not in names:
                 names.append(model_name)
             groups.append((names.index(model_name), planes))

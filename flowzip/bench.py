@@ -75,6 +75,8 @@ class FlowzipCodec(Codec):
         self.model, self.device, self._estimate = model, api.resolve_device(device), None
         models = model or ", ".join([zoo.DEFAULTS[c] for c in sorted(zoo.DEFAULTS, reverse=True)]
                                     + [f"{n} for larger colour images" for n in zoo.BITS_BACK_DEFAULTS.values()
+                                       if zoo.installed(n)]
+                                    + [f"{n} for colour photos" for n in zoo.PHOTO_DEFAULTS.values()
                                        if zoo.installed(n)])
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",

@@ -337,11 +337,21 @@ def models():
     for name, card in cards.items():
         measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
                              for k, m in card.get("measured", {}).items()) or "not measured"
-        larger = f"more than {stream.SEED_TILES} tiles of {api.STREAM_TILE}x{api.STREAM_TILE}"
-        default = (" (default)" if name in zoo.DEFAULTS.values() else
-                   f" (default for colour images of {larger})" if name in zoo.BITS_BACK_DEFAULTS.values() else "")
+        default = " (default)" if name in zoo.DEFAULTS.values() else _bits_back_default(name)
         click.echo(f"{name}{default}: {CODEC_NAMES.get(card['family'], card['family'])}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
+
+
+def _bits_back_default(name: str) -> str:
+    """When ``name`` is a default for colour images that bits-back codes, say which."""
+    tile = f"{api.STREAM_TILE}x{api.STREAM_TILE}"
+    larger = f"colour images (or archives) of more than {stream.SEED_TILES} tiles of {tile}"
+    if name in zoo.PHOTO_DEFAULTS.values():
+        return f" (default for {larger}: those at least {tile} pixels)"
+    if name in zoo.BITS_BACK_DEFAULTS.values():
+        photo = zoo.PHOTO_DEFAULTS and all(map(zoo.installed, zoo.PHOTO_DEFAULTS.values()))
+        return f" (default for {larger}{f': those under {api.STREAM_TILE} pixels high or wide' if photo else ''})"
+    return ""
 
 
 def _names(value: str | None) -> list[str] | None:

@@ -25,6 +25,9 @@ DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of co
 # Colour planes that fill more tiles than the seed model codes default to the bits-back model,
 # which makes smaller files there (see ``api.default_models``).
 BITS_BACK_DEFAULTS = {3: "glow-rgb-v2"}
+# Among those, pictures at least a tile high and wide (photos rather than thumbnails) default to
+# the bits-back model fine-tuned on photos.
+PHOTO_DEFAULTS = {3: "glow-photo-v1"}
 
 
 @dataclass

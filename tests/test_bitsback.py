@@ -185,6 +185,28 @@ def test_default_for_an_archive_counts_all_its_tiles(glow_default):
     assert _models_in(api.compress_archive(crops[:6])[0]) == ["tiny-rgb"]
 
 
+def test_default_gives_pictures_a_tile_wide_and_high_the_photo_model(glow_default, monkeypatch):
+    from flowzip import zoo
+
+    monkeypatch.setattr(zoo, "PHOTO_DEFAULTS", {3: "tiny-glow-photo"})
+    rng = np.random.default_rng(7)
+    photo = ("photo.png", Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB"))
+    strip = ("strip.png", Picture(rng.integers(0, 256, (40, 400, 3), dtype=np.uint8), "RGB"))  # 7 tiles
+    thumbs = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
+    assert _models_in(api.compress_picture(strip[1])[0]) == ["tiny-glow", "tiny-rgb"]
+    data, _ = api.compress_archive([photo, *thumbs])
+    header, _ = container.read_stream_header(data)
+    names = [m.name for m in header.models]
+    assert [names[m] for m, _ in header.entries[0].groups] == ["tiny-glow-photo"]
+    assert all([names[m] for m, _ in e.groups] == ["tiny-glow"] for e in header.entries[1:])
+    for (_, a), (_, b) in zip([photo, *thumbs], api.decompress_archive(data)):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+    big = Picture(rng.integers(0, 256, (150, 200, 3), dtype=np.uint8), "RGB")
+    assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow-photo", "tiny-rgb"]
+    monkeypatch.setattr(zoo, "PHOTO_DEFAULTS", {3: "not-installed"})  # falls back to the general one
+    assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow", "tiny-rgb"]
+
+
 def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny_models, monkeypatch):
     from flowzip import zoo
 
