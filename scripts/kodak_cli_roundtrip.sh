@@ -7,6 +7,7 @@ model=${2:-}
 m=(); [ -n "$model" ] && m=(-m "$model")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/fz" "$work/png"  # folders: a single image too goes into them
 /usr/bin/time -v flowzip compress --no-png "${m[@]}" "$kodak"/kodim*.png -o "$work/fz" 2> "$work/compress.time" > "$work/compress.out"
 cat "$work/compress.out"
 grep -E "Elapsed|Maximum resident" "$work/compress.time"
@@ -27,7 +28,14 @@ estimates = [float(m) for m in re.findall(r"model estimate ([0-9.]+)", (work / "
 print(f"{n} Kodak images: identical pixels after CLI round trip; pooled {total_bits / total_sub:.4f} bpd; "
       f"mean model estimate {sum(estimates) / len(estimates):.4f} bpd")
 if os.environ.get("RESULT_JSON"):  # all Kodak images have the same size: pooled = mean
+    def seconds(name):  # wall time of the whole CLI run, from /usr/bin/time -v
+        clock = re.search(r"Elapsed.*: (?:(\d+):)?(\d+):([\d.]+)", (work / name).read_text()).groups()
+        return 3600 * int(clock[0] or 0) + 60 * int(clock[1]) + float(clock[2])
+    def peak_mb(name):
+        return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", (work / name).read_text())[1]) / 1024
     Path(os.environ["RESULT_JSON"]).write_text(json.dumps({
         "via": "CLI", "images": n, "mean_bpd": total_bits / total_sub,
-        "mean_estimated_bpd": sum(estimates) / len(estimates)}))
+        "mean_estimated_bpd": sum(estimates) / len(estimates),
+        "encode_s_per_image": seconds("compress.time") / n, "decode_s_per_image": seconds("decompress.time") / n,
+        "peak_rss_mb": max(peak_mb("compress.time"), peak_mb("decompress.time"))}))
 PY

@@ -2,6 +2,9 @@
 
     python scripts/make_card.py runs/idf-rgb > runs/idf-rgb/card.json
     python scripts/make_card.py runs/a runs/b > card.json   # a run continued in another folder
+
+A run that starts from a released model (``train.init``) names it in ``fine_tuned_from``; its
+learning curve counts only the crops seen since (that model's card has the curve before).
 """
 
 import json
@@ -25,4 +28,6 @@ card = {
                 f"{torch.__version__}",
     "learning_curve": curve,
 }
+if config["train"].get("init"):
+    card["fine_tuned_from"] = config["train"]["init"]
 print(json.dumps(card, indent=2))

@@ -59,3 +59,14 @@ RESULT_JSON=runs/glow2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kod
 wait
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v2 > runs/glow2_cifar1000.json
 python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test_first1000_archive=runs/glow2_cifar1000.json
+
+# --- glow-photo-v1 (session 4): glow-rgb-v2 fine-tuned on photo crops of 64x64 ---
+# Starts from the released glow-rgb-v2 weights (train.init), one thread, 17000 steps of 16 crops:
+flowzip train scripts/configs/glow-photo.json --out runs/glow-photo --device cpu
+python scripts/make_card.py runs/glow-photo > runs/glow-photo/card.json
+flowzip export runs/glow-photo/checkpoint.pt --name glow-photo-v1 --card runs/glow-photo/card.json
+# Measured on Kodak through the CLI, in two halves side by side (one thread each):
+RESULT_JSON=runs/photo_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v1 &
+RESULT_JSON=runs/photo_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v1 &
+wait
+python scripts/estimate_tiles.py ../shared/data/kodak --models glow-rgb-v2 glow-photo-v1 --scales 1 2 4 8 > runs/photo_scales.json
