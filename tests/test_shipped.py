@@ -5,6 +5,7 @@ import pytest
 
 import flowzip
 from flowzip import api, container, zoo
+from flowzip.data import to_gray
 
 from conftest import DATA, SHARED, shipped_model_available
 
@@ -75,11 +76,14 @@ def test_shipped_glow_archive_round_trip_and_rate():
 
 
 def test_files_from_earlier_models_still_decode():
-    """Files written with idf-rgb-v1 and glow-rgb-v1 (kept in tests/data) decode while those
-    models are shipped."""
+    """Files written with idf-rgb-v1, idf-gray-v1 and glow-rgb-v1 (kept in tests/data) decode
+    while those models are shipped."""
     data = (DATA / "crop-idf-rgb-v1.fz").read_bytes()
     expected = api.read_image(DATA / "crop.png").pixels
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, expected)
+    gray = api.decompress_picture((DATA / "crop-gray-idf-gray-v1.fz").read_bytes())
+    assert gray.mode == "L"
+    np.testing.assert_array_equal(gray.pixels, to_gray(expected))
 
     pixels = api.read_image(DATA / "sample.png").pixels
     crops = [pixels[y:y + 32, x:x + 32] for y in (0, 96) for x in range(0, 256, 64)]
