@@ -22,11 +22,12 @@ def _check_rate(picture):
 
 
 def test_sample_image_round_trip_and_rate():
-    """The sample photo (24 tiles of 64x64) goes to the shipped Glow by default, seeded by the IDF."""
+    """The sample photo (24 tiles of 64x64) goes to the shipped photo Glow by default, seeded by the
+    IDF."""
     picture = api.read_image(DATA / "sample.png")
     data, report = _check_rate(picture)
     header, _ = container.read_stream_header(data)
-    assert [m.name for m in header.models] == [zoo.BITS_BACK_DEFAULTS[3], zoo.DEFAULTS[3]]
+    assert [m.name for m in header.models] == [zoo.PHOTO_DEFAULTS[3], zoo.DEFAULTS[3]]
     from flowzip.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
@@ -42,7 +43,8 @@ def test_gray_and_alpha_with_shipped_models():
 
 def test_models_are_registered_with_cards():
     cards = zoo.available()
-    for name in [*zoo.DEFAULTS.values(), *zoo.BITS_BACK_DEFAULTS.values()]:
+    defaults = (zoo.DEFAULTS, zoo.BITS_BACK_DEFAULTS, zoo.PHOTO_DEFAULTS)
+    for name in [name for table in defaults for name in table.values()]:
         assert name in cards
         assert cards[name]["size_bytes"] < 20e6
         assert "measured" in cards[name] and "training" in cards[name]
