@@ -60,17 +60,20 @@ wait
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v2 > runs/glow2_cifar1000.json
 python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test_first1000_archive=runs/glow2_cifar1000.json
 
-# --- glow-photo-v1 (session 4): glow-rgb-v2 fine-tuned on photo crops of 64x64 ---
-# Starts from the released glow-rgb-v2 weights (train.init), one thread, 17000 steps of 16 crops:
+# --- glow-photo-v1 (sessions 4 and 5): glow-rgb-v2 fine-tuned on photo crops of 64x64 ---
+# Starts from the released glow-rgb-v2 weights (train.init): 17000 steps of 16 crops on one thread,
+# then the run copied and resumed to step 35000 on two threads (scripts/configs/glow-photo-long.json
+# differs only in steps and threads; the cosine schedule restarts from about 1e-4):
 flowzip train scripts/configs/glow-photo.json --out runs/glow-photo --device cpu
-python scripts/make_card.py runs/glow-photo > runs/glow-photo/card.json
-flowzip export runs/glow-photo/checkpoint.pt --name glow-photo-v1 --card runs/glow-photo/card.json
+mkdir -p runs/glow-photo-long && cp runs/glow-photo/checkpoint.pt runs/glow-photo/log.jsonl runs/glow-photo-long/
+flowzip train scripts/configs/glow-photo-long.json --out runs/glow-photo-long --resume --device cpu
+python scripts/make_card.py runs/glow-photo-long > runs/glow-photo-long/card.json
+flowzip export runs/glow-photo-long/checkpoint.pt --name glow-photo-v1 --card runs/glow-photo-long/card.json
 # Measured on Kodak through the CLI, in two halves side by side (one thread each):
-RESULT_JSON=runs/photo_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v1 &
-RESULT_JSON=runs/photo_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v1 &
+RESULT_JSON=runs/photo2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v1 &
+RESULT_JSON=runs/photo2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v1 &
 wait
-python scripts/estimate_tiles.py ../shared/data/kodak --models glow-rgb-v2 glow-photo-v1 --scales 1 2 4 8 > runs/photo_scales.json
-python scripts/record_measured.py pretrained/glow-photo-v1.json kodak=runs/photo_kodak_a.json+runs/photo_kodak_b.json
+python scripts/record_measured.py pretrained/glow-photo-v1.json kodak=runs/photo2_kodak_a.json+runs/photo2_kodak_b.json
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-photo-v1 > runs/photo_cifar1000.json
 python scripts/record_measured.py pretrained/glow-photo-v1.json cifar10_test_first1000_archive=runs/photo_cifar1000.json
 
