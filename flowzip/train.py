@@ -130,6 +130,8 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
         out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tcfg.seed)
     model = build_model(config["family"], config["model"]).to(dev)
+    if tcfg.init:  # before loading data, so that a wrong name fails at once
+        _load_initial_weights(model, config, tcfg.init)
     channels = config["model"].get("channels", 3)
 
     arrays = [load_array(p) for p in dcfg.arrays]
@@ -139,9 +141,8 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
     held = {k: [np.ascontiguousarray((to_gray(im) if channels == 1 else im).transpose(2, 0, 1)) for im in v]
             for k, v in held.items()}
 
-    if tcfg.init:
-        _load_initial_weights(model, config, tcfg.init)
-    elif hasattr(model, "initialize"):  # data-dependent initialisation (actnorm), before DDP syncs ranks
+    # data-dependent initialisation (actnorm) of a fresh model, before DDP syncs ranks
+    if not tcfg.init and hasattr(model, "initialize"):
         model.initialize(torch.from_numpy(sampler.batch(tcfg.batch)).to(dev, torch.float32))
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     ema = copy.deepcopy(model).requires_grad_(False)
