@@ -65,20 +65,36 @@ def num_tiles(height: int, width: int, tile: int) -> int:
     return len(tile_boxes(height, width, tile))
 
 
+def _is_photo(picture: Picture, tile: int) -> bool:
+    return min(picture.pixels.shape[:2]) >= tile
+
+
+def _installed(table: dict[int, str]) -> bool:
+    return bool(table) and all(map(zoo.installed, table.values()))
+
+
+def integer_defaults(picture: Picture, tile: int | None = None) -> dict[int, str]:
+    """The integer flows that code a picture's planes by default: for pictures at least a tile
+    high and wide, the one fine-tuned on photos where it is installed."""
+    photo = _is_photo(picture, tile or STREAM_TILE) and _installed(zoo.PHOTO_INTEGER_DEFAULTS)
+    return {**zoo.DEFAULTS, **zoo.PHOTO_INTEGER_DEFAULTS} if photo else dict(zoo.DEFAULTS)
+
+
 def default_models(pictures: list[Picture], tile: int | None = None) -> list[dict[int, str]]:
     """Default model per number of coded channels, for each of the pictures coded together.
     Colour planes go to a bits-back model when all colour planes together fill more tiles than the
     seed model codes first: bits-back then pays for its start and makes smaller files, at about
-    1.5x the time. Pictures at least a tile high and wide get the one fine-tuned on photos, the
-    others (thumbnails) the general one. Otherwise, and for gray and alpha planes, the integer flows."""
+    1.5x the time. Pictures at least a tile high and wide get the models fine-tuned on photos, the
+    others (thumbnails) the general ones. Otherwise, and for gray and alpha planes, the integer flows."""
     tile = tile or STREAM_TILE
+    integer = [integer_defaults(p, tile) for p in pictures]
     colour = [p.pixels.shape[2] >= 3 for p in pictures]
     colour_tiles = sum(num_tiles(p.pixels.shape[0], p.pixels.shape[1], tile) for p, c in zip(pictures, colour) if c)
-    if colour_tiles <= stream.SEED_TILES or not all(map(zoo.installed, zoo.BITS_BACK_DEFAULTS.values())):
-        return [dict(zoo.DEFAULTS) for _ in pictures]
-    general = {**zoo.DEFAULTS, **zoo.BITS_BACK_DEFAULTS}
-    photo = {**general, **zoo.PHOTO_DEFAULTS} if all(map(zoo.installed, zoo.PHOTO_DEFAULTS.values())) else general
-    return [photo if min(p.pixels.shape[:2]) >= tile else general for p in pictures]
+    if colour_tiles <= stream.SEED_TILES or not _installed(zoo.BITS_BACK_DEFAULTS):
+        return integer
+    photo = zoo.PHOTO_DEFAULTS if _installed(zoo.PHOTO_DEFAULTS) else {}
+    return [{**ints, **zoo.BITS_BACK_DEFAULTS, **(photo if _is_photo(p, tile) else {})}
+            for ints, p in zip(integer, pictures)]
 
 
 def plan_groups(mode: str, model: str | None = None, strict: bool = True,
@@ -135,7 +151,7 @@ def compress_picture(picture: Picture, model: str | None = None, *, tile: int | 
     header = Header(h, w, picture.mode, tile, [], zlib.crc32(picture.pixels.tobytes()),
                     metadata={k: v for k, v in picture.metadata.items()})
     all_payloads, est_bits = [], 0.0
-    for name, planes in plan_groups(picture.mode, model):  # integer flows only
+    for name, planes in plan_groups(picture.mode, model, defaults=integer_defaults(picture)):  # integer flows only
         loaded, codec = _codec(name, device)
         header.groups.append(Group(loaded.family, loaded.name, loaded.weights_id, planes))
         data = np.ascontiguousarray(picture.pixels[..., planes].transpose(2, 0, 1))
@@ -180,10 +196,13 @@ def compress_archive(pictures: list[tuple[str, Picture]], model: str | None = No
         entries.append(container.Entry(name, h, w, picture.mode, zlib.crc32(picture.pixels.tobytes()), groups,
                                        dict(picture.metadata)))
     seed = None
-    if any(zoo.load_model(n).family == "glow" for n in names):
-        if zoo.DEFAULTS[3] not in names:
-            names.append(zoo.DEFAULTS[3])
-        seed = names.index(zoo.DEFAULTS[3])
+    first = next((p for (_, p), e in zip(pictures, entries)
+                  if any(zoo.load_model(names[m]).family == "glow" for m, _ in e.groups)), None)
+    if first is not None:  # the seed codes the first tiles of the first picture that bits-back codes
+        seed_model = integer_defaults(first, tile)[3]
+        if seed_model not in names:
+            names.append(seed_model)
+        seed = names.index(seed_model)
     loaded = [_codec(n, device) for n in names]
     models = [container.Model(m.family, m.name, m.weights_id) for m, _ in loaded]
     header = container.StreamHeader(tile, batch, models, seed, entries)

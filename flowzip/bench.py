@@ -77,7 +77,9 @@ class FlowzipCodec(Codec):
                                     + [f"{n} for larger colour images" for n in zoo.BITS_BACK_DEFAULTS.values()
                                        if zoo.installed(n)]
                                     + [f"{n} for colour photos" for n in zoo.PHOTO_DEFAULTS.values()
-                                       if zoo.installed(n)])
+                                       if zoo.installed(n)]
+                                    + [f"{n} for smaller colour photos and as their seed"
+                                       for n in zoo.PHOTO_INTEGER_DEFAULTS.values() if zoo.installed(n)])
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)

@@ -337,9 +337,21 @@ def models():
     for name, card in cards.items():
         measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
                              for k, m in card.get("measured", {}).items()) or "not measured"
-        default = " (default)" if name in zoo.DEFAULTS.values() else _bits_back_default(name)
+        default = _integer_default(name) or _bits_back_default(name)
         click.echo(f"{name}{default}: {CODEC_NAMES.get(card['family'], card['family'])}, {card['config'].get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
+
+
+def _integer_default(name: str) -> str:
+    """When ``name`` is a default integer flow, say for what."""
+    tile = f"{api.STREAM_TILE}x{api.STREAM_TILE}"
+    photo = zoo.PHOTO_INTEGER_DEFAULTS and all(map(zoo.installed, zoo.PHOTO_INTEGER_DEFAULTS.values()))
+    if name in zoo.PHOTO_INTEGER_DEFAULTS.values():
+        return (f" (default for colour pictures at least {tile} pixels that no bits-back model codes; "
+                f"seeds their bits-back files)")
+    if name == zoo.DEFAULTS.get(3) and photo:
+        return f" (default for colour pictures under {api.STREAM_TILE} pixels high or wide)"
+    return " (default)" if name in zoo.DEFAULTS.values() else ""
 
 
 def _bits_back_default(name: str) -> str:

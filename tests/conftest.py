@@ -50,6 +50,7 @@ def tiny_zoo_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("zoo")
     for name, channels in TINY.items():
         zoo.export(random_model(channels), "idf", tiny_config(channels), name, folder)
+    zoo.export(random_model(3, seed=1), "idf", tiny_config(3), "tiny-rgb-photo", folder)
     zoo.export(random_glow(), "glow", GLOW_CONFIG, "tiny-glow", folder)
     zoo.export(random_glow(seed=1), "glow", GLOW_CONFIG, "tiny-glow-photo", folder)
     return folder
@@ -62,6 +63,7 @@ def tiny_models(tiny_zoo_dir, monkeypatch):
     monkeypatch.setattr(zoo, "DEFAULTS", {3: "tiny-rgb", 1: "tiny-gray"})
     monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {})
     monkeypatch.setattr(zoo, "PHOTO_DEFAULTS", {})
+    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {})
     return tiny_zoo_dir
 
 

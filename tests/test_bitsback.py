@@ -213,3 +213,28 @@ def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny
     monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {3: "not-installed"})
     picture = Picture(np.zeros((150, 200, 3), np.uint8), "RGB")
     assert _models_in(api.compress_picture(picture)[0]) == ["tiny-rgb"]
+
+
+def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, monkeypatch):
+    """Pictures a tile high and wide: coded by the photo IDF where no bits-back model codes them,
+    and it seeds a stream whose first bits-back picture is one; thumbnails keep the general IDF."""
+    from flowzip import zoo
+
+    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "tiny-rgb-photo"})
+    rng = np.random.default_rng(8)
+    photo = Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB")  # 2 tiles: no bits-back
+    strip = Picture(rng.integers(0, 256, (40, 150, 3), dtype=np.uint8), "RGB")
+    big = Picture(rng.integers(0, 256, (150, 200, 4), dtype=np.uint8), "RGBA")
+    thumbs = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
+    for picture, models in [(photo, ["tiny-rgb-photo"]), (strip, ["tiny-rgb"]),
+                            (big, ["tiny-glow", "tiny-gray", "tiny-rgb-photo"])]:
+        data, _ = api.compress_picture(picture)
+        assert sorted(_models_in(data)) == models
+        np.testing.assert_array_equal(api.decompress_picture(data).pixels, picture.pixels)
+    data, _ = api.compress_archive([*thumbs, ("big.png", big)])  # a thumbnail comes first: general seed
+    header, _ = container.read_stream_header(data)
+    assert header.models[header.seed].name == "tiny-rgb"
+    for (_, a), (_, b) in zip([*thumbs, ("big.png", big)], api.decompress_archive(data)):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "not-installed"})  # falls back
+    assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]

@@ -23,6 +23,7 @@ def samples(tiny_zoo_dir):
         mp.setattr(zoo, "DEFAULTS", {3: "tiny-rgb", 1: "tiny-gray"})
         mp.setattr(zoo, "BITS_BACK_DEFAULTS", {})
         mp.setattr(zoo, "PHOTO_DEFAULTS", {})
+        mp.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {})
         rng = np.random.default_rng(0)
         images = [rng.integers(0, 256, (21, 40, 4), dtype=np.uint8),
                   np.full((5, 3), 7, np.uint8),

@@ -23,11 +23,11 @@ def _check_rate(picture):
 
 def test_sample_image_round_trip_and_rate():
     """The sample photo (24 tiles of 64x64) goes to the shipped photo Glow by default, seeded by the
-    IDF."""
+    photo IDF."""
     picture = api.read_image(DATA / "sample.png")
     data, report = _check_rate(picture)
     header, _ = container.read_stream_header(data)
-    assert [m.name for m in header.models] == [zoo.PHOTO_DEFAULTS[3], zoo.DEFAULTS[3]]
+    assert [m.name for m in header.models] == [zoo.PHOTO_DEFAULTS[3], zoo.PHOTO_INTEGER_DEFAULTS[3]]
     from flowzip.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
@@ -41,9 +41,16 @@ def test_gray_and_alpha_with_shipped_models():
         _check_rate(api.read_image(image))
 
 
+def test_small_photo_goes_to_the_photo_integer_flow():
+    """A 96x128 photo (4 tiles of 64x64: too few for bits-back) is a tiled file of the photo IDF."""
+    picture = api.read_image(np.ascontiguousarray(api.read_image(DATA / "sample.png").pixels[:96, :128]))
+    data, _ = _check_rate(picture)
+    assert [g.model for g in container.read_header(data)[0].groups] == [zoo.PHOTO_INTEGER_DEFAULTS[3]]
+
+
 def test_models_are_registered_with_cards():
     cards = zoo.available()
-    defaults = (zoo.DEFAULTS, zoo.BITS_BACK_DEFAULTS, zoo.PHOTO_DEFAULTS)
+    defaults = (zoo.DEFAULTS, zoo.BITS_BACK_DEFAULTS, zoo.PHOTO_DEFAULTS, zoo.PHOTO_INTEGER_DEFAULTS)
     for name in [name for table in defaults for name in table.values()]:
         assert name in cards
         assert cards[name]["size_bytes"] < 20e6
@@ -78,8 +85,8 @@ def test_shipped_glow_archive_round_trip_and_rate():
 
 
 def test_files_from_earlier_models_still_decode():
-    """Files written with idf-rgb-v1, idf-gray-v1 and glow-rgb-v1 (kept in tests/data) decode
-    while those models are shipped."""
+    """Files written with idf-rgb-v1, idf-gray-v1, glow-rgb-v1 and glow-photo-v1 (kept in
+    tests/data) decode while those models are shipped."""
     data = (DATA / "crop-idf-rgb-v1.fz").read_bytes()
     expected = api.read_image(DATA / "crop.png").pixels
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, expected)
@@ -93,4 +100,7 @@ def test_files_from_earlier_models_still_decode():
     assert [name for name, _ in archive] == [f"{i}.png" for i in range(8)]
     for crop, (_, picture) in zip(crops, archive):
         np.testing.assert_array_equal(picture.pixels, crop)
+
+    photo = api.decompress_picture((DATA / "crop96-glow-photo-v1.fz").read_bytes())  # tiles of 32
+    np.testing.assert_array_equal(photo.pixels, pixels[32:128, 64:160])
 
