@@ -75,9 +75,10 @@ def _installed(table: dict[int, str]) -> bool:
 
 def integer_defaults(picture: Picture, tile: int | None = None) -> dict[int, str]:
     """The integer flows that code a picture's planes by default: for pictures at least a tile
-    high and wide, the one fine-tuned on photos where it is installed."""
-    photo = _is_photo(picture, tile or STREAM_TILE) and _installed(zoo.PHOTO_INTEGER_DEFAULTS)
-    return {**zoo.DEFAULTS, **zoo.PHOTO_INTEGER_DEFAULTS} if photo else dict(zoo.DEFAULTS)
+    high and wide, those fine-tuned on photos where they are installed."""
+    if not _is_photo(picture, tile or STREAM_TILE):
+        return dict(zoo.DEFAULTS)
+    return {**zoo.DEFAULTS, **{c: n for c, n in zoo.PHOTO_INTEGER_DEFAULTS.items() if zoo.installed(n)}}
 
 
 def default_models(pictures: list[Picture], tile: int | None = None) -> list[dict[int, str]]:

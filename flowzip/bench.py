@@ -78,8 +78,8 @@ class FlowzipCodec(Codec):
                                        if zoo.installed(n)]
                                     + [f"{n} for colour photos" for n in zoo.PHOTO_DEFAULTS.values()
                                        if zoo.installed(n)]
-                                    + [f"{n} for smaller colour photos and as their seed"
-                                       for n in zoo.PHOTO_INTEGER_DEFAULTS.values() if zoo.installed(n)])
+                                    + [f"{n} for photos' {'colour' if c == 3 else 'gray and alpha'} planes"
+                                       for c, n in zoo.PHOTO_INTEGER_DEFAULTS.items() if zoo.installed(n)])
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)

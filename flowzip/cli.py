@@ -345,13 +345,17 @@ def models():
 def _integer_default(name: str) -> str:
     """When ``name`` is a default integer flow, say for what."""
     tile = f"{api.STREAM_TILE}x{api.STREAM_TILE}"
-    photo = zoo.PHOTO_INTEGER_DEFAULTS and all(map(zoo.installed, zoo.PHOTO_INTEGER_DEFAULTS.values()))
-    if name in zoo.PHOTO_INTEGER_DEFAULTS.values():
-        return (f" (default for colour pictures at least {tile} pixels that no bits-back model codes; "
-                f"seeds their bits-back files)")
-    if name == zoo.DEFAULTS.get(3) and photo:
-        return f" (default for colour pictures under {api.STREAM_TILE} pixels high or wide)"
-    return " (default)" if name in zoo.DEFAULTS.values() else ""
+    planes = {3: "colour planes", 1: "gray and alpha planes"}
+    for channels, photo_model in zoo.PHOTO_INTEGER_DEFAULTS.items():
+        if name == photo_model:
+            colour = " that no bits-back model codes; seeds their bits-back files" if channels == 3 else ""
+            return f" (default for the {planes[channels]} of pictures at least {tile} pixels{colour})"
+    for channels, model in zoo.DEFAULTS.items():
+        if name == model:
+            photo = channels in zoo.PHOTO_INTEGER_DEFAULTS and zoo.installed(zoo.PHOTO_INTEGER_DEFAULTS[channels])
+            under = f" of pictures under {api.STREAM_TILE} pixels high or wide" if photo else ""
+            return f" (default for {planes[channels]}{under})"
+    return ""
 
 
 def _bits_back_default(name: str) -> str:

@@ -51,6 +51,7 @@ def tiny_zoo_dir(tmp_path_factory) -> Path:
     for name, channels in TINY.items():
         zoo.export(random_model(channels), "idf", tiny_config(channels), name, folder)
     zoo.export(random_model(3, seed=1), "idf", tiny_config(3), "tiny-rgb-photo", folder)
+    zoo.export(random_model(1, seed=1), "idf", tiny_config(1), "tiny-gray-photo", folder)
     zoo.export(random_glow(), "glow", GLOW_CONFIG, "tiny-glow", folder)
     zoo.export(random_glow(seed=1), "glow", GLOW_CONFIG, "tiny-glow-photo", folder)
     return folder

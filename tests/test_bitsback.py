@@ -220,14 +220,15 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
     and it seeds a stream whose first bits-back picture is one; thumbnails keep the general IDF."""
     from flowzip import zoo
 
-    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "tiny-rgb-photo"})
+    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "tiny-rgb-photo", 1: "tiny-gray-photo"})
     rng = np.random.default_rng(8)
     photo = Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB")  # 2 tiles: no bits-back
     strip = Picture(rng.integers(0, 256, (40, 150, 3), dtype=np.uint8), "RGB")
+    gray = Picture(rng.integers(0, 256, (64, 64, 2), dtype=np.uint8), "LA")
     big = Picture(rng.integers(0, 256, (150, 200, 4), dtype=np.uint8), "RGBA")
     thumbs = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
-    for picture, models in [(photo, ["tiny-rgb-photo"]), (strip, ["tiny-rgb"]),
-                            (big, ["tiny-glow", "tiny-gray", "tiny-rgb-photo"])]:
+    for picture, models in [(photo, ["tiny-rgb-photo"]), (strip, ["tiny-rgb"]), (gray, ["tiny-gray-photo"] * 2),
+                            (big, ["tiny-glow", "tiny-gray-photo", "tiny-rgb-photo"])]:
         data, _ = api.compress_picture(picture)
         assert sorted(_models_in(data)) == models
         np.testing.assert_array_equal(api.decompress_picture(data).pixels, picture.pixels)
@@ -236,5 +237,6 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
     assert header.models[header.seed].name == "tiny-rgb"
     for (_, a), (_, b) in zip([*thumbs, ("big.png", big)], api.decompress_archive(data)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
-    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "not-installed"})  # falls back
+    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "not-installed", 1: "tiny-gray-photo"})  # falls back
     assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]
+    assert _models_in(api.compress_picture(gray)[0]) == ["tiny-gray-photo"] * 2
