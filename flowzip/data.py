@@ -22,19 +22,32 @@ def load_array(path: str | Path) -> np.ndarray:
     return np.load(path)
 
 
-def load_folder(path: str | Path, jpeg_downsample: int = 2) -> list[np.ndarray]:
-    """All images below ``path`` as RGB uint8 arrays. JPEG-origin images are shrunk by
-    ``jpeg_downsample`` with an area (box) filter so that JPEG block and chroma artefacts fade."""
+def load_folder(path: str | Path, jpeg_downsample: float | list[float] = 2) -> list[list[np.ndarray]]:
+    """All images below ``path`` as RGB uint8 arrays, one list per file. A JPEG-origin image comes
+    once per factor of ``jpeg_downsample``, shrunk by it with an area (box) filter so that JPEG
+    block and chroma artefacts fade (several factors: the same photo at several scales); other
+    images come once, as they are."""
+    factors = jpeg_downsample if isinstance(jpeg_downsample, list) else [jpeg_downsample]
     images = []
     for file in sorted(Path(path).rglob("*")):
         if file.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         with Image.open(file) as im:
             im = im.convert("RGB")
-            if file.suffix.lower() in JPEG_SUFFIXES and jpeg_downsample > 1:
-                im = im.reduce(jpeg_downsample)
-            images.append(np.asarray(im))
+            if file.suffix.lower() in JPEG_SUFFIXES:
+                images.append([np.asarray(_shrink(im, f)) for f in factors])
+            else:
+                images.append([np.asarray(im)])
     return images
+
+
+def _shrink(im: Image.Image, factor: float) -> Image.Image:
+    if factor <= 1:
+        return im
+    if factor == int(factor):
+        return im.reduce(int(factor))
+    size = (max(1, round(im.width / factor)), max(1, round(im.height / factor)))
+    return im.resize(size, Image.BOX)
 
 
 def to_gray(x: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ class TrainConfig:
 class DataConfig:
     arrays: list[str] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
-    jpeg_downsample: int = 2
+    jpeg_downsample: float | list[float] = 2  # several factors: each JPEG photo at several scales
 
 
 def _lr_at(step: int, cfg: TrainConfig) -> float:
@@ -87,9 +87,10 @@ def _distributed(device: torch.device) -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def _held_out(arrays: list[np.ndarray], photos: list[np.ndarray], cfg: TrainConfig, multiple: int):
-    """Split off held-out images (never trained on): some of the first array, and some photos
-    (cropped to a multiple of the model's size unit). Returns (arrays, photos, held-out sets)."""
+def _held_out(arrays: list[np.ndarray], photos: list[list[np.ndarray]], cfg: TrainConfig, multiple: int):
+    """Split off held-out images (never trained on): some of the first array, and some photo files
+    (``photos`` holds each file's versions; a held-out file is measured at its first, cropped to a
+    multiple of the model's size unit). Returns (arrays, training photos, held-out sets)."""
     rng = np.random.default_rng(cfg.seed)
     held = {}
     if arrays and cfg.held_out:
@@ -99,17 +100,24 @@ def _held_out(arrays: list[np.ndarray], photos: list[np.ndarray], cfg: TrainConf
     if photos and cfg.held_out_photos and len(photos) > cfg.held_out_photos:
         order = rng.permutation(len(photos))
         held["photos"] = [p[: p.shape[0] // multiple * multiple, : p.shape[1] // multiple * multiple]
-                          for p in (photos[i] for i in order[: cfg.held_out_photos])]
+                          for p in (photos[i][0] for i in order[: cfg.held_out_photos])]
         photos = [photos[i] for i in np.sort(order[cfg.held_out_photos :])]
-    return arrays, photos, held
+    return arrays, [p for versions in photos for p in versions], held
 
 
 def _load_initial_weights(model: torch.nn.Module, config: dict, init: str) -> None:
-    """Copy a released model's weights into ``model``; its family and architecture must match."""
+    """Copy a released model's weights into ``model``; its family and architecture must match, or
+    the model must be a grown version of it (``grow_from``: more couplings, starting as identities)."""
     source = zoo.load_model(init)
-    if source.family != config["family"] or source.card["config"] != config["model"]:
-        raise ModelError(f"init model {init!r} has another family or architecture than this config")
-    model.load_state_dict(source.model.state_dict())
+    if source.family == config["family"] and source.card["config"] == config["model"]:
+        model.load_state_dict(source.model.state_dict())
+        return
+    try:
+        if source.family != config["family"] or not hasattr(model, "grow_from"):
+            raise ValueError
+        model.grow_from(source.model)
+    except ValueError:
+        raise ModelError(f"init model {init!r} has another family or architecture than this config") from None
 
 
 def train(config: dict, out_dir: str | Path, resume: bool = False, device: str = "cpu",

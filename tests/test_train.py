@@ -109,3 +109,27 @@ def test_fine_tuning_starts_from_a_released_model(tiny_run):
     config["model"]["hidden"] = 16
     with pytest.raises(flowzip.errors.ModelError, match="another family or architecture"):
         train(config, tmp / "other", log=lambda line: None)
+
+
+def test_a_grown_model_starts_as_the_released_one(tiny_run):
+    """``init`` with couplings added in pairs: the new couplings start as identities, so before any
+    update the grown model gives every image the same likelihood and the same file size."""
+    tmp, config = tiny_run
+    train(config, tmp / "base", log=lambda line: None)
+    base = export_checkpoint(tmp / "base" / "checkpoint.pt", "base", tmp / "models")
+    config["model"]["couplings"] = [3, 1]
+    config["train"].update(init=str(base), lr=0.0, steps=1)
+    train(config, tmp / "grown", log=lambda line: None)
+    grown = export_checkpoint(tmp / "grown" / "checkpoint.pt", "grow", tmp / "models")  # as long a name as "base"
+    image = api.read_image(np.random.default_rng(2).integers(0, 256, (20, 24, 3), dtype=np.uint8))
+    sizes = []
+    for model in (base, grown):
+        data, _ = api.compress_picture(image, str(model))
+        np.testing.assert_array_equal(api.decompress_picture(data, model=str(model)).pixels, image.pixels)
+        sizes.append(len(data))
+    assert sizes[0] == sizes[1]
+
+    for couplings in ([2, 1], [1, 0]):  # one coupling more flips the channels; fewer is no growth
+        config["model"]["couplings"] = couplings
+        with pytest.raises(flowzip.errors.ModelError, match="another family or architecture"):
+            train(config, tmp / "odd", log=lambda line: None)

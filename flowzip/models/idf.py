@@ -134,6 +134,23 @@ class IDF(nn.Module):
             z = unsqueeze(level.inverse(z))
         return z + PIXEL_OFFSET
 
+    def grow_from(self, source: "IDF") -> None:
+        """Start from ``source``'s weights when this model only adds couplings to its levels, in
+        pairs: the new ones come last and start as the identity (their nets output zero, and two
+        channel reversals cancel), so the grown model begins as exactly the same flow."""
+        mine, theirs = self.config.to_dict(), source.config.to_dict()
+        added = [a - b for a, b in zip(mine.pop("couplings"), theirs.pop("couplings"))]
+        if mine != theirs or any(n < 0 or n % 2 for n in added):
+            raise ValueError("only couplings added in pairs at the end of a level can grow a model")
+        missing, unexpected = self.load_state_dict(source.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("levels.") or ".couplings." not in k for k in missing):
+            raise ValueError("the source model's weights do not fit this architecture")
+        for level, n in zip(self.levels, added):
+            for coupling in list(level.couplings)[len(level.couplings) - n :]:
+                last = coupling.net.layers[-1]
+                torch.nn.init.zeros_(last.weight)
+                torch.nn.init.zeros_(last.bias)
+
     def exact(self) -> "IDF":
         """A float64 copy whose networks are exact fixed-point twins, for coding."""
         twin = copy.deepcopy(self).cpu().to(torch.float64).eval()
