@@ -136,8 +136,9 @@ class IDF(nn.Module):
 
     def grow_from(self, source: "IDF") -> None:
         """Start from ``source``'s weights when this model only adds couplings to its levels, in
-        pairs: the new ones come last and start as the identity (their nets output zero, and two
-        channel reversals cancel), so the grown model begins as exactly the same flow."""
+        pairs: the new ones come last and start as the identity (their nets' last layers are
+        zero-initialised, and two channel reversals cancel), so the grown model begins as exactly
+        the same flow. Call it on a freshly built model."""
         mine, theirs = self.config.to_dict(), source.config.to_dict()
         added = [a - b for a, b in zip(mine.pop("couplings"), theirs.pop("couplings"))]
         if mine != theirs or any(n < 0 or n % 2 for n in added):
@@ -145,11 +146,6 @@ class IDF(nn.Module):
         missing, unexpected = self.load_state_dict(source.state_dict(), strict=False)
         if unexpected or any(not k.startswith("levels.") or ".couplings." not in k for k in missing):
             raise ValueError("the source model's weights do not fit this architecture")
-        for level, n in zip(self.levels, added):
-            for coupling in list(level.couplings)[len(level.couplings) - n :]:
-                last = coupling.net.layers[-1]
-                torch.nn.init.zeros_(last.weight)
-                torch.nn.init.zeros_(last.bias)
 
     def exact(self) -> "IDF":
         """A float64 copy whose networks are exact fixed-point twins, for coding."""
