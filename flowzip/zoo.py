@@ -27,7 +27,7 @@ DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of co
 BITS_BACK_DEFAULTS = {3: "glow-rgb-v2"}
 # Among those, pictures at least a tile high and wide (photos rather than thumbnails) default to
 # the bits-back model fine-tuned on photos.
-PHOTO_DEFAULTS = {3: "glow-photo-v2"}
+PHOTO_DEFAULTS = {3: "glow-photo-v3"}
 # The integer flow fine-tuned on photos: the default for such pictures where no bits-back model
 # codes them, and the seed model of a stream file whose first bits-back picture is one.
 PHOTO_INTEGER_DEFAULTS = {3: "idf-photo-v2"}

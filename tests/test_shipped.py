@@ -85,8 +85,8 @@ def test_shipped_glow_archive_round_trip_and_rate():
 
 
 def test_files_from_earlier_models_still_decode():
-    """Files written with idf-rgb-v1, idf-gray-v1, glow-rgb-v1, glow-photo-v1 and idf-photo-v1 (kept
-    in tests/data) decode while those models are shipped."""
+    """Files written with idf-rgb-v1, idf-gray-v1, glow-rgb-v1, glow-photo-v1, glow-photo-v2 and
+    idf-photo-v1 (kept in tests/data) decode while those models are shipped."""
     data = (DATA / "crop-idf-rgb-v1.fz").read_bytes()
     expected = api.read_image(DATA / "crop.png").pixels
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, expected)
@@ -101,8 +101,9 @@ def test_files_from_earlier_models_still_decode():
     for crop, (_, picture) in zip(crops, archive):
         np.testing.assert_array_equal(picture.pixels, crop)
 
-    photo = api.decompress_picture((DATA / "crop96-glow-photo-v1.fz").read_bytes())  # tiles of 32
-    np.testing.assert_array_equal(photo.pixels, pixels[32:128, 64:160])
+    for old in ("glow-photo-v1", "glow-photo-v2"):  # tiles of 32
+        photo = api.decompress_picture((DATA / f"crop96-{old}.fz").read_bytes())
+        np.testing.assert_array_equal(photo.pixels, pixels[32:128, 64:160])
     photo = api.decompress_picture((DATA / "crop64-idf-photo-v1.fz").read_bytes())
     np.testing.assert_array_equal(photo.pixels, pixels[64:128, 96:160])
 
