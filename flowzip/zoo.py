@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -124,6 +125,9 @@ def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir
     weights = out_dir / f"{name}.safetensors"
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, weights)
+    umask = os.umask(0)
+    os.umask(umask)
+    weights.chmod(0o666 & ~umask)  # safetensors writes 0600; give it a normal file's permissions
     meta = {"name": name, "family": family, "config": config, "weights": weights.name,
             "sha256": file_sha256(weights), "size_bytes": weights.stat().st_size}
     meta.update(card or {})

@@ -57,6 +57,8 @@ def test_train_resume_export_and_use(tiny_run):
     assert result.exit_code == 0, result.output
     card = json.loads((tmp / "models" / "mine.json").read_text())
     assert card["training"]["steps"] == 6 and card["sha256"] == zoo.file_sha256(tmp / "models" / "mine.safetensors")
+    mode = (tmp / "models" / "mine.safetensors").stat().st_mode & 0o777
+    assert mode == (tmp / "models" / "mine.json").stat().st_mode & 0o777  # readable like the card
     image = np.random.default_rng(1).integers(0, 256, (10, 9, 3), dtype=np.uint8)
     data, _ = api.compress_picture(api.read_image(image), str(tmp / "models" / "mine.json"))
     picture = api.decompress_picture(data, model=str(tmp / "models" / "mine.json"))
