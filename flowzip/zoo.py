@@ -31,7 +31,7 @@ BITS_BACK_DEFAULTS = {3: "glow-rgb-v2"}
 PHOTO_DEFAULTS = {3: "glow-photo-v3"}
 # The integer flow fine-tuned on photos: the default for such pictures where no bits-back model
 # codes them, and the seed model of a stream file whose first bits-back picture is one.
-PHOTO_INTEGER_DEFAULTS = {3: "idf-photo-v2"}
+PHOTO_INTEGER_DEFAULTS = {3: "idf-photo-v2", 1: "idf-gray-photo-v1"}
 
 
 @dataclass

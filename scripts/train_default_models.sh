@@ -141,6 +141,15 @@ python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 
 python scripts/record_measured.py pretrained/glow-photo-v3.json cifar10_test_first1000_archive=runs/photo5_cifar1000.json
 bash scripts/bench_kodak.sh  # the README's benchmark, Kodak rows, with the defaults
 
+# --- idf-gray-photo-v1 (session 8): idf-gray-v1 trained on gray photo crops at three scales ---
+# 1800 steps of 32 crops of 64x64 on two threads (24 min). The default for gray and alpha planes of
+# pictures at least 64x64; idf-gray-v1 stays the default for smaller ones:
+flowzip train scripts/configs/idf-gray-photo.json --out runs/idf-gray-photo --device cpu
+python scripts/make_card.py runs/idf-gray-photo > runs/idf-gray-photo/card.json
+flowzip export runs/idf-gray-photo/checkpoint.pt --name idf-gray-photo-v1 --card runs/idf-gray-photo/card.json
+python scripts/evaluate.py ../shared/data/kodak --gray --model idf-gray-photo-v1 > runs/grayphoto_kodak.json
+python scripts/record_measured.py pretrained/idf-gray-photo-v1.json kodak_gray=runs/grayphoto_kodak.json
+
 # --- idf-gray-v2 (session 4): tried, not shipped ---
 # idf-gray-v1 continued for 14000 steps (one thread, 1 h 4 min). Held-out CIFAR-10 gray improved
 # (5.222 -> 4.956 bpd) but held-out whole photos got worse (4.611 -> 4.858), so idf-gray-v1 stays

@@ -42,10 +42,14 @@ def test_gray_and_alpha_with_shipped_models():
 
 
 def test_small_photo_goes_to_the_photo_integer_flow():
-    """A 96x128 photo (4 tiles of 64x64: too few for bits-back) is a tiled file of the photo IDF."""
+    """A 96x128 photo (4 tiles of 64x64: too few for bits-back) is a tiled file of the photo IDF; in
+    gray, of the gray photo IDF."""
     picture = api.read_image(np.ascontiguousarray(api.read_image(DATA / "sample.png").pixels[:96, :128]))
     data, _ = _check_rate(picture)
     assert [g.model for g in container.read_header(data)[0].groups] == [zoo.PHOTO_INTEGER_DEFAULTS[3]]
+    gray = api.read_image(np.ascontiguousarray(picture.pixels.mean(axis=2).astype(np.uint8)))
+    data, _ = _check_rate(gray)
+    assert [g.model for g in container.read_header(data)[0].groups] == [zoo.PHOTO_INTEGER_DEFAULTS[1]]
 
 
 def test_models_are_registered_with_cards():
