@@ -22,12 +22,17 @@ def load_array(path: str | Path) -> np.ndarray:
     return np.load(path)
 
 
+def downsample_factors(jpeg_downsample: float | list[float]) -> list[float]:
+    """The factors a ``jpeg_downsample`` setting (one factor or a list) shrinks JPEG photos by."""
+    return list(jpeg_downsample) if isinstance(jpeg_downsample, list) else [jpeg_downsample]
+
+
 def load_folder(path: str | Path, jpeg_downsample: float | list[float] = 2) -> list[list[np.ndarray]]:
     """All images below ``path`` as RGB uint8 arrays, one list per file. A JPEG-origin image comes
     once per factor of ``jpeg_downsample``, shrunk by it with an area (box) filter so that JPEG
     block and chroma artefacts fade (several factors: the same photo at several scales); other
     images come once, as they are."""
-    factors = jpeg_downsample if isinstance(jpeg_downsample, list) else [jpeg_downsample]
+    factors = downsample_factors(jpeg_downsample)
     images = []
     for file in sorted(Path(path).rglob("*")):
         if file.suffix.lower() not in IMAGE_SUFFIXES:

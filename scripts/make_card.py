@@ -15,18 +15,21 @@ from pathlib import Path
 
 import torch
 
+from flowzip.data import downsample_factors
+from flowzip.train import DataConfig, TrainConfig
+
 runs = [Path(a) for a in sys.argv[1:]]
 log = [json.loads(line) for run in runs for line in (run / "log.jsonl").read_text().splitlines()]
 run = runs[-1]
 config = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["config"]
 curve = [{"images_seen": r["images_seen"], **{k: round(v, 4) for k, v in r.items() if k.startswith("held_out")}}
          for r in log if any(k.startswith("held_out") for k in r)]
-held_out = f"{config['train']['held_out']} CIFAR-10 train images kept out of training (never the test sets)"
+tcfg, dcfg = TrainConfig(**config["train"]), DataConfig(**config["data"])
+held_out = f"{tcfg.held_out} CIFAR-10 train images kept out of training (never the test sets)"
 if any("held_out_photos_bpd" in r for r in log):
-    scale = config["data"].get("jpeg_downsample", 1)
-    first = scale[0] if isinstance(scale, list) else scale
-    held_out += (f"; {config['train'].get('held_out_photos', 20)} whole photo files of the folders kept out "
-                 f"of training, measured at their first scale (JPEG-origin ones reduced {first}x)")
+    first = downsample_factors(dcfg.jpeg_downsample)[0]
+    held_out += (f"; {tcfg.held_out_photos} whole photo files of the folders kept out of training, measured "
+                 f"at their first scale (JPEG-origin ones reduced {first}x)")
 card = {
     "data": {"train": config["data"], "held_out": held_out, "crop": config["train"]["crop"]},
     "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch "

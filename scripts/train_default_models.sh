@@ -3,6 +3,16 @@
 # Run from the repository root with ../shared/data present; run folders are git-ignored.
 set -euo pipefail
 
+# Kodak through the CLI in two halves side by side, one thread each (runs/kodak_a: kodim01-12,
+# runs/kodak_b: kodim13-24, links to the images): kodak_halves PREFIX [MODEL] writes
+# runs/PREFIX_kodak_a.json and runs/PREFIX_kodak_b.json; the default models without MODEL.
+kodak_halves() {
+  for half in a b; do
+    OMP_NUM_THREADS=1 RESULT_JSON=runs/$1_kodak_$half.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_$half ${2:-} &
+  done
+  wait
+}
+
 # --- idf-rgb-v1 and idf-gray-v1 (session 1) ---
 flowzip train scripts/configs/idf-rgb.json --out runs/idf-rgb --device cpu
 # idf-gray-v1 was stopped (Ctrl-C) after its step-1000 checkpoint for lack of session time:
@@ -54,9 +64,7 @@ python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --start 5000 
 wait
 python scripts/merge_archive_results.py runs/glow2_cifar_a.json runs/glow2_cifar_b.json > runs/glow2_cifar_test.json
 python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test=runs/glow2_cifar_test.json
-RESULT_JSON=runs/glow2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-rgb-v2 &
-RESULT_JSON=runs/glow2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-rgb-v2 &
-wait
+kodak_halves glow2 glow-rgb-v2
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v2 > runs/glow2_cifar1000.json
 python scripts/record_measured.py pretrained/glow-rgb-v2.json cifar10_test_first1000_archive=runs/glow2_cifar1000.json
 
@@ -70,9 +78,7 @@ flowzip train scripts/configs/glow-photo-long.json --out runs/glow-photo-long --
 python scripts/make_card.py runs/glow-photo-long > runs/glow-photo-long/card.json
 flowzip export runs/glow-photo-long/checkpoint.pt --name glow-photo-v1 --card runs/glow-photo-long/card.json
 # Measured on Kodak through the CLI, in two halves side by side (one thread each):
-RESULT_JSON=runs/photo2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v1 &
-RESULT_JSON=runs/photo2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v1 &
-wait
+kodak_halves photo2 glow-photo-v1
 python scripts/record_measured.py pretrained/glow-photo-v1.json kodak=runs/photo2_kodak_a.json+runs/photo2_kodak_b.json
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-photo-v1 > runs/photo_cifar1000.json
 python scripts/record_measured.py pretrained/glow-photo-v1.json cifar10_test_first1000_archive=runs/photo_cifar1000.json
@@ -84,9 +90,7 @@ mkdir -p runs/glow-photo-more && cp runs/glow-photo-long/checkpoint.pt runs/glow
 flowzip train scripts/configs/glow-photo-more.json --out runs/glow-photo-more --resume --device cpu
 python scripts/make_card.py runs/glow-photo-more > runs/glow-photo-more/card.json
 flowzip export runs/glow-photo-more/checkpoint.pt --name glow-photo-v2 --card runs/glow-photo-more/card.json
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo3_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v2 &
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo3_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v2 &
-wait
+kodak_halves photo3 glow-photo-v2
 # (its seed was then idf-rgb-v2: these runs are recorded below as kodak_seeded_by_idf_rgb_v2)
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-photo-v2 > runs/photo3_cifar1000.json
 python scripts/record_measured.py pretrained/glow-photo-v2.json cifar10_test_first1000_archive=runs/photo3_cifar1000.json
@@ -97,16 +101,12 @@ python scripts/record_measured.py pretrained/glow-photo-v2.json cifar10_test_fir
 flowzip train scripts/configs/idf-photo.json --out runs/idf-photo --device cpu
 python scripts/make_card.py runs/idf-photo > runs/idf-photo/card.json
 flowzip export runs/idf-photo/checkpoint.pt --name idf-photo-v1 --card runs/idf-photo/card.json
-OMP_NUM_THREADS=1 RESULT_JSON=runs/idfphoto_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a idf-photo-v1 &
-OMP_NUM_THREADS=1 RESULT_JSON=runs/idfphoto_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b idf-photo-v1 &
-wait
+kodak_halves idfphoto idf-photo-v1
 python scripts/record_measured.py pretrained/idf-photo-v1.json kodak=runs/idfphoto_kodak_a.json+runs/idfphoto_kodak_b.json
 python scripts/evaluate.py ../shared/data/cifar10/test.npy --limit 1000 --model idf-photo-v1 > runs/idfphoto_cifar1000.json
 python scripts/record_measured.py pretrained/idf-photo-v1.json cifar10_test_first1000=runs/idfphoto_cifar1000.json
-# Kodak with the defaults (glow-photo-v2, seeded by idf-photo-v1), recorded on glow-photo-v2's card:
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo4_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a &
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo4_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b &
-wait
+# Kodak with the defaults of then (glow-photo-v2, seeded by idf-photo-v1), recorded on glow-photo-v2's card:
+kodak_halves photo4
 python scripts/record_measured.py pretrained/glow-photo-v2.json kodak=runs/photo4_kodak_a.json+runs/photo4_kodak_b.json \
   kodak_seeded_by_idf_rgb_v2=runs/photo3_kodak_a.json+runs/photo3_kodak_b.json
 
@@ -119,9 +119,7 @@ flowzip train scripts/configs/idf-photo-v2.json --out runs/idf-photo-v2 --device
 #   flowzip train scripts/configs/idf-photo-v2.json --out runs/idf-photo-v2 --device cpu --resume
 python scripts/make_card.py runs/idf-photo-v2 > runs/idf-photo-v2/card.json
 flowzip export runs/idf-photo-v2/checkpoint.pt --name idf-photo-v2 --card runs/idf-photo-v2/card.json
-OMP_NUM_THREADS=1 RESULT_JSON=runs/idfphoto2_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a idf-photo-v2 &
-OMP_NUM_THREADS=1 RESULT_JSON=runs/idfphoto2_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b idf-photo-v2 &
-wait
+kodak_halves idfphoto2 idf-photo-v2
 python scripts/record_measured.py pretrained/idf-photo-v2.json kodak=runs/idfphoto2_kodak_a.json+runs/idfphoto2_kodak_b.json
 OMP_NUM_THREADS=1 python scripts/evaluate.py ../shared/data/cifar10/test.npy --limit 1000 --model idf-photo-v2 > runs/idfphoto2_cifar1000.json
 python scripts/record_measured.py pretrained/idf-photo-v2.json cifar10_test_first1000=runs/idfphoto2_cifar1000.json
@@ -133,9 +131,7 @@ python scripts/record_measured.py pretrained/idf-photo-v2.json cifar10_test_firs
 flowzip train scripts/configs/glow-photo-v3.json --out runs/glow-photo-v3 --device cpu
 python scripts/make_card.py runs/glow-photo-v3 > runs/glow-photo-v3/card.json
 flowzip export runs/glow-photo-v3/checkpoint.pt --name glow-photo-v3 --card runs/glow-photo-v3/card.json
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo5_kodak_a.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_a glow-photo-v3 &
-OMP_NUM_THREADS=1 RESULT_JSON=runs/photo5_kodak_b.json bash scripts/kodak_cli_roundtrip.sh runs/kodak_b glow-photo-v3 &
-wait
+kodak_halves photo5 glow-photo-v3
 python scripts/record_measured.py pretrained/glow-photo-v3.json kodak=runs/photo5_kodak_a.json+runs/photo5_kodak_b.json
 python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-photo-v3 > runs/photo5_cifar1000.json
 python scripts/record_measured.py pretrained/glow-photo-v3.json cifar10_test_first1000_archive=runs/photo5_cifar1000.json
