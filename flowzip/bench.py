@@ -23,14 +23,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import __version__, api, zoo
-from .data import IMAGE_SUFFIXES, load_array
+from . import __version__, api, policy
 from .errors import FlowzipError, ModelError
-from .image import MODES, atomic_write, picture_from_array, picture_from_pil, read_image
+from .files import atomic_write
+from .image import MODES, load_pictures, picture_from_array, picture_from_pil
 
 FIELDS = ["set", "image", "codec", "bytes", "bpd", "ratio_to_png", "encode_mbps", "decode_mbps",
           "verified", "estimated_bpd"]
-ARRAY_SUFFIXES = (".npy", ".npy.xz")
 
 
 class Unavailable(Exception):
@@ -66,20 +65,13 @@ class FlowzipCodec(Codec):
     """flowzip through the public API; remembers the model's estimated bpd of the last image."""
 
     def __init__(self, model: str | None = None, device=None):
-        if model:
-            zoo.load_model(model)  # an unknown model fails before any work
-        self.missing = [n for n in zoo.DEFAULTS.values() if not zoo.installed(n)]
-        channels = tuple(c for c, mode in MODES.items() if _can_code(mode, model))
+        loaded = api.load(model)  # an unknown model fails before any work
+        self.missing = policy.ACTIVE.missing()
+        channels = tuple(c for c, mode in MODES.items() if _can_code(mode, loaded))
         if not channels:
-            raise ModelError(f"no flowzip model to benchmark: {', '.join(self.missing)} not installed")
-        self.model, self.device, self._estimate = model, api.resolve_device(device), None
-        models = model or ", ".join([zoo.DEFAULTS[c] for c in sorted(zoo.DEFAULTS, reverse=True)]
-                                    + [f"{n} for larger colour images" for n in zoo.BITS_BACK_DEFAULTS.values()
-                                       if zoo.installed(n)]
-                                    + [f"{n} for colour photos" for n in zoo.PHOTO_DEFAULTS.values()
-                                       if zoo.installed(n)]
-                                    + [f"{n} for photos' {'colour' if c == 3 else 'gray and alpha'} planes"
-                                       for c, n in zoo.PHOTO_INTEGER_DEFAULTS.items() if zoo.installed(n)])
+            raise ModelError("no flowzip model to benchmark: the default models are not installed")
+        self.model, self.device, self._estimate = loaded, api.resolve_device(device), None
+        models = model or "; ".join(f"{name} for {role}" for name, role in policy.ACTIVE.roles().items())
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)
@@ -96,14 +88,14 @@ class FlowzipCodec(Codec):
         return self._estimate
 
 
-def _can_code(mode: str, model: str | None) -> bool:
-    """Whether every plane group of a ``mode`` image has an installed model (and ``model``, if
-    given, codes one of them), by the same plan the API follows."""
+def _can_code(mode: str, model) -> bool:
+    """Whether a ``mode`` image has an installed model for every plane group (and ``model``, if
+    given, codes one of them), by the plan the API follows."""
     try:
-        names = [name for name, _ in api.plan_groups(mode, model)]
+        policy.ACTIVE.plan([picture_from_array(np.zeros((1, 1, len(mode)), np.uint8))], model)
     except ModelError:
         return False
-    return all(zoo.installed(n) for n in names)
+    return True
 
 
 def _pillow_png() -> Codec:
@@ -199,29 +191,8 @@ def reference_codec(codecs: list[Codec]) -> Codec:
 
 
 def load_images(paths: list[str | Path], limit: int | None = None) -> list[BenchImage]:
-    """Images from folders (their image files), image files, and .npy / .npy.xz arrays of shape
-    (N, H, W, C); at most ``limit`` per path. The set is the folder's name, the array file's name,
-    or for a single image file the name of its folder."""
-    images = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[:limit]
-            images += [BenchImage(path.name, f.name, read_image(f).pixels) for f in files]
-        elif path.name.endswith(ARRAY_SUFFIXES):
-            if not path.is_file():
-                raise FlowzipError(f"{path}: no such file")
-            array = load_array(path)[:limit]
-            if array.ndim == 3:
-                array = array[..., None]
-            if array.ndim != 4:
-                raise FlowzipError(f"{path}: expected an array of shape (N, H, W, C), not {array.shape}")
-            images += [BenchImage(path.name, f"{path.name}[{i}]", picture_from_array(a).pixels)
-                       for i, a in enumerate(array)]
-        else:
-            images.append(BenchImage(path.resolve().parent.name, path.name, read_image(path).pixels))
-    if not images:
-        raise FlowzipError("no images found in " + ", ".join(map(str, paths)))
-    return images
+    """Images from folders, image files and .npy / .npy.xz arrays (``image.load_pictures``)."""
+    return [BenchImage(p.set, p.name, p.picture.pixels) for p in load_pictures(paths, limit)]
 
 
 def _as_hwc(pixels: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The ``flowzip`` command line: parse, call the API, print. No model code here."""
+"""The ``flowzip`` command line: parse, plan outputs, call the API, print. No model code here."""
 
 from __future__ import annotations
 
@@ -11,30 +11,52 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import __version__, api, container, stream, zoo
-from . import image as image_module
+from . import __version__, api, families, policy, zoo
 from .errors import FlowzipError
-from .image import atomic_write, encode_image, png_size, read_image
+from .fileformat import container
+from .files import atomic_write
+from .image import LOSSLESS_FORMATS, encode_image, png_size, read_image
 
 DEVICES = click.Choice(["auto", "cpu", "cuda"])
+STREAM = Path("-")
+SIGPIPE_EXIT = 141  # what a shell reports for a process ended by a closed pipe
 
 
 class _Group(click.Group):
-    """Turns any error into one line on stderr and exit status 1 (a traceback with --debug)."""
+    """Accepts ``--debug`` anywhere on the line, turns any error into one line on stderr and exit
+    status 1 (a traceback with --debug), and exits quietly when its output pipe is closed."""
+
+    def parse_args(self, ctx, args):
+        if "--debug" in args[: args.index("--") if "--" in args else len(args)]:
+            args = [a for a in args if a != "--debug"]
+            ctx.meta["flowzip.debug"] = True
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(SIGPIPE_EXIT)
         except KeyboardInterrupt:
             click.echo("flowzip: interrupted", err=True)
             sys.exit(130)
         except Exception as e:  # noqa: BLE001 - the one place every error becomes a message
-            if ctx.obj and ctx.obj.get("debug"):
+            if ctx.meta.get("flowzip.debug"):
                 raise
             click.echo(f"flowzip: error: {_message(e)}", err=True)
             sys.exit(1)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: send what is still buffered nowhere, so that exiting stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _message(e: Exception) -> str:
@@ -45,33 +67,105 @@ def _message(e: Exception) -> str:
     return f"{type(e).__name__}: {e} (run with --debug for details)"
 
 
+def _debug() -> bool:
+    return bool(click.get_current_context().meta.get("flowzip.debug"))
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flowzip")
-@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks (accepted anywhere on the line).")
 @click.pass_context
 def main(ctx, debug):
     """Lossless image compression with normalizing flows."""
-    ctx.obj = {"debug": debug}
+    if debug:
+        ctx.meta["flowzip.debug"] = True
 
 
-STREAM = Path("-")
+# --- where outputs go ---------------------------------------------------------------------
+
+def _is_folder(out: str) -> bool:
+    return Path(out).is_dir() or out.endswith(("/", os.sep))
 
 
-def _outputs(inputs: list[Path], out: str | None, suffix: str) -> list[Path]:
-    """Output path per input: beside it with ``suffix``, or as -o says (a file, or a folder).
-    ``-`` (standard input) goes to standard output unless -o says otherwise."""
-    if STREAM in inputs and len(inputs) > 1:
-        raise click.UsageError("'-' (standard input) must be the only input")
+def _name(src: Path) -> str:
+    return "<stdin>" if src == STREAM else str(src)
+
+
+def _refuse_clashes(pairs: list[tuple[Path, Path]]) -> None:
+    """Two inputs that would write the same output are refused before any work."""
+    seen: dict[Path, Path] = {}
+    for src, dst in pairs:
+        if dst != STREAM and dst in seen:
+            raise click.UsageError(f"{seen[dst]} and {src} would both be written to {dst}; use -o FOLDER/ "
+                                   "or compress them into an archive (-o NAME.fz)")
+        seen[dst] = src
+
+
+def _compress_outputs(inputs: list[Path], out: str | None) -> list[Path]:
+    """Output per input: beside it as .fz, or as -o says (one input: a file; several: a folder)."""
     if out is None:
-        return [STREAM if p == STREAM else p.with_suffix(suffix) for p in inputs]
-    out = Path(out)
-    if len(inputs) == 1 and not out.is_dir():
-        return [out]
-    out.mkdir(parents=True, exist_ok=True)
-    outputs = [out / p.with_suffix(suffix).name for p in inputs]
-    if len(set(outputs)) < len(outputs):
-        raise click.UsageError("several inputs would be written to the same output file")
-    return outputs
+        pairs = [(p, STREAM if p == STREAM else p.with_suffix(".fz")) for p in inputs]
+    elif len(inputs) == 1 and not Path(out).is_dir():
+        pairs = [(inputs[0], Path(out))]
+    else:
+        if not _is_folder(out):
+            raise click.UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /) "
+                                   f"or -o ARCHIVE.fz (one archive), not -o {out}")
+        pairs = [(p, Path(out) / p.with_suffix(".fz").name) for p in inputs]
+    _refuse_clashes(pairs)
+    return [dst for _, dst in pairs]
+
+
+def _check_writable_format(dst: Path) -> None:
+    """An output image must be a lossless format flowzip writes: checked before any decoding."""
+    if dst != STREAM and dst.suffix.lower() not in LOSSLESS_FORMATS:
+        raise FlowzipError(f"cannot write {dst}: choose a lossless format "
+                           f"({', '.join(sorted(LOSSLESS_FORMATS))})")
+
+
+# --- progress and results -----------------------------------------------------------------
+
+def _progress(total: int, label: str, quiet: bool):
+    """A progress bar on stderr where a person watches; ``bar.update`` or None is its callback."""
+    if quiet or total < 8 or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+def _update(bar):
+    return bar.update if bar is not None else None
+
+
+def _say(line: str, quiet: bool, err: bool = False) -> None:
+    if not quiet:
+        click.echo(line, err=err)
+
+
+def _report(src: Path, e: Exception) -> None:
+    """One error line that names the input it concerns (re-raised with --debug)."""
+    if _debug():
+        raise e
+    message = _message(e)
+    if not message.startswith(_name(src)):
+        message = f"{_name(src)}: {message}"
+    click.echo(f"flowzip: error: {message}", err=True)
+
+
+def _run_each(pairs, work, label: str, quiet: bool) -> None:
+    """Run ``work(src, dst)`` for each pair; report each failure in one line that names its input,
+    and exit 1 if any failed."""
+    failed = 0
+    show = len(pairs) > 1 and sys.stderr.isatty() and not quiet
+    bar = click.progressbar(pairs, label=label, file=sys.stderr) if show else contextlib.nullcontext(pairs)
+    with bar as items:
+        for src, dst in items:
+            try:
+                work(src, dst)
+            except (FlowzipError, OSError) as e:
+                failed += 1
+                _report(src, e)
+    if failed:
+        sys.exit(1)
 
 
 def _read(src: Path) -> bytes:
@@ -89,109 +183,101 @@ def _write(dst: Path, data: bytes, force: bool) -> None:
         sys.stdout.buffer.flush()
 
 
-def _tile_progress(total: int, label: str, show: bool):
-    """A progress bar over tiles, for one long image; nothing for a short one."""
-    if not show or total < 8 or not sys.stderr.isatty():
-        return contextlib.nullcontext(None)
-    return click.progressbar(length=total, label=label, file=sys.stderr)
+def _refuse_existing(dst: Path, force: bool) -> None:
+    if dst != STREAM and dst.exists() and not force:
+        raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
 
 
-def _run_each(pairs, work, label: str, ctx) -> None:
-    """Run ``work(src, dst)`` for each pair; report failures one line each, exit 1 if any."""
-    failed = 0
-    show = len(pairs) > 1 and sys.stderr.isatty()  # a bar only where a person watches
-    bar = click.progressbar(pairs, label=label, file=sys.stderr) if show else contextlib.nullcontext(pairs)
-    with bar as items:
-        for src, dst in items:
-            try:
-                work(src, dst)
-            except (FlowzipError, OSError) as e:
-                if ctx.obj.get("debug"):
-                    raise
-                failed += 1
-                click.echo(f"flowzip: error: {_message(e)}", err=True)
-    if failed:
-        sys.exit(1)
+def _verify(data: bytes, pictures, device, quiet: bool, label: str) -> None:
+    with _progress(api.progress_units(api.inspect(data)), f"verifying {label}", quiet) as bar:
+        decoded = api.decode(data, device=device, progress=_update(bar))
+    if any(not np.array_equal(a.pixels, b.pixels) for (_, a), (_, b) in zip(pictures, decoded)):
+        raise FlowzipError(f"{label}: verification failed, decoded pixels differ (nothing written)")
 
 
-@main.command()
+def _result(data: bytes, report: api.Report, pictures, no_png: bool, verified: bool) -> str:
+    """What a compressed file measured: bytes, bpd, the estimate, PNG's bpd, verified."""
+    line = f"{len(data)} bytes, {report.bpd:.3f} bpd (model estimate {report.estimated_bpd:.3f})"
+    if not no_png:
+        png = sum(png_size(p) for _, p in pictures)
+        line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
+    return line + (", verified" if verified else "")
+
+
+# --- commands -----------------------------------------------------------------------------
+
+def _defaults_help() -> str:
+    roles = policy.ACTIVE.roles()
+    return "\n\n".join(f"{name}: {role}" for name, role in roles.items())
+
+
+@main.command(epilog="Default models, by what they code:\n\n" + _defaults_help())
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("-o", "--output", help="Output file (one image) or folder (several).")
-@click.option("-m", "--model", help="Model name (see `flowzip models`) or path of a model's JSON config.")
+@click.option("-o", "--output", help="Output file (one image), folder (FOLDER/), or archive (NAME.fz).")
+@click.option("-m", "--model", help="Model name (see `flowzip models`) or path of a model's JSON card.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--tile", type=click.IntRange(16, container.MAX_TILE),
-              help=f"Tile side in pixels, a multiple of 16 [default: {api.DEFAULT_TILE}; "
-                   f"{api.STREAM_TILE} for bits-back models and archives].")
-@click.option("--batch", type=click.IntRange(1, 256),
-              help=f"Tiles per network pass [default: {api.DEFAULT_BATCH}; {api.STREAM_BATCH} for bits-back "
-                   "models and archives, where it is part of the file].")
+              help=f"Tile side in pixels, a multiple of 16 [default: {policy.ACTIVE.tiled_tile} for integer "
+                   f"flows; {policy.ACTIVE.stacked_tile} for bits-back models and archives].")
+@click.option("--batch", type=click.IntRange(1, container.MAX_BATCH),
+              help=f"Tiles per network pass [default: {policy.ACTIVE.tiled_batch}; "
+                   f"{policy.ACTIVE.stacked_batch} for bits-back models and archives, where it is part of the file].")
 @click.option("--verify", is_flag=True, help="Decode the result and check it before writing it.")
 @click.option("--no-png", is_flag=True, help="Skip the PNG size comparison.")
-@click.pass_context
-def compress(ctx, images, output, model, device, force, tile, batch, verify, no_png):
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def compress(images, output, model, device, force, tile, batch, verify, no_png, quiet):
     """Compress IMAGES to .fz files (the inputs are kept). '-' reads standard input and writes
     standard output unless -o is given. Several IMAGES with '-o NAME.fz' make one archive."""
     if tile is not None and tile % 16:
         raise click.BadParameter("must be a multiple of 16", param_hint="--tile")
+    images = list(images)
     if len(images) > 1 and output and output.endswith(".fz") and not Path(output).is_dir():
-        _compress_archive(list(images), Path(output), model, device, force, tile, batch, verify, no_png)
+        _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, quiet)
         return
+    if len(images) > 1 and STREAM in images:
+        raise click.UsageError("'-' (standard input) must be the only input")
+    outputs = _compress_outputs(images, output)
+    if len(images) > 1 and output:
+        Path(output).mkdir(parents=True, exist_ok=True)
 
     def work(src: Path, dst: Path):
-        if dst != STREAM and dst.exists() and not force:
-            raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
+        _refuse_existing(dst, force)
         raw = _read(src)
-        picture = read_image(raw)
-        h, w, _ = picture.pixels.shape
-        size = tile or (api.STREAM_TILE if api.uses_bits_back(picture, model, tile) else api.DEFAULT_TILE)
-        total = api.num_tiles(h, w, size) * len(api.plan_groups(picture.mode, model))
-        with _tile_progress(total, f"{src.name}", len(images) == 1) as bar:
-            data, report = api.compress_picture(picture, model, tile=tile, batch=batch, device=device,
-                                                progress=bar.update if bar else None)
-        if verify and not np.array_equal(api.decompress_picture(data, device=device).pixels, picture.pixels):
-            raise FlowzipError(f"{src}: verification failed, decoded pixels differ (nothing written)")
-        _write(dst, data, force)
-        line = (f"{src}: {len(raw)} -> {len(data)} bytes, {report.bpd:.3f} bpd "
-                f"(model estimate {report.estimated_bpd:.3f})")
-        if not no_png:
-            png = png_size(picture)
-            line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
+        picture = read_image(raw, name="")
+        pictures = [("", picture)]
+        units = api.plan([picture], model, tile=tile, batch=batch).units
+        with _progress(units, _name(src), quiet or len(images) > 1) as bar:
+            data, report = api.encode(pictures, model, tile=tile, batch=batch, device=device, progress=_update(bar))
         if verify:
-            line += ", verified"
-        click.echo(line, err=dst == STREAM)
+            _verify(data, pictures, device, quiet or len(images) > 1, _name(src))
+        _write(dst, data, force)
+        _say(f"{_name(src)}: {len(raw)} -> {_result(data, report, pictures, no_png, verify)}", quiet, err=dst == STREAM)
 
-    _run_each(list(zip(images, _outputs(list(images), output, ".fz"))), work, "compressing", ctx)
+    _run_each(list(zip(images, outputs)), work, "compressing", quiet)
 
 
-def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png):
+def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, quiet):
     if STREAM in images:
         raise click.UsageError("'-' (standard input) cannot go into an archive")
     names = [p.name for p in images]
     if len(set(names)) < len(names):
         raise click.UsageError("an archive cannot hold two images with the same file name")
-    if dst.exists() and not force:
-        raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
+    _refuse_existing(dst, force)
     pictures = []
     for p in images:
         try:
-            pictures.append((p.name, read_image(p.read_bytes())))
+            pictures.append((p.name, read_image(p)))
         except (FlowzipError, OSError) as e:
-            raise FlowzipError(f"{p}: {_message(e)} (nothing written)") from None
-    data, report = api.compress_archive(pictures, model, tile=tile, batch=batch, device=device)
+            raise FlowzipError(f"{_message(e)} (nothing written)") from None
+    units = api.plan([p for _, p in pictures], model, archive=True, tile=tile, batch=batch).units
+    with _progress(units, dst.name, quiet) as bar:
+        data, report = api.encode(pictures, model, archive=True, tile=tile, batch=batch, device=device,
+                                  progress=_update(bar))
     if verify:
-        decoded = api.decompress_archive(data, device=device)
-        if any(not np.array_equal(a.pixels, b.pixels) for (_, a), (_, b) in zip(pictures, decoded)):
-            raise FlowzipError(f"{dst}: verification failed, decoded pixels differ (nothing written)")
+        _verify(data, pictures, device, quiet, str(dst))
     _write(dst, data, force)
-    line = (f"{len(pictures)} images -> {dst}: {len(data)} bytes, {report.bpd:.3f} bpd "
-            f"(model estimate {report.estimated_bpd:.3f})")
-    if not no_png:
-        png = sum(png_size(p) for _, p in pictures)
-        line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
-    if verify:
-        line += ", verified"
-    click.echo(line)
+    _say(f"{len(pictures)} images -> {dst}: {_result(data, report, pictures, no_png, verify)}", quiet)
 
 
 def _archive_outputs(names: list[str], folder: Path) -> list[Path]:
@@ -202,7 +288,7 @@ def _archive_outputs(names: list[str], folder: Path) -> list[Path]:
         base = Path(name).name
         stem = Path(base).stem if base not in ("", ".", "..") else ""
         suffix = Path(base).suffix.lower()
-        if suffix not in image_module.LOSSLESS_FORMATS:
+        if suffix not in LOSSLESS_FORMATS:
             suffix = ".png"
         path = folder / f"{stem or f'image_{i:05d}'}{suffix}"
         if path in seen:
@@ -214,160 +300,147 @@ def _archive_outputs(names: list[str], folder: Path) -> list[Path]:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("-o", "--output", help="Output file (one input; its suffix picks the format) or folder.")
+@click.option("-o", "--output", help="Output file (one image; its suffix picks the format) or folder (FOLDER/).")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 @click.option("-f", "--force", is_flag=True, help="Overwrite existing output files.")
-@click.option("--batch", type=click.IntRange(1, 256), default=api.DEFAULT_BATCH, show_default=True)
-@click.option("-m", "--model", help="JSON config of an exported model the file names.")
-@click.pass_context
-def decompress(ctx, files, output, device, force, batch, model):
+@click.option("--batch", type=click.IntRange(1, container.MAX_BATCH), default=policy.ACTIVE.tiled_batch,
+              show_default=True, help="Tiles per network pass (tiled files).")
+@click.option("-m", "--model", help="JSON card of an exported model the file names.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def decompress(files, output, device, force, batch, model, quiet):
     """Restore the exact pixels of .fz FILES (PNG unless -o names another lossless format).
-    '-' reads standard input and writes a PNG to standard output unless -o is given."""
+    An archive is restored into a folder (-o FOLDER, by default named after it). '-' reads standard
+    input and writes a PNG to standard output unless -o is given."""
+    files = list(files)
+    if len(files) > 1 and STREAM in files:
+        raise click.UsageError("'-' (standard input) must be the only input")
+    if len(files) > 1 and output and not _is_folder(output):
+        raise click.UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /), "
+                               f"not -o {output}")
+    # Read every header first: the output of each file (an image or a folder) depends on it, and a
+    # foreign or broken file, a clash or an unwritable format is reported before any decoding.
+    jobs, errors = [], 0
+    for src in files:
+        try:
+            data = _read(src)
+            header = api.inspect(data)
+            jobs.append((src, data, header, _decompress_output(src, header, output, len(files))))
+        except (FlowzipError, OSError) as e:
+            errors += 1
+            _report(src, e)
+    _refuse_clashes([(src, dst) for src, _, _, dst in jobs])
+    if len(files) > 1 and output and jobs:
+        Path(output).mkdir(parents=True, exist_ok=True)
+    by_src = {src: (data, header) for src, data, header, _ in jobs}
 
     def work(src: Path, dst: Path):
-        data = _read(src)
-        if container.version_of(data) == container.STREAM_VERSION:
-            header, _ = container.read_stream_header(data)
-            if len(header.entries) > 1:
-                _decompress_archive(src, data, header, output, device, force, model)
-                return
-            tiles = sum(api.num_tiles(e.height, e.width, header.tile) * len(e.groups) for e in header.entries)
-        else:
-            header, _ = container.read_header(data)  # a foreign or broken file is reported first
-            tiles = header.num_tiles * len(header.groups)
-        if dst != STREAM and dst.exists() and not force:
-            raise FileExistsError(f"{dst} already exists (use -f to overwrite, or -o)")
-        with _tile_progress(tiles, src.name, len(files) == 1) as bar:
-            picture = api.decompress_picture(data, batch=batch, device=device, model=model,
-                                             progress=bar.update if bar else None)
+        data, header = by_src[src]
+        if len(header.entries) > 1:
+            _decompress_archive(src, data, header, dst, device, force, model, quiet)
+            return
+        _check_writable_format(dst)
+        _refuse_existing(dst, force)
+        with _progress(api.progress_units(header), _name(src), quiet or len(files) > 1) as bar:
+            picture = api.decompress_picture(data, batch=batch, device=device, model=model, progress=_update(bar))
         _write(dst, encode_image(picture, ".png" if dst == STREAM else dst.suffix), force)
-        click.echo(f"{src} -> {dst}: {picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}",
-                   err=dst == STREAM)
+        _say(f"{_name(src)} -> {'<stdout>' if dst == STREAM else dst}: "
+             f"{picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}", quiet, err=dst == STREAM)
 
-    _run_each(list(zip(files, _outputs(list(files), output, ".png"))), work, "decompressing", ctx)
+    try:
+        _run_each([(src, dst) for src, _, _, dst in jobs], work, "decompressing", quiet)
+    finally:
+        if errors:
+            sys.exit(1)
 
 
-def _decompress_archive(src: Path, data: bytes, header, output, device, force, model) -> None:
-    """Restore every image of an archive into the folder -o names (default: beside the archive)."""
-    folder = Path(output) if output else src.with_suffix("")
-    if folder.exists() and not folder.is_dir():
-        raise FlowzipError(f"{folder} is not a folder: an archive of {len(header.entries)} images "
-                           "needs -o FOLDER")
+def _decompress_output(src: Path, header: container.Header, output: str | None, inputs: int) -> Path:
+    """Where one file goes: an image file, or for an archive a folder."""
+    archive = len(header.entries) > 1
+    if archive and src == STREAM and output is None:
+        raise FlowzipError(f"this is an archive of {len(header.entries)} images: give -o FOLDER to restore "
+                           "it from standard input")
+    if output is None:
+        return STREAM if src == STREAM else src.with_suffix("" if archive else ".png")
+    if inputs == 1 and not (archive or Path(output).is_dir()):
+        return Path(output)
+    if inputs == 1 and archive:
+        if Path(output).exists() and not Path(output).is_dir():
+            raise FlowzipError(f"{output} is not a folder: an archive of {len(header.entries)} images "
+                               "needs -o FOLDER")
+        return Path(output)
+    return Path(output) / src.with_suffix("" if archive else ".png").name
+
+
+def _decompress_archive(src: Path, data: bytes, header, folder: Path, device, force, model, quiet) -> None:
+    """Restore every image of an archive into ``folder``."""
     targets = _archive_outputs([e.name for e in header.entries], folder)
     clashes = [t for t in targets if t.exists()]
     if clashes and not force:
         raise FileExistsError(f"{clashes[0]} already exists (use -f to overwrite)")
-    items = api.decompress_archive(data, device=device, model=model)
+    with _progress(api.progress_units(header), _name(src), quiet) as bar:
+        items = api.decode(data, device=device, model=model, progress=_update(bar))
     folder.mkdir(parents=True, exist_ok=True)
-    for (name, picture), target in zip(items, targets):
+    for (_, picture), target in zip(items, targets):
         atomic_write(target, encode_image(picture, target.suffix), overwrite=force)
-    click.echo(f"{src} -> {folder}/: {len(items)} images")
+    _say(f"{_name(src)} -> {folder}/: {len(items)} images", quiet)
 
 
-@main.command()
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
-def info(file, as_json):
-    """Print the header of a .fz FILE: its codecs, models and images."""
-    data = file.read_bytes()
-    if container.version_of(data) == container.STREAM_VERSION:
-        _print(_stream_info(file, data), as_json)
-        return
-    header, start = container.read_header(data)
-    fields = {
-        "file": str(file), "bytes": len(data), "format_version": container.VERSION,
-        "width": header.width, "height": header.height, "mode": header.mode, "bit_depth": header.bit_depth,
-        "tile": header.tile, "tiles": header.num_tiles, "header_bytes": start,
-        "groups": [{"codec": g.codec, "model": g.model, "weights": g.weights.hex(), "planes": g.planes}
-                   for g in header.groups],
-        "metadata": {k: f"{len(v)} bytes" for k, v in header.metadata.items()},
-        "pixel_crc32": f"{header.pixel_crc:08x}",
-        "bpd": round(8 * len(data) / (header.width * header.height * header.channels), 4),
-    }
-    _print(fields, as_json)
-
-
-CODEC_NAMES = {"idf": "idf (integer discrete flow, direct ANS)", "glow": "glow (local bits-back ANS)"}
-
-
-def _stream_info(file: Path, data: bytes) -> dict:
-    header, start = container.read_stream_header(data)
-    subpixels = sum(e.height * e.width * e.channels for e in header.entries)
-    return {
-        "file": str(file), "bytes": len(data), "format_version": container.STREAM_VERSION,
-        "images": len(header.entries), "tile": header.tile, "batch": header.batch, "header_bytes": start,
-        "models": [{"codec": CODEC_NAMES[m.codec], "model": m.name, "weights": m.weights.hex()}
-                   for m in header.models],
-        "seed_model": None if header.seed is None else header.models[header.seed].name,
-        "entries": [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode,
-                     "groups": [{"model": header.models[m].name, "planes": planes} for m, planes in e.groups],
-                     "metadata": {k: f"{len(v)} bytes" for k, v in e.metadata.items()},
-                     "pixel_crc32": f"{e.pixel_crc:08x}"} for e in header.entries[:1000]],
-        "bpd": round(8 * len(data) / subpixels, 4),
-    }
-
-
-def _print(fields: dict, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(fields, indent=2))
-        return
+def _print_info(fields: dict) -> None:
     for key, value in fields.items():
-        if key == "groups":
-            for g in value:
-                click.echo(f"group: codec {CODEC_NAMES[g['codec']]}, model {g['model']} "
-                           f"(weights {g['weights']}), planes {g['planes']}")
-        elif key == "models":
+        if key == "models":
             for m in value:
                 click.echo(f"model: {m['model']} (weights {m['weights']}), codec {m['codec']}")
         elif key == "entries":
             for e in value:
                 groups = ", ".join(f"{g['model']} {g['planes']}" for g in e["groups"])
-                click.echo(f"image: {e['name'] or '(unnamed)'} {e['width']}x{e['height']} {e['mode']}: {groups}")
+                meta = f"; metadata {', '.join(e['metadata'])}" if e["metadata"] else ""
+                click.echo(f"image: {e['name'] or '(unnamed)'} {e['width']}x{e['height']} {e['mode']}: {groups}{meta}")
         else:
             click.echo(f"{key}: {value}")
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the headers as JSON (a list).")
+def info(files, as_json):
+    """Print the header of each .fz FILE: its layout, models and images."""
+    out, failed = [], 0
+    for src in files:
+        try:
+            out.append({"file": _name(src), **api.describe(_read(src))})
+        except (FlowzipError, OSError) as e:
+            failed += 1
+            _report(src, e)
+            continue
+        if not as_json:
+            if len(out) > 1:
+                click.echo("")
+            _print_info(out[-1])
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
 def models():
-    """List the shipped models with their measured bpd."""
+    """List the installed models (shipped, then the user model folder) with their measured bpd."""
     cards = zoo.available()
     if not cards:
         click.echo("no models installed")
-        return
+    roles = policy.ACTIVE.roles()
     for name, card in cards.items():
         measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
                              for k, m in card.get("measured", {}).items()) or "not measured"
-        default = _integer_default(name) or _bits_back_default(name)
-        click.echo(f"{name}{default}: {CODEC_NAMES.get(card['family'], card['family'])}, {card['config'].get('channels')} channel(s), "
-                   f"{card.get('size_bytes', 0) / 1e6:.1f} MB; {measured}")
-
-
-def _integer_default(name: str) -> str:
-    """When ``name`` is a default integer flow, say for what."""
-    tile = f"{api.STREAM_TILE}x{api.STREAM_TILE}"
-    planes = {3: "colour planes", 1: "gray and alpha planes"}
-    for channels, photo_model in zoo.PHOTO_INTEGER_DEFAULTS.items():
-        if name == photo_model:
-            colour = " that no bits-back model codes; seeds their bits-back files" if channels == 3 else ""
-            return f" (default for the {planes[channels]} of pictures at least {tile} pixels{colour})"
-    for channels, model in zoo.DEFAULTS.items():
-        if name == model:
-            photo = channels in zoo.PHOTO_INTEGER_DEFAULTS and zoo.installed(zoo.PHOTO_INTEGER_DEFAULTS[channels])
-            under = f" of pictures under {api.STREAM_TILE} pixels high or wide" if photo else ""
-            return f" (default for {planes[channels]}{under})"
-    return ""
-
-
-def _bits_back_default(name: str) -> str:
-    """When ``name`` is a default for colour images that bits-back codes, say which."""
-    tile = f"{api.STREAM_TILE}x{api.STREAM_TILE}"
-    larger = f"colour images (or archives) of more than {stream.SEED_TILES} tiles of {tile}"
-    if name in zoo.PHOTO_DEFAULTS.values():
-        return f" (default for {larger}: those at least {tile} pixels)"
-    if name in zoo.BITS_BACK_DEFAULTS.values():
-        photo = zoo.PHOTO_DEFAULTS and all(map(zoo.installed, zoo.PHOTO_DEFAULTS.values()))
-        return f" (default for {larger}{f': those under {api.STREAM_TILE} pixels high or wide' if photo else ''})"
-    return ""
+        try:
+            kind = families.by_name(card["family"]).title
+        except FlowzipError:
+            kind = f"unknown family {card.get('family')!r}"
+        role = f" (default for {roles[name]})" if name in roles else ""
+        where = ", user model" if card["installed_in"] == "user" else ""
+        click.echo(f"{name}{role}: {kind}, {card.get('config', {}).get('channels')} channel(s), "
+                   f"{card.get('size_bytes', 0) / 1e6:.1f} MB{where}; {measured}")
+    click.echo(f"user model folder: {zoo.user_dir()} (${zoo.MODEL_DIR_VARIABLE} overrides it)")
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -417,16 +490,19 @@ def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, 
 
 
 @main.command()
-@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("config")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 def train(config, out_dir, resume, device):
-    """Train a model described by a JSON CONFIG (see scripts/configs/)."""
-    from .train import TrainConfig
-    from .train import train as run
+    """Train the model a JSON CONFIG describes: a file, or the recipe of a shipped model by name
+    (e.g. `flowzip train glow-photo-v3 --out runs/g3`; data paths are relative to the working folder).
+    The config format is described in docs/MODELS.md."""
+    from .training import load_config
+    from .training.trainer import TrainConfig
+    from .training.trainer import train as run
 
-    cfg = json.loads(config.read_text())
+    cfg, _ = load_config(config)
     steps = cfg.get("train", {}).get("steps", TrainConfig.steps)
 
     def log(line: str):  # evaluations and resumes; the bar shows the rest, log.jsonl has all
@@ -444,13 +520,14 @@ def train(config, out_dir, resume, device):
 
 @main.command()
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--name", required=True, help="Stable model name, e.g. idf-rgb-v2.")
-@click.option("--out", "out_dir", default="pretrained", show_default=True, type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="Stable model name, e.g. my-idf-v1.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder for the model's files [default: the user model folder, where --model NAME finds it].")
 @click.option("--card", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file with model-card fields to record (data, steps, hardware, measured bpd).")
 def export(checkpoint, name, out_dir, card):
-    """Export a training CHECKPOINT's EMA weights as a release model."""
-    from .train import export_checkpoint
+    """Export a training CHECKPOINT's EMA weights as a model usable by name."""
+    from .training.trainer import export_checkpoint
 
     path = export_checkpoint(checkpoint, name, out_dir, json.loads(card.read_text()) if card else None)
     click.echo(f"wrote {path}")

@@ -1,17 +1,21 @@
-"""Reading and writing images without losing anything, and cutting them into padded tiles."""
+"""Reading and writing images without losing anything: files, bytes, PIL images, arrays, folders
+and .npy datasets all become ``Picture``s here, and only here."""
 
 from __future__ import annotations
 
 import io
-import os
+import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from .errors import FlowzipError, ImageError
+from .errors import ImageError
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
+ARRAY_SUFFIXES = (".npy", ".npy.xz")
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
                     ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
@@ -75,20 +79,18 @@ def picture_from_pil(im: Image.Image) -> Picture:
     return Picture(np.ascontiguousarray(pixels), im.mode, metadata)
 
 
-def read_image(source) -> Picture:
+def read_image(source, name: str | None = None) -> Picture:
     """A path, image file bytes, a PIL image or a numpy array -> Picture, refusing what would
-    lose data."""
+    lose data. Errors name ``name`` (by default the path; nothing for bytes)."""
     if isinstance(source, np.ndarray):
         return picture_from_array(source)
     if isinstance(source, Image.Image):
         return picture_from_pil(source)
-    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+    from_bytes = isinstance(source, (bytes, bytearray, memoryview))
+    name = name if name is not None else ("" if from_bytes else str(source))
+    prefix = f"{name}: " if name else ""
     try:
-        if isinstance(source, (bytes, bytearray)):
-            data = bytes(source)
-        else:
-            with open(source, "rb") as f:
-                data = f.read()
+        data = bytes(source) if from_bytes else Path(source).read_bytes()
         with Image.open(io.BytesIO(data)) as im:
             depth = _declared_depth(data[:512], im)
             if depth is not None:
@@ -96,15 +98,19 @@ def read_image(source) -> Picture:
             im.load()
             return picture_from_pil(im)
     except ImageError as e:
-        raise ImageError(f"{name}: {e}") from None
+        raise ImageError(f"{prefix}{e}") from None
     except FileNotFoundError:
-        raise ImageError(f"{name}: no such file") from None
+        raise ImageError(f"{prefix}no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{name}: is a directory") from None
+        raise ImageError(f"{prefix}is a directory") from None
     except PermissionError:
-        raise ImageError(f"{name}: permission denied") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"{name}: cannot read image ({e})") from None
+        raise ImageError(f"{prefix}permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{prefix}cannot read image (not an image format flowzip reads)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
 def encode_image(picture: Picture, suffix: str) -> bytes:
@@ -134,53 +140,48 @@ def png_size(picture: Picture) -> int:
     return buf.tell()
 
 
-def tile_boxes(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) of each tile, row-major."""
-    return [(y, min(y + tile, height), x, min(x + tile, width))
-            for y in range(0, height, tile) for x in range(0, width, tile)]
-
-
-def padded_size(n: int, multiple: int) -> int:
-    """n rounded up to a multiple of ``multiple``."""
-    return -(-n // multiple) * multiple
-
-
-def pad_to_multiple(block: np.ndarray, multiple: int) -> np.ndarray:
-    """Pad a (C, h, w) block on the bottom and right by repeating edge pixels."""
-    _, h, w = block.shape
-    ph, pw = padded_size(h, multiple) - h, padded_size(w, multiple) - w
-    if ph or pw:
-        block = np.pad(block, ((0, 0), (0, ph), (0, pw)), mode="edge")
-    return block
-
-
-def atomic_write(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
-    """Write through a temporary file in the same folder, then rename: an interrupted run leaves no
-    partial file. Without ``overwrite`` an existing file is never replaced."""
+def read_array(path: str | Path) -> np.ndarray:
+    """A uint8 array of shape (N, H, W[, C]) from .npy or .npy.xz."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists (use -f to overwrite)")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FlowzipError(f"cannot write {path}: folder {folder} does not exist")
-    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise FlowzipError(f"cannot write {path}: {e.strerror or e}") from None
-        if overwrite:
-            os.replace(tmp, path)
+        if path.name.endswith(".xz"):
+            with lzma.open(path) as f:
+                return np.load(io.BytesIO(f.read()))
+        return np.load(path)
+    except (OSError, ValueError, lzma.LZMAError) as e:
+        raise ImageError(f"{path}: cannot read array ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def image_files(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """The image files in a folder (and below it, with ``recursive``), sorted."""
+    files = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
+    return sorted(f for f in files if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+
+
+class NamedPicture(NamedTuple):
+    set: str  # the folder's or array file's name
+    name: str
+    picture: Picture
+
+
+def load_pictures(paths, limit: int | None = None) -> list[NamedPicture]:
+    """Pictures from folders (their image files), image files, and .npy / .npy.xz arrays of shape
+    (N, H, W[, C]); at most ``limit`` per path. The set is the folder's name, the array file's name,
+    or for a single image file the name of its folder."""
+    out = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out += [NamedPicture(path.name, f.name, read_image(f)) for f in image_files(path)[:limit]]
+        elif path.name.endswith(ARRAY_SUFFIXES):
+            if not path.is_file():
+                raise ImageError(f"{path}: no such file")
+            array = read_array(path)[:limit]
+            if array.ndim not in (3, 4):
+                raise ImageError(f"{path}: expected an array of shape (N, H, W[, C]), not {array.shape}")
+            out += [NamedPicture(path.name, f"{path.name}[{i}]", picture_from_array(np.asarray(a)))
+                    for i, a in enumerate(array)]
         else:
-            try:
-                os.link(tmp, path)  # fails if the target appeared meanwhile: no silent overwrite
-            except FileExistsError:
-                raise FileExistsError(f"{path} already exists (use -f to overwrite)") from None
-            except OSError:
-                os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            out.append(NamedPicture(path.resolve().parent.name, path.name, read_image(path)))
+    if not out:
+        raise ImageError("no images found in " + ", ".join(map(str, paths)))
+    return out

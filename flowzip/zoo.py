@@ -1,9 +1,11 @@
-"""The registry of pretrained models: stable names -> JSON config + safetensors weights.
+"""The registry of models: stable names -> JSON card + safetensors weights.
 
-A model is a pair of files in ``pretrained/`` (installed as ``flowzip.pretrained``): ``NAME.json``
-(name, family, architecture, SHA-256 of the weights, training record, measured bpd) and the
-weights file it names. A path to such a JSON file works wherever a name does, so freshly
-exported models can be used before they are shipped.
+A model is a pair of files: ``NAME.json`` (name, family, architecture, SHA-256 of the weights,
+training record, measured bpd) and the weights file it names. Names are looked up among the
+shipped models (``flowzip/pretrained``, installed as ``flowzip.pretrained``) and then in the user
+model folder, where ``flowzip export`` writes: ``$FLOWZIP_MODEL_DIR`` if set, else the platform's
+data folder (``~/.local/share/flowzip/models`` on Linux). A path to a model's JSON file works
+wherever a name does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -19,25 +22,16 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from . import families
 from .errors import FlowzipError, ModelError
-from .models import build_model
 
-DEFAULTS = {3: "idf-rgb-v2", 1: "idf-gray-v1"}  # default model per number of coded channels
-# Colour planes that fill more tiles than the seed model codes default to the bits-back model,
-# which makes smaller files there (see ``api.default_models``).
-BITS_BACK_DEFAULTS = {3: "glow-rgb-v2"}
-# Among those, pictures at least a tile high and wide (photos rather than thumbnails) default to
-# the bits-back model fine-tuned on photos.
-PHOTO_DEFAULTS = {3: "glow-photo-v3"}
-# The integer flow fine-tuned on photos: the default for such pictures where no bits-back model
-# codes them, and the seed model of a stream file whose first bits-back picture is one.
-PHOTO_INTEGER_DEFAULTS = {3: "idf-photo-v2", 1: "idf-gray-photo-v1"}
+MODEL_DIR_VARIABLE = "FLOWZIP_MODEL_DIR"
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one object per loaded model
 class LoadedModel:
     name: str
-    family: str
+    family: families.Family
     channels: int
     sha256: str
     card: dict
@@ -50,15 +44,42 @@ class LoadedModel:
 
 
 def pretrained_dir() -> Path:
+    """Where the shipped models are."""
     return Path(str(resources.files("flowzip.pretrained")))
 
 
+def user_dir() -> Path:
+    """The user model folder: ``$FLOWZIP_MODEL_DIR``, else the platform's data folder."""
+    if os.environ.get(MODEL_DIR_VARIABLE):
+        return Path(os.environ[MODEL_DIR_VARIABLE]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "flowzip" / "models"
+
+
+def _cards(folder: Path) -> dict[str, Path]:
+    """Name -> card path for the models in one folder (unreadable cards are left out)."""
+    out = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out[json.loads(path.read_text())["name"]] = path
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
 def available() -> dict[str, dict]:
-    """Name -> card, for every shipped model."""
+    """Name -> card, for every shipped model and then every user model (a shipped name wins);
+    each card gets ``"installed_in"``: ``"shipped"`` or ``"user"``."""
     cards = {}
-    for path in sorted(pretrained_dir().glob("*.json")):
-        card = json.loads(path.read_text())
-        cards[card["name"]] = card
+    for where, folder in (("shipped", pretrained_dir()), ("user", user_dir())):
+        for name, path in _cards(folder).items():
+            if name not in cards:
+                cards[name] = {**json.loads(path.read_text()), "installed_in": where}
     return cards
 
 
@@ -70,21 +91,30 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def how_to_install() -> str:
+    return (f"put its .json and .safetensors files in {user_dir()} (or the folder ${MODEL_DIR_VARIABLE} "
+            "names), or give the path of its .json file with --model")
+
+
 def _card_path(name_or_path: str) -> Path:
     if name_or_path.endswith(".json"):
         path = Path(name_or_path)
         if not path.is_file():
             raise ModelError(f"model config {name_or_path} not found")
         return path
-    path = pretrained_dir() / f"{name_or_path}.json"
-    if not path.is_file():
-        known = ", ".join(available()) or "none installed"
-        raise ModelError(f"unknown model {name_or_path!r} (known: {known})")
-    return path
+    for folder in (pretrained_dir(), user_dir()):
+        path = folder / f"{name_or_path}.json"
+        if path.is_file():
+            return path
+        found = _cards(folder).get(name_or_path)
+        if found is not None:
+            return found
+    known = ", ".join(available()) or "none installed"
+    raise ModelError(f"unknown model {name_or_path!r} (known: {known}); to use another model, {how_to_install()}")
 
 
 def installed(name: str) -> bool:
-    """Whether ``name`` loads (shipped, or an exported config, with its weights)."""
+    """Whether ``name`` loads (shipped, in the user folder, or an exported config, with its weights)."""
     try:
         load_model(name)
         return True
@@ -92,15 +122,15 @@ def installed(name: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def load_model(name_or_path: str) -> LoadedModel:
-    """Load a shipped model by name, or an exported one by the path of its JSON config."""
+    """Load a model by name (shipped or in the user folder), or by the path of its JSON config."""
     card_path = _card_path(name_or_path)
     try:
         card = json.loads(card_path.read_text())
         weights = card_path.parent / card["weights"]
-        family, config = card["family"], card["config"]
-    except (OSError, ValueError, KeyError) as e:
+        family, config = families.by_name(card["family"]), card["config"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelError(f"model config {card_path} is invalid: {e}") from None
     if not weights.is_file():
         raise ModelError(f"weights of model {card['name']!r} are missing: {weights}")
@@ -108,20 +138,28 @@ def load_model(name_or_path: str) -> LoadedModel:
     if digest != card.get("sha256"):
         raise ModelError(f"weights of model {card['name']!r} do not match their recorded hash "
                          f"(file {weights.name} is damaged or from another model)")
-    model = build_model(family, config)
     try:
+        model = family.build(config)
         model.load_state_dict(load_file(weights))
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, TypeError, ValueError) as e:
         raise ModelError(f"weights of model {card['name']!r} do not fit its config: {e}") from None
     model.eval().requires_grad_(False)
     return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, model)
 
 
-def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir: str | Path,
+def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir: str | Path | None = None,
            card: dict | None = None) -> Path:
-    """Write ``NAME.safetensors`` and ``NAME.json`` (with the model card) into ``out_dir``."""
+    """Write ``NAME.safetensors`` and ``NAME.json`` (with the model card) into ``out_dir``, by
+    default the user model folder, where ``--model NAME`` and the decoder find them."""
+    if out_dir is None:
+        if name in _cards(pretrained_dir()):
+            raise ModelError(f"{name!r} is the name of a shipped model; choose another name")
+        out_dir = user_dir()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ModelError(f"cannot create the model folder {out_dir}: {e.strerror or e}") from None
     weights = out_dir / f"{name}.safetensors"
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, weights)
@@ -133,4 +171,5 @@ def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir
     meta.update(card or {})
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(meta, indent=2) + "\n")
+    load_model.cache_clear()  # a re-exported name must not come back from the cache
     return path

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import flowzip
-from flowzip import api, container
+from flowzip import api
+from flowzip.fileformat import container
 from flowzip.errors import ImageError, ModelError
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -69,9 +70,11 @@ def test_decoding_is_independent_of_batch_and_threads(tiny_models):
 
 def test_header_records_the_image(tiny_models):
     data = flowzip.compress(make_image("noise", 10, 20, 4))
-    header, _ = container.read_header(data)
-    assert (header.height, header.width, header.mode) == (10, 20, "RGBA")
-    assert [(g.model, g.planes) for g in header.groups] == [("tiny-rgb", [0, 1, 2]), ("tiny-gray", [3])]
+    header = api.inspect(data)
+    (entry,) = header.entries
+    assert (entry.height, entry.width, entry.mode) == (10, 20, "RGBA")
+    assert [(header.models[m].name, planes) for m, planes in entry.groups] == [("tiny-rgb", [0, 1, 2]),
+                                                                              ("tiny-gray", [3])]
 
 
 def test_icc_profile_and_exif_survive(tiny_models, tmp_path):
@@ -168,13 +171,12 @@ def test_bad_arrays_and_models(tiny_models):
 
 def test_mismatched_weights_are_refused(tiny_models, monkeypatch):
     data = flowzip.compress(make_image("noise", 8, 8, 1))
-    header, _ = container.read_header(data)
+    header, start = container.parse(data)
     fake = bytearray(data)
     # rewrite the weights id and fix the header CRC so that only the model check can object
-    idx = data.index(header.groups[0].weights)
+    idx = data.index(header.models[0].weights)
     fake[idx : idx + 4] = b"\0\0\0\0"
     import zlib
-    _, start = container.read_header(data)
     end = start - 4
     fake[end:start] = zlib.crc32(bytes(fake[:end])).to_bytes(4, "little")
     with pytest.raises(ModelError, match="needs model"):

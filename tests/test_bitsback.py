@@ -3,13 +3,18 @@ and the rate stays close to the model's estimate."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
-from flowzip import api, bitsback, container, stream
-from flowzip.ans import UNIFORM, new_coder
-from flowzip.bitsback import GlowCodec
+from flowzip import api, families, policy
+from flowzip.coding import glow as bitsback
+from flowzip.coding import stacked as stream
+from flowzip.fileformat import container
+from flowzip.coding.ans import AnsStack
+from flowzip.coding.glow import GlowCodec
 from flowzip.image import Picture
 
 from conftest import check_codec, random_glow
@@ -17,9 +22,9 @@ from conftest import check_codec, random_glow
 
 def _filled_coder(n: int = 1000):
     """A stack holding ``n`` random bytes, for bits-back steps to take bits from."""
-    coder = new_coder()
+    coder = AnsStack()
     rng = np.random.default_rng(n)
-    coder.encode_reverse(rng.integers(0, 256, n).astype(np.int32), UNIFORM, np.full(n, 256, np.int32))
+    coder.push_uniform(rng.integers(0, 256, n), np.full(n, 256))
     return coder
 
 
@@ -43,13 +48,13 @@ def test_scaling_step_round_trip_and_cost():
     x = rng.integers(-2**18, 2**18, 20000)
     lq = rng.integers(-6144, 6145, 20000)
     coder = _filled_coder(40000)
-    before, bits = coder.get_compressed().copy(), coder.num_bits()
+    before, bits = coder.words(), coder.num_bits()
     y = bitsback.push_scale(coder, x, lq)
     net = coder.num_bits() - bits
     ideal = -(lq / 4096).sum() / np.log(2)  # -log2 |det|
     assert abs(net - ideal) < 0.01 * len(x) + 64
     np.testing.assert_array_equal(bitsback.pop_scale(coder, y, lq), x)
-    np.testing.assert_array_equal(coder.get_compressed(), before)
+    np.testing.assert_array_equal(coder.words(), before)
 
 
 def test_prior_restores_the_stack_including_far_values():
@@ -68,10 +73,10 @@ def test_whole_flow_push_pop_is_exact(shape):
     rng = np.random.default_rng(shape[1])
     pixels = rng.integers(0, 256, (shape[0], 3, shape[1], shape[2]), dtype=np.uint8)
     coder = _filled_coder()
-    before = coder.get_compressed().copy()
+    before = coder.words()
     codec.push(coder, pixels)
     np.testing.assert_array_equal(codec.pop(coder, *pixels.shape), pixels)
-    np.testing.assert_array_equal(coder.get_compressed(), before)
+    np.testing.assert_array_equal(coder.words(), before)
 
 
 def test_decoding_does_not_depend_on_threads(tiny_models):
@@ -81,10 +86,10 @@ def test_decoding_does_not_depend_on_threads(tiny_models):
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        data, _ = api.compress_archive(pictures, "tiny-glow", tile=16, batch=3)
+        data, _ = api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=3)
         api._codec.cache_clear()
         torch.set_num_threads(2)
-        decoded = api.decompress_archive(data)
+        decoded = api.decode(data)
     finally:
         torch.set_num_threads(threads)
     for (name, a), (got_name, b) in zip(pictures, decoded):
@@ -105,7 +110,7 @@ def test_single_images_round_trip(tiny_models, size, mode):
     pixels = _smooth(rng, *size, len(mode))
     data, report = api.compress_picture(Picture(pixels, mode), "tiny-glow", tile=16)
     assert report.compressed_bytes == len(data)
-    assert container.version_of(data) == container.STREAM_VERSION
+    assert container.version_of(data) == container.STACKED
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, pixels)
 
 
@@ -120,20 +125,21 @@ def test_archive_of_mixed_images(tiny_models):
                 ("b.png", Picture(_smooth(rng, 9, 40, 1), "L")),
                 ("c.png", Picture(_smooth(rng, 33, 17, 4), "RGBA", {"icc_profile": b"\x01\x02"})),
                 ("d.png", Picture(_smooth(rng, 16, 16, 3), "RGB"))]
-    data, _ = api.compress_archive(pictures, "tiny-glow", tile=16, batch=2)
-    header, _ = container.read_stream_header(data)
-    assert [m.codec for m in header.models].count("glow") == 1 and header.seed is not None
-    decoded = api.decompress_archive(data)
+    data, _ = api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=2)
+    header, _ = container.parse(data)
+    assert sum(families.by_id(m.family).bits_back for m in header.models) == 1 and header.seed is not None
+    decoded = api.decode(data)
     for (name, a), (got, b) in zip(pictures, decoded):
         assert name == got and a.mode == b.mode and a.metadata == b.metadata
         np.testing.assert_array_equal(a.pixels, b.pixels)
 
 
 def test_plan_seeds_then_grows_batches():
-    models = [container.Model("glow", "g", b"1234"), container.Model("idf", "i", b"5678")]
+    models = [container.ModelRef(2, "g", b"1234"), container.ModelRef(1, "i", b"5678")]
     entries = [container.Entry(str(i), 32, 32, "RGB", 0, [(0, [0, 1, 2])]) for i in range(160)]
-    header = container.StreamHeader(32, 8, models, 1, entries)
-    jobs = stream.plan(header, [8, 16])
+    header = container.Header(container.STACKED, 32, models, entries, batch=8, seed=1)
+    codecs = [SimpleNamespace(multiple=8, bits_back=True), SimpleNamespace(multiple=16, bits_back=False)]
+    jobs = stream.plan(header, codecs)
     assert [j.model for j in jobs[:1]] == [1] and len(jobs[0].units) == stream.SEED_TILES
     sizes = [len(j.units) for j in jobs[1:]]
     assert sizes[0] == 1 and max(sizes) == 8 and sum(sizes) + stream.SEED_TILES == 160
@@ -148,22 +154,22 @@ def test_archive_rate_is_close_to_the_estimate(tiny_models):
     (a tiny random model: its bound is high, but the coder's overhead is what is measured)."""
     rng = np.random.default_rng(5)
     pictures = [(f"{i}", Picture(_smooth(rng, 16, 16, 3), "RGB")) for i in range(60)]
-    data, report = api.compress_archive(pictures, "tiny-glow", tile=16, batch=8)
+    data, report = api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=8)
     assert report.bpd < report.estimated_bpd * 1.03
 
 
 @pytest.fixture
 def glow_default(tiny_models, monkeypatch):
     """The tiny Glow as the bits-back default for colour planes."""
-    from flowzip import zoo
-
-    monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {3: "tiny-glow"})
+    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
 
 
 def _models_in(data: bytes) -> list[str]:
-    if container.version_of(data) == container.VERSION:
-        return [g.model for g in container.read_header(data)[0].groups]
-    return [m.name for m in container.read_stream_header(data)[0].models]
+    """The models a tiled file's plane groups name, or every model a stacked file names."""
+    header = api.inspect(data)
+    if header.version == container.TILED:
+        return [header.models[m].name for m, _ in header.entries[0].groups]
+    return [m.name for m in header.models]
 
 
 def test_default_is_bits_back_for_images_larger_than_the_seed(glow_default):
@@ -174,43 +180,39 @@ def test_default_is_bits_back_for_images_larger_than_the_seed(glow_default):
     assert sorted(_models_in(data)) == ["tiny-glow", "tiny-gray", "tiny-rgb"]  # rgb: the seed
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, big.pixels)
     data, _ = api.compress_picture(small)
-    assert container.version_of(data) == container.VERSION and _models_in(data) == ["tiny-rgb"]
+    assert container.version_of(data) == container.TILED and _models_in(data) == ["tiny-rgb"]
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, small.pixels)
 
 
 def test_default_for_an_archive_counts_all_its_tiles(glow_default):
     rng = np.random.default_rng(6)
     crops = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
-    assert "tiny-glow" in _models_in(api.compress_archive(crops)[0])
-    assert _models_in(api.compress_archive(crops[:6])[0]) == ["tiny-rgb"]
+    assert "tiny-glow" in _models_in(api.encode(crops, archive=True)[0])
+    assert _models_in(api.encode(crops[:6], archive=True)[0]) == ["tiny-rgb"]
 
 
 def test_default_gives_pictures_a_tile_wide_and_high_the_photo_model(glow_default, monkeypatch):
-    from flowzip import zoo
-
-    monkeypatch.setattr(zoo, "PHOTO_DEFAULTS", {3: "tiny-glow-photo"})
+    monkeypatch.setattr(policy.ACTIVE, "bits_back_photo", {3: "tiny-glow-photo"})
     rng = np.random.default_rng(7)
     photo = ("photo.png", Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB"))
     strip = ("strip.png", Picture(rng.integers(0, 256, (40, 400, 3), dtype=np.uint8), "RGB"))  # 7 tiles
     thumbs = [(f"{i}.png", Picture(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), "RGB")) for i in range(7)]
     assert _models_in(api.compress_picture(strip[1])[0]) == ["tiny-glow", "tiny-rgb"]
-    data, _ = api.compress_archive([photo, *thumbs])
-    header, _ = container.read_stream_header(data)
+    data, _ = api.encode([photo, *thumbs], archive=True)
+    header, _ = container.parse(data)
     names = [m.name for m in header.models]
     assert [names[m] for m, _ in header.entries[0].groups] == ["tiny-glow-photo"]
     assert all([names[m] for m, _ in e.groups] == ["tiny-glow"] for e in header.entries[1:])
-    for (_, a), (_, b) in zip([photo, *thumbs], api.decompress_archive(data)):
+    for (_, a), (_, b) in zip([photo, *thumbs], api.decode(data)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
     big = Picture(rng.integers(0, 256, (150, 200, 3), dtype=np.uint8), "RGB")
     assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow-photo", "tiny-rgb"]
-    monkeypatch.setattr(zoo, "PHOTO_DEFAULTS", {3: "not-installed"})  # falls back to the general one
+    monkeypatch.setattr(policy.ACTIVE, "bits_back_photo", {3: "not-installed"})  # falls back to the general one
     assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow", "tiny-rgb"]
 
 
 def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny_models, monkeypatch):
-    from flowzip import zoo
-
-    monkeypatch.setattr(zoo, "BITS_BACK_DEFAULTS", {3: "not-installed"})
+    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "not-installed"})
     picture = Picture(np.zeros((150, 200, 3), np.uint8), "RGB")
     assert _models_in(api.compress_picture(picture)[0]) == ["tiny-rgb"]
 
@@ -218,9 +220,7 @@ def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny
 def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, monkeypatch):
     """Pictures a tile high and wide: coded by the photo IDF where no bits-back model codes them,
     and it seeds a stream whose first bits-back picture is one; thumbnails keep the general IDF."""
-    from flowzip import zoo
-
-    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "tiny-rgb-photo", 1: "tiny-gray-photo"})
+    monkeypatch.setattr(policy.ACTIVE, "integer_photo", {3: "tiny-rgb-photo", 1: "tiny-gray-photo"})
     rng = np.random.default_rng(8)
     photo = Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB")  # 2 tiles: no bits-back
     strip = Picture(rng.integers(0, 256, (40, 150, 3), dtype=np.uint8), "RGB")
@@ -232,11 +232,11 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
         data, _ = api.compress_picture(picture)
         assert sorted(_models_in(data)) == models
         np.testing.assert_array_equal(api.decompress_picture(data).pixels, picture.pixels)
-    data, _ = api.compress_archive([*thumbs, ("big.png", big)])  # a thumbnail comes first: general seed
-    header, _ = container.read_stream_header(data)
+    data, _ = api.encode([*thumbs, ("big.png", big)], archive=True)  # a thumbnail comes first: general seed
+    header, _ = container.parse(data)
     assert header.models[header.seed].name == "tiny-rgb"
-    for (_, a), (_, b) in zip([*thumbs, ("big.png", big)], api.decompress_archive(data)):
+    for (_, a), (_, b) in zip([*thumbs, ("big.png", big)], api.decode(data)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
-    monkeypatch.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {3: "not-installed", 1: "tiny-gray-photo"})  # falls back
+    monkeypatch.setattr(policy.ACTIVE, "integer_photo", {3: "not-installed", 1: "tiny-gray-photo"})  # falls back
     assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]
     assert _models_in(api.compress_picture(gray)[0]) == ["tiny-gray-photo"] * 2

@@ -45,11 +45,11 @@ def test_verify_and_several_files(runner, tiny_models, image_path, tmp_path):
     second = tmp_path / "second.bmp"
     Image.open(image_path).convert("L").save(second)
     out_dir = tmp_path / "out"
-    result = runner.invoke(main, ["compress", "--verify", str(image_path), str(second), "-o", str(out_dir)])
+    result = runner.invoke(main, ["compress", "--verify", str(image_path), str(second), "-o", f"{out_dir}/"])
     assert result.exit_code == 0, result.output
     assert result.output.count("verified") == 2
     result = runner.invoke(main, ["decompress", str(out_dir / "photo.fz"), str(out_dir / "second.fz"),
-                                  "-o", str(tmp_path / "back")])
+                                  "-o", f"{tmp_path / 'back'}/"])
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "back" / "second.png")),
                                   np.asarray(Image.open(second)))

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip import pmf
-from flowzip.ans import coder_from_bytes, coder_to_bytes, new_coder
-from flowzip.codecs import LogisticCodec
+from flowzip.coding import tables as pmf
+from flowzip.coding.ans import AnsStack
+from flowzip.coding.logistic import LogisticCodec
 from flowzip.errors import FlowzipError, FormatError
 
 from conftest import check_codec
@@ -34,38 +34,38 @@ def test_push_then_pop_restores_data_and_state(n, seed, spread):
 
 
 def test_rate_tracks_the_estimate():
-    from flowzip import logistic
+    from flowzip.models import logistic
 
     rng = np.random.default_rng(0)
     mu_q, j = _params(rng, 200_000, (-2, 3))
     s = pmf.scale_tables()[2][j]
     values = np.round(mu_q / 4096 + rng.logistic(0, s)).astype(np.int64)
-    coder = new_coder()
+    coder = AnsStack()
     CODEC.push(coder, values, mu_q, j)
-    actual = len(coder_to_bytes(coder)) * 8
+    actual = len(coder.to_bytes()) * 8
     estimate = logistic.bits_np(values, mu_q / 4096, s)
     assert actual - estimate < 0.005 * estimate + 64
 
 
 def test_too_far_values_are_refused():
     with pytest.raises(FlowzipError, match="cannot code the image"):
-        CODEC.push(new_coder(), np.array([2**30]), np.array([0]), np.array([0]))
+        CODEC.push(AnsStack(), np.array([2**30]), np.array([0]), np.array([0]))
 
 
 def test_bytes_round_trip_and_bad_streams():
-    coder = new_coder()
+    coder = AnsStack()
     CODEC.push(coder, np.arange(10), np.zeros(10, np.int64), np.full(10, 100))
-    data = coder_to_bytes(coder)
-    back = CODEC.pop(coder_from_bytes(data), np.zeros(10, np.int64), np.full(10, 100))
+    data = coder.to_bytes()
+    back = CODEC.pop(AnsStack.from_bytes(data), np.zeros(10, np.int64), np.full(10, 100))
     np.testing.assert_array_equal(back, np.arange(10))
     with pytest.raises(FormatError):
-        coder_from_bytes(data[:-1])
+        AnsStack.from_bytes(data[:-1])
     with pytest.raises(FormatError):
-        coder_from_bytes(data[:-4] + b"\0\0\0\0")
+        AnsStack.from_bytes(data[:-4] + b"\0\0\0\0")
 
 
 def test_bitstream_does_not_depend_on_chunking(monkeypatch):
-    import flowzip.codecs as codecs
+    import flowzip.coding.logistic as codecs
 
     rng = np.random.default_rng(1)
     mu_q, j = _params(rng, 5000)
@@ -73,8 +73,8 @@ def test_bitstream_does_not_depend_on_chunking(monkeypatch):
     streams = []
     for entries in (2**20, 1000, 1):
         monkeypatch.setattr(codecs, "TABLE_ENTRIES", entries)
-        coder = new_coder()
+        coder = AnsStack()
         CODEC.push(coder, values, mu_q, j)
-        streams.append(coder_to_bytes(coder))
-        np.testing.assert_array_equal(CODEC.pop(coder_from_bytes(streams[-1]), mu_q, j), values)
+        streams.append(coder.to_bytes())
+        np.testing.assert_array_equal(CODEC.pop(AnsStack.from_bytes(streams[-1]), mu_q, j), values)
     assert streams[0] == streams[1] == streams[2]

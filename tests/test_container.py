@@ -5,28 +5,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip import api, container
-from flowzip.container import Group, Header
+from flowzip import api
 from flowzip.errors import FormatError
+from flowzip.fileformat import container
+from flowzip.fileformat.container import Entry, Header, ModelRef
 
 
 def _sample() -> bytes:
-    header = Header(40, 300, "RGBA", 256, [Group("idf", "m-rgb", b"\1\2\3\4", [0, 1, 2]),
-                                          Group("idf", "m-gray", b"\5\6\7\10", [3])],
-                    pixel_crc=0xDEADBEEF, metadata={"icc_profile": b"x" * 300})
-    payloads = [[b"abcd" * 3, b"efgh"], [b"ijkl", b"mnop" * 2]]
-    return container.pack(header, payloads)
+    models = [ModelRef(1, "m-rgb", b"\1\2\3\4"), ModelRef(1, "m-gray", b"\5\6\7\10")]
+    entry = Entry("", 40, 300, "RGBA", 0xDEADBEEF, [(0, [0, 1, 2]), (1, [3])], {"icc_profile": b"x" * 300})
+    header = Header(container.TILED, 256, models, [entry], lengths=[[12, 4], [4, 8]])
+    return container.pack(header, b"abcd" * 3 + b"efgh" + b"ijkl" + b"mnop" * 2)
 
 
 def test_header_round_trip():
     data = _sample()
-    header, start = container.read_header(data)
-    assert (header.height, header.width, header.mode, header.tile) == (40, 300, "RGBA", 256)
-    assert [g.model for g in header.groups] == ["m-rgb", "m-gray"]
-    assert header.groups[1].planes == [3] and header.groups[0].weights == b"\1\2\3\4"
-    assert header.metadata == {"icc_profile": b"x" * 300}
-    assert header.pixel_crc == 0xDEADBEEF
-    assert container.split_payloads(data, header, start) == [[b"abcd" * 3, b"efgh"], [b"ijkl", b"mnop" * 2]]
+    header, start = container.parse(data)
+    (entry,) = header.entries
+    assert (entry.height, entry.width, entry.mode, header.tile) == (40, 300, "RGBA", 256)
+    assert [header.models[m].name for m, _ in entry.groups] == ["m-rgb", "m-gray"]
+    assert entry.groups[1][1] == [3] and header.models[0].weights == b"\1\2\3\4"
+    assert entry.metadata == {"icc_profile": b"x" * 300}
+    assert entry.pixel_crc == 0xDEADBEEF
+    assert header.lengths == [[12, 4], [4, 8]] and data[start:] == b"abcd" * 3 + b"efgh" + b"ijkl" + b"mnop" * 2
 
 
 @pytest.mark.parametrize("data, message", [
@@ -36,27 +37,27 @@ def test_header_round_trip():
 ])
 def test_foreign_files_are_refused(data, message):
     with pytest.raises(FormatError, match=message):
-        container.read_header(data)
+        container.parse(data)
 
 
 def test_every_truncation_is_refused():
     data = _sample()
     for n in range(len(data)):
         with pytest.raises(FormatError):
-            container.read_header(data[:n])
+            container.parse(data[:n])
     with pytest.raises(FormatError):
-        container.read_header(data + b"\0\0\0\0")
+        container.parse(data + b"\0\0\0\0")
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_header_bit_flips_are_refused(data):
     raw = bytearray(_sample())
-    header_end = container.read_header(bytes(raw))[1]
+    header_end = container.parse(bytes(raw))[1]
     pos = data.draw(st.integers(0, header_end - 1))
     raw[pos] ^= 1 << data.draw(st.integers(0, 7))
     with pytest.raises(FormatError):
-        container.read_header(bytes(raw))
+        container.parse(bytes(raw))
 
 
 def _with_fixed_crc(fields: bytes) -> bytes:
@@ -68,13 +69,13 @@ def test_huge_declared_sizes_are_refused_before_allocation():
     fields = b"FLZ\x01\x00" + container._varint(2**20) + container._varint(2**20) + b"\x02\x08"
     fields += container._varint(256) + b"\x01\x01\x01m" + b"\0" * 4 + b"\x03\x00\x01\x02" + b"\x00" + b"\0" * 4
     with pytest.raises(FormatError, match="larger than flowzip supports|too short"):
-        container.read_header(_with_fixed_crc(fields + b"\x04"))
+        container.parse(_with_fixed_crc(fields + b"\x04"))
 
 
 def test_corrupt_payload_is_caught(tiny_models):
     image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     data = bytearray(api.compress(image))
-    header, start = container.read_header(bytes(data))
+    _, start = container.parse(bytes(data))
     for pos in range(start, len(data), max(1, (len(data) - start) // 25)):
         corrupt = bytearray(data)
         corrupt[pos] ^= 0x10
@@ -83,14 +84,13 @@ def test_corrupt_payload_is_caught(tiny_models):
 
 
 def test_stream_header_round_trip_and_oversized_table(monkeypatch):
-    models = [container.Model("glow", "g", b"1234"), container.Model("idf", "i", b"5678")]
-    entries = [container.Entry(f"{i:05d}.png", 32, 32, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x" * i})
-               for i in range(50)]
-    header = container.StreamHeader(64, 16, models, 1, entries)
-    data = container.pack_stream(header, b"\1\0\0\0")
-    parsed, start = container.read_stream_header(data)
+    models = [ModelRef(2, "g", b"1234"), ModelRef(1, "i", b"5678")]
+    entries = [Entry(f"{i:05d}.png", 32, 32, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x" * i}) for i in range(50)]
+    header = Header(container.STACKED, 64, models, entries, batch=16, seed=1)
+    data = container.pack(header, b"\1\0\0\0")
+    parsed, start = container.parse(data)
     assert parsed == header and data[start:] == b"\1\0\0\0"
     assert start < 50 * 12  # the table is compressed: well under the raw ~25 bytes per image
     monkeypatch.setattr(container, "MAX_TABLE", 100)
     with pytest.raises(FormatError, match="image table"):
-        container.read_stream_header(data)
+        container.parse(data)

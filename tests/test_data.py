@@ -3,8 +3,8 @@
 import numpy as np
 from PIL import Image
 
-from flowzip.data import load_folder
-from flowzip.train import TrainConfig, _held_out
+from flowzip.training.data import load_folder
+from flowzip.training.trainer import TrainConfig, _held_out
 
 
 def _folder(tmp_path):

@@ -4,8 +4,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip.flows.integer import AdditiveCoupling, squeeze, unsqueeze
-from flowzip.flows.nets import FRAC_BITS, ConvNet, FixedConvNet
+from flowzip.models.layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
+from flowzip.coding.fixedpoint import FRAC_BITS, FixedConvNet
+from flowzip.coding.idf import exact_twin
 
 from conftest import random_model
 
@@ -76,7 +77,7 @@ def test_fixed_point_net_is_exact_and_close_to_float():
 
 
 def test_exact_model_is_independent_of_batch_and_threads():
-    model = random_model(3).exact()
+    model = exact_twin(random_model(3))
     x = torch.randint(0, 256, (5, 3, 16, 24)).double()
     threads = torch.get_num_threads()
     try:
@@ -92,7 +93,7 @@ def test_exact_model_is_independent_of_batch_and_threads():
 
 
 def test_model_inverse_restores_images():
-    model = random_model(1).exact()
+    model = exact_twin(random_model(1))
     x = torch.randint(0, 256, (2, 1, 8, 16)).double()
     latents = iter(z for z, _, _ in model.latents(x))
     assert torch.equal(model.inverse(lambda mu, ls: next(latents), 2, 8, 16), x)

@@ -11,19 +11,18 @@ import flowzip
 from flowzip import api
 from flowzip.image import Picture
 from flowzip.errors import FlowzipError
-from flowzip.fuzz import KINDS, mutate
+from flowzip.fileformat.mutate import KINDS, mutate
 
 
 @pytest.fixture(scope="module")
 def samples(tiny_zoo_dir):
-    from flowzip import zoo
+    from flowzip import policy, zoo
+
+    from conftest import tiny_policy
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
-        mp.setattr(zoo, "DEFAULTS", {3: "tiny-rgb", 1: "tiny-gray"})
-        mp.setattr(zoo, "BITS_BACK_DEFAULTS", {})
-        mp.setattr(zoo, "PHOTO_DEFAULTS", {})
-        mp.setattr(zoo, "PHOTO_INTEGER_DEFAULTS", {})
+        mp.setattr(policy, "ACTIVE", tiny_policy())
         rng = np.random.default_rng(0)
         images = [rng.integers(0, 256, (21, 40, 4), dtype=np.uint8),
                   np.full((5, 3), 7, np.uint8),
@@ -32,7 +31,7 @@ def samples(tiny_zoo_dir):
         files.append(flowzip.compress(images[2], "tiny-glow", tile=16))  # one stream file
         archive = [(f"{i}.png", Picture(im, "RGB")) for i, im in enumerate(rng.integers(0, 256, (4, 16, 16, 3),
                                                                                        dtype=np.uint8))]
-        files.append(api.compress_archive(archive, "tiny-glow")[0])
+        files.append(api.encode(archive, "tiny-glow", archive=True)[0])
         return files
 
 
@@ -44,13 +43,13 @@ def test_mutated_files_fail_cleanly(tiny_models, samples, which, kind, seed):
         return
     start = time.perf_counter()
     try:
-        pictures = api.decompress_archive(data)
+        pictures = api.decode(data)
     except FlowzipError:
         pass
     else:  # only a change to bits that carry nothing may decode, and then to the true images: coded
         # padding of the payload, or the padding bits that end the image table's deflate stream
         assert kind in ("payload_recrc", "header_field_recrc"), f"{kind} mutation decoded without error"
-        expected = api.decompress_archive(samples[which])
+        expected = api.decode(samples[which])
         assert [name for name, _ in pictures] == [name for name, _ in expected]
         for (_, a), (_, b) in zip(pictures, expected):
             assert np.array_equal(a.pixels, b.pixels) and a.mode == b.mode and a.metadata == b.metadata

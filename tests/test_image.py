@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from flowzip.errors import FlowzipError
-from flowzip.image import atomic_write, pad_to_multiple, tile_boxes
+from flowzip.coding.tiles import pad_to_multiple, tile_boxes
+from flowzip.files import atomic_write
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):

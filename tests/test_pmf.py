@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip import pmf
+from flowzip.coding import tables as pmf
 
 
 def test_tables_are_pinned():

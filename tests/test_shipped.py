@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import flowzip
-from flowzip import api, container, zoo
-from flowzip.data import to_gray
+from flowzip import api, policy, zoo
+from flowzip.fileformat import container
+from flowzip.training.data import to_gray
 
 from conftest import DATA, SHARED, shipped_model_available
 
@@ -26,8 +27,8 @@ def test_sample_image_round_trip_and_rate():
     photo IDF."""
     picture = api.read_image(DATA / "sample.png")
     data, report = _check_rate(picture)
-    header, _ = container.read_stream_header(data)
-    assert [m.name for m in header.models] == [zoo.PHOTO_DEFAULTS[3], zoo.PHOTO_INTEGER_DEFAULTS[3]]
+    header, _ = container.parse(data)
+    assert [m.name for m in header.models] == [policy.ACTIVE.bits_back_photo[3], policy.ACTIVE.integer_photo[3]]
     from flowzip.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
@@ -41,20 +42,25 @@ def test_gray_and_alpha_with_shipped_models():
         _check_rate(api.read_image(image))
 
 
+def _group_models(data: bytes) -> list[str]:
+    header = api.inspect(data)
+    return [header.models[m].name for m, _ in header.entries[0].groups]
+
+
 def test_small_photo_goes_to_the_photo_integer_flow():
     """A 96x128 photo (4 tiles of 64x64: too few for bits-back) is a tiled file of the photo IDF; in
     gray, of the gray photo IDF."""
     picture = api.read_image(np.ascontiguousarray(api.read_image(DATA / "sample.png").pixels[:96, :128]))
     data, _ = _check_rate(picture)
-    assert [g.model for g in container.read_header(data)[0].groups] == [zoo.PHOTO_INTEGER_DEFAULTS[3]]
+    assert _group_models(data) == [policy.ACTIVE.integer_photo[3]]
     gray = api.read_image(np.ascontiguousarray(picture.pixels.mean(axis=2).astype(np.uint8)))
     data, _ = _check_rate(gray)
-    assert [g.model for g in container.read_header(data)[0].groups] == [zoo.PHOTO_INTEGER_DEFAULTS[1]]
+    assert _group_models(data) == [policy.ACTIVE.integer_photo[1]]
 
 
 def test_models_are_registered_with_cards():
     cards = zoo.available()
-    defaults = (zoo.DEFAULTS, zoo.BITS_BACK_DEFAULTS, zoo.PHOTO_DEFAULTS, zoo.PHOTO_INTEGER_DEFAULTS)
+    defaults = (policy.ACTIVE.integer, policy.ACTIVE.bits_back, policy.ACTIVE.bits_back_photo, policy.ACTIVE.integer_photo)
     for name in [name for table in defaults for name in table.values()]:
         assert name in cards
         assert cards[name]["size_bytes"] < 20e6
@@ -82,8 +88,8 @@ def test_shipped_glow_archive_round_trip_and_rate():
     pixels = api.read_image(DATA / "sample.png").pixels
     crops = [(f"{i}.png", api.read_image(np.ascontiguousarray(pixels[y:y + 32, x:x + 32])))
              for i, (y, x) in enumerate((y, x) for y in range(0, 192, 32) for x in range(0, 256, 32))]
-    data, report = api.compress_archive(crops, GLOW)
-    for (_, a), (_, b) in zip(crops, api.decompress_archive(data, batch=1)):
+    data, report = api.encode(crops, GLOW, archive=True)
+    for (_, a), (_, b) in zip(crops, api.decode(data, batch=1)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
     assert report.bpd < 1.03 * report.estimated_bpd + 8 * 200 / report.subpixels
 
@@ -100,7 +106,7 @@ def test_files_from_earlier_models_still_decode():
 
     pixels = api.read_image(DATA / "sample.png").pixels
     crops = [pixels[y:y + 32, x:x + 32] for y in (0, 96) for x in range(0, 256, 64)]
-    archive = api.decompress_archive((DATA / "crops-glow-rgb-v1.fz").read_bytes())
+    archive = api.decode((DATA / "crops-glow-rgb-v1.fz").read_bytes())
     assert [name for name, _ in archive] == [f"{i}.png" for i in range(8)]
     for crop, (_, picture) in zip(crops, archive):
         np.testing.assert_array_equal(picture.pixels, crop)

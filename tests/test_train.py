@@ -14,7 +14,7 @@ from PIL import Image
 import flowzip
 from flowzip import api, zoo
 from flowzip.cli import main
-from flowzip.train import export_checkpoint, train
+from flowzip.training.trainer import export_checkpoint, train
 
 
 @pytest.fixture
@@ -93,8 +93,8 @@ def test_glow_trains_with_actnorm_initialised_and_codes(tiny_run, tiny_models):
     assert bool(loaded.model.initialized) and actnorm.log_scale.abs().sum() > 0
     images = [(f"{i}.png", api.read_image(np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype=np.uint8)))
               for i in range(5)]
-    data, _ = api.compress_archive(images, str(path))
-    decoded = api.decompress_archive(data, model=str(path))
+    data, _ = api.encode(images, str(path), archive=True)
+    decoded = api.decode(data, model=str(path))
     for (_, a), (_, b) in zip(images, decoded):
         np.testing.assert_array_equal(a.pixels, b.pixels)
 

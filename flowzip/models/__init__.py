@@ -1,15 +1,7 @@
-"""Lossless image models. Each family maps a config dict to a model."""
-
-from __future__ import annotations
+"""Float image models for training and estimates: they know nothing about coding.
+``flowzip.families`` maps a family name to its model and config classes."""
 
 from .glow import Glow, GlowConfig
 from .idf import IDF, IDFConfig
 
-FAMILIES = {"idf": (IDF, IDFConfig), "glow": (Glow, GlowConfig)}
-
-
-def build_model(family: str, config: dict):
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
-    model_cls, config_cls = FAMILIES[family]
-    return model_cls(config_cls(**config))
+__all__ = ["IDF", "IDFConfig", "Glow", "GlowConfig"]

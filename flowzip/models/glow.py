@@ -7,8 +7,8 @@ channels under a logistic prior conditioned on the kept half. The last level has
 per-channel logistic prior.
 
 Every layer is affine in the values it transforms (its scale and shift come from other values),
-which is what makes local bits-back coding exact up to discretization (``flowzip.bitsback``).
-The coder (``flowzip.bitsback.GlowCodec``) runs the same flow with its constants on fixed-point
+which is what makes local bits-back coding exact up to discretization. The coder
+(``flowzip.coding.glow.GlowCodec``) runs the same flow with its constants on fixed-point
 grids and its networks as exact fixed-point twins, so the encoder and decoder compute identical
 numbers.
 """
@@ -22,8 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..flows.integer import squeeze
-from ..flows.nets import ConvNet
+from .layers import ConvNet, squeeze
 
 SCALE_LIMIT = 1.5  # coupling log-scales are squashed into (-1.5, 1.5)
 PRIOR_LOG_SCALE = (-9.0, 3.0)  # logistic prior log-scales (the coder needs them bounded)
@@ -140,8 +139,6 @@ class GlowLevel(nn.Module):
 
 class Glow(nn.Module):
     """Dequantized multi-scale Glow over ``channels``-channel 8-bit images."""
-
-    family = "glow"
 
     def __init__(self, config: GlowConfig):
         super().__init__()

@@ -4,22 +4,20 @@ Each level squeezes (2x2 -> channels), applies additive integer couplings, and (
 factors out half of the channels under a discretized logistic prior conditioned on the kept half.
 The last level's latents get a learned per-channel prior. Training uses ``log_prob``; coding uses
 ``latents`` (image -> latents with their prior parameters) and ``inverse`` (latents -> image), both
-on the exact fixed-point twin made by ``exact()``. ``log_prob`` and ``latents`` share
+on its exact fixed-point twin (``flowzip.coding.idf.exact_twin``). ``log_prob`` and ``latents`` share
 ``_prior``, so the rate trained for is the rate coded.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import torch
 from torch import nn
 
-from .. import logistic
-from ..flows.integer import AdditiveCoupling, squeeze, unsqueeze
-from ..flows.nets import ConvNet, FixedConvNet
+from . import logistic
+from .layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
 
 PIXEL_OFFSET = 128.0  # pixels enter the flow centred: x - 128
 INITIAL_LOG_SCALE = 2.0
@@ -64,8 +62,6 @@ class Level(nn.Module):
 
 class IDF(nn.Module):
     """Integer discrete flow over ``channels``-channel 8-bit images."""
-
-    family = "idf"
 
     def __init__(self, config: IDFConfig):
         super().__init__()
@@ -146,17 +142,3 @@ class IDF(nn.Module):
         missing, unexpected = self.load_state_dict(source.state_dict(), strict=False)
         if unexpected or any(not k.startswith("levels.") or ".couplings." not in k for k in missing):
             raise ValueError("the source model's weights do not fit this architecture")
-
-    def exact(self) -> "IDF":
-        """A float64 copy whose networks are exact fixed-point twins, for coding."""
-        twin = copy.deepcopy(self).cpu().to(torch.float64).eval()
-        for module in list(twin.modules()):
-            for name, child in list(module.named_children()):
-                if isinstance(child, ConvNet):
-                    setattr(module, name, FixedConvNet(child))
-        with torch.no_grad():  # top prior parameters onto the fixed-point grid
-            grid = 2.0**12
-            twin.top_mu.copy_(torch.round(twin.top_mu * grid) / grid)
-            twin.top_log_scale.copy_(torch.round(twin.top_log_scale * grid) / grid)
-        twin.requires_grad_(False)
-        return twin

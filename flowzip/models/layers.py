@@ -1,18 +1,47 @@
-"""Integer bijections for the integer discrete flow (Hoogeboom et al. 2019).
+"""Layers shared by the float models: the conditioner network, squeezing, integer couplings.
 
-Direction: ``forward`` maps an image towards its latents, ``inverse`` maps latents back. All of
-these are volume preserving on integers, so there is no log-determinant to track. Tensors hold
-integer values (float dtype, so that gradients can pass the straight-through rounding).
+Direction: ``forward`` maps an image towards its latents, ``inverse`` maps latents back. Tensors of
+the integer flow hold integer values in a float dtype, so that gradients can pass the
+straight-through rounding.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from .nets import ConvNet
+TRANSLATION_LIMIT = 2.0**15  # bounds integer latents, so coding never meets a value it cannot escape
 
-TRANSLATION_LIMIT = 2.0**15  # bounds latents, so coding never meets a value it cannot escape
+
+class ConvNet(nn.Module):
+    """3x3 conv -> ReLU -> 1x1 conv -> ReLU -> 3x3 conv, the last layer zero-initialised.
+
+    The input is multiplied by ``input_scale`` (a power of two) first, so that integer latents
+    of size ~100 enter the network at size ~1. Coding runs an exact fixed-point twin of it
+    (``flowzip.coding.fixedpoint.FixedConvNet``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = 1 / 64):
+        super().__init__()
+        self.input_scale = input_scale
+        self.layers = nn.ModuleList(
+            [
+                nn.Conv2d(in_channels, hidden, 3, padding=1),
+                nn.Conv2d(hidden, hidden, 1),
+                nn.Conv2d(hidden, out_channels, 3, padding=1),
+            ]
+        )
+        nn.init.zeros_(self.layers[-1].weight)
+        nn.init.zeros_(self.layers[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x * self.input_scale
+        for i, conv in enumerate(self.layers):
+            h = conv(h)
+            if i < len(self.layers) - 1:
+                h = F.relu(h)
+        return h
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:
@@ -37,7 +66,8 @@ def unsqueeze(x: torch.Tensor) -> torch.Tensor:
 class AdditiveCoupling(nn.Module):
     """Splits channels in halves (a, b) and maps b -> b + round(net(a)); then reverses channels.
 
-    The channel reversal makes consecutive couplings update alternate halves.
+    The channel reversal makes consecutive couplings update alternate halves. Volume preserving on
+    integers, so there is no log-determinant to track.
     """
 
     def __init__(self, channels: int, hidden: int, output_scale: float = 1.0):

@@ -1,4 +1,4 @@
-"""Codecs: ``push(coder, ...)`` and ``pop(coder, ...)`` that are exact inverses on an ANS stack.
+"""The logistic codec: integers under discretized logistics, pushed onto and popped off an ANS stack.
 
 ``push`` writes symbols so that the matching ``pop`` reads them back; the stack order means that a
 sequence of pushes is undone by the pops in reverse order.
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import pmf
-from .ans import CATEGORICAL, UNIFORM
-from .errors import FlowzipError, FormatError
+from ..errors import FlowzipError, FormatError
+from . import tables
 
 ESCAPE_BITS = 23  # escaped offsets beyond the window must be below 2**23
 TABLE_ENTRIES = 2**20  # probability tables are built in chunks of about this many entries
@@ -24,10 +23,10 @@ def _chunks(idx: np.ndarray, radius: int) -> list[np.ndarray]:
 
 
 class LogisticCodec:
-    """Integers under discretized logistics with per-symbol integer parameters (``pmf``).
+    """Integers under discretized logistics with per-symbol integer parameters (``tables``).
 
     Symbols are grouped by window radius (a function of the scale); each group is one vectorized
-    constriction call. A value outside its window is coded as the escape symbol followed by its
+    call of the ANS stack. A value outside its window is coded as the escape symbol followed by its
     sign, its bit length and its low bits (uniform).
     """
 
@@ -37,14 +36,14 @@ class LogisticCodec:
 
     @staticmethod
     def _masses(mu_q: np.ndarray, j: np.ndarray, r: int, escape: bool) -> np.ndarray:
-        masses = pmf.window_probabilities(mu_q, j, r)
+        masses = tables.window_probabilities(mu_q, j, r)
         return masses if escape else np.ascontiguousarray(masses[:, :-1])
 
     def push(self, coder, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> None:
-        """Push int64 ``values`` (flat) with parameters from ``pmf.quantize``. Without ``escape``
+        """Push int64 ``values`` (flat) with parameters from ``tables.quantize``. Without ``escape``
         the distribution is the window alone (for values that were popped from it)."""
-        offset = values - pmf.centers(mu_q)
-        radius = pmf.scale_tables()[1][j]
+        offset = values - tables.centers(mu_q)
+        radius = tables.scale_tables()[1][j]
         escaped = np.flatnonzero(np.abs(offset) > radius)
         symbols = offset + radius
         if len(escaped) and not escape:
@@ -54,23 +53,22 @@ class LogisticCodec:
             self._push_escapes(coder, offset[escaped], radius[escaped])
         for r, idx in reversed(self._groups(radius)):
             for chunk in reversed(_chunks(idx, r)):
-                coder.encode_reverse(symbols[chunk].astype(np.int32), CATEGORICAL,
-                                     self._masses(mu_q[chunk], j[chunk], r, escape))
+                coder.push_categorical(symbols[chunk], self._masses(mu_q[chunk], j[chunk], r, escape))
 
     def pop(self, coder, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> np.ndarray:
         """Pop as many values as there are parameters."""
         offset = np.empty(len(mu_q), np.int64)
         escape_flags = np.zeros(len(mu_q), bool)
-        radius = pmf.scale_tables()[1][j]
+        radius = tables.scale_tables()[1][j]
         for r, idx in self._groups(radius):
             for chunk in _chunks(idx, r):
-                s = coder.decode(CATEGORICAL, self._masses(mu_q[chunk], j[chunk], r, escape)).astype(np.int64)
+                s = coder.pop_categorical(self._masses(mu_q[chunk], j[chunk], r, escape))
                 offset[chunk] = s - r
                 escape_flags[chunk] = s == 2 * r + 1
         escaped = np.flatnonzero(escape_flags)
         if len(escaped):
             offset[escaped] = self._pop_escapes(coder, radius[escaped])
-        return offset + pmf.centers(mu_q)
+        return offset + tables.centers(mu_q)
 
     @staticmethod
     def _push_escapes(coder, offset: np.ndarray, radius: np.ndarray) -> None:
@@ -81,19 +79,19 @@ class LogisticCodec:
         low = excess - (1 << nbits)
         has_low = nbits > 0
         if has_low.any():
-            coder.encode_reverse(low[has_low].astype(np.int32), UNIFORM, (1 << nbits[has_low]).astype(np.int32))
-        coder.encode_reverse(nbits.astype(np.int32), UNIFORM, np.full(len(nbits), ESCAPE_BITS, np.int32))
-        coder.encode_reverse((offset < 0).astype(np.int32), UNIFORM, np.full(len(nbits), 2, np.int32))
+            coder.push_uniform(low[has_low], 1 << nbits[has_low])
+        coder.push_uniform(nbits, np.full(len(nbits), ESCAPE_BITS))
+        coder.push_uniform((offset < 0).astype(np.int64), np.full(len(nbits), 2))
 
     @staticmethod
     def _pop_escapes(coder, radius: np.ndarray) -> np.ndarray:
         n = len(radius)
-        negative = coder.decode(UNIFORM, np.full(n, 2, np.int32)).astype(bool)
-        nbits = coder.decode(UNIFORM, np.full(n, ESCAPE_BITS, np.int32)).astype(np.int64)
+        negative = coder.pop_uniform(np.full(n, 2)).astype(bool)
+        nbits = coder.pop_uniform(np.full(n, ESCAPE_BITS))
         excess = np.ones(n, np.int64) << nbits
         has_low = nbits > 0
         if has_low.any():
-            excess[has_low] += coder.decode(UNIFORM, (1 << nbits[has_low]).astype(np.int32))
+            excess[has_low] += coder.pop_uniform(1 << nbits[has_low])
         if (excess >= 2**ESCAPE_BITS).any():
             raise FormatError("corrupt file: an escaped value is out of range")
         return np.where(negative, -(radius + excess), radius + excess)

@@ -1,9 +1,10 @@
 """The discretized logistic distribution over integers, in float: for training and estimates.
 
 A latent ``z`` with location ``mu`` and log-scale ``ls`` has probability
-``sigmoid((z + 0.5 - mu) / s) - sigmoid((z - 0.5 - mu) / s)`` with ``s = exp(ls)``. The coder
-uses integer tables of the same distribution (``flowzip.pmf``); the log-scale range below is
-shared with them, so training never relies on a scale the coder cannot represent.
+``sigmoid((z + 0.5 - mu) / s) - sigmoid((z - 0.5 - mu) / s)`` with ``s = exp(ls)``. Models clamp
+their predicted log-scales to ``[LOG_SCALE_MIN, LOG_SCALE_MAX]``; the coder's integer tables
+(``flowzip.coding.tables``) cover exactly this range, so training never relies on a scale the
+coder cannot represent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from torch.nn import functional as F
 
 LOG_SCALE_MIN = -3.5
 LOG_SCALE_MAX = 6.5
-LOG_SCALE_STEPS_PER_UNIT = 32  # the coder quantizes log-scales to this grid
 
 
 def clamp_log_scale(ls: torch.Tensor) -> torch.Tensor:

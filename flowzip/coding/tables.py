@@ -4,13 +4,14 @@ The coder needs the encoder and the decoder to build bit-identical tables. Float
 differ in its last bit between CPUs and libraries, so no transcendental function is evaluated at
 coding time: the logistic CDF comes from a table (built once with Python's ``decimal``, which is
 correctly rounded everywhere) and linear interpolation in int64. Inputs are integers too: the
-location ``mu_q`` in units of 2**-12 and a log-scale index ``j`` on a grid of 1/32.
+location ``mu_q`` on the fixed-point grid (units of 2**-FRAC_BITS) and a log-scale index ``j`` on a
+grid of 1/LOG_SCALE_STEPS_PER_UNIT over the models' log-scale range.
 
 Each symbol is coded in a window of ``2R + 1`` values around its rounded location, plus one escape
 symbol for values outside; ``R`` grows with the scale so that escapes stay rare (about 1e-4).
 
 A window's masses depend only on the scale index and on where the location sits inside its unit
-(4096 positions), so ``window_probabilities`` keeps them in tables, filled one scale at a time on
+(2**FRAC_BITS positions), so ``window_probabilities`` keeps them in tables, filled one scale at a time on
 first use, and codes by looking rows up instead of evaluating the CDF again.
 """
 
@@ -21,9 +22,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .logistic import LOG_SCALE_MAX, LOG_SCALE_MIN, LOG_SCALE_STEPS_PER_UNIT
+from ..models.logistic import LOG_SCALE_MAX, LOG_SCALE_MIN
+from .fixedpoint import FRAC_BITS
 
-MU_BITS = 12  # location fixed point
+LOG_SCALE_STEPS_PER_UNIT = 32  # the coder's log-scale grid
 CDF_BITS = 31  # CDF values are integers in [0, 2**CDF_BITS]
 TABLE_STEPS = 256  # table entries per unit of the logistic's argument
 TABLE_RANGE = 16  # the table covers arguments in [-16, 16]
@@ -31,8 +33,8 @@ INV_SCALE_BITS = 20  # inverse scales are integers in units of 2**-20
 NUM_SCALES = (LOG_SCALE_MAX - LOG_SCALE_MIN) * LOG_SCALE_STEPS_PER_UNIT
 WINDOW_PER_SCALE = 10  # window radius ~ 10 scales: escape mass 2*sigmoid(-10) ~ 9e-5
 MAX_RADIUS = 128
-CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 4096 x (2R + 2) uint32)
-_SHIFT = MU_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
+CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 2**FRAC_BITS x (2R + 2) uint32)
+_SHIFT = FRAC_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
 assert NUM_SCALES == int(NUM_SCALES) and TABLE_STEPS == 2**8
 NUM_SCALES = int(NUM_SCALES)
 
@@ -76,21 +78,21 @@ def scale_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def quantize(mu: np.ndarray, log_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Float64 parameters on the fixed-point grid -> (mu_q int64, scale index int64).
-    Exact for inputs that are multiples of 2**-12, which the fixed-point networks produce."""
-    mu_q = np.rint(mu * 2.0**MU_BITS).astype(np.int64)
-    ls_q = np.rint(log_scale * 2.0**MU_BITS).astype(np.int64)
-    step = 2**MU_BITS // LOG_SCALE_STEPS_PER_UNIT
-    j = (ls_q - int(LOG_SCALE_MIN * 2**MU_BITS)) // step
+    Exact for inputs on the fixed-point grid, which the fixed-point networks produce."""
+    mu_q = np.rint(mu * 2.0**FRAC_BITS).astype(np.int64)
+    ls_q = np.rint(log_scale * 2.0**FRAC_BITS).astype(np.int64)
+    step = 2**FRAC_BITS // LOG_SCALE_STEPS_PER_UNIT
+    j = (ls_q - int(LOG_SCALE_MIN * 2**FRAC_BITS)) // step
     return mu_q, np.clip(j, 0, NUM_SCALES - 1)
 
 
 def centers(mu_q: np.ndarray) -> np.ndarray:
     """Window centres: mu rounded half up."""
-    return (mu_q + 2 ** (MU_BITS - 1)) >> MU_BITS
+    return (mu_q + 2 ** (FRAC_BITS - 1)) >> FRAC_BITS
 
 
 def _cdf(n: np.ndarray, inv_scale: np.ndarray) -> np.ndarray:
-    """2**31 * sigmoid(n * 2**-12 / s), by table and linear interpolation, for int64 n."""
+    """2**31 * sigmoid(n * 2**-FRAC_BITS / s), by table and linear interpolation, for int64 n."""
     table = cdf_table()
     last = len(table) - 1
     pos = n * inv_scale + (TABLE_RANGE * TABLE_STEPS << _SHIFT)
@@ -108,8 +110,8 @@ def window_masses(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.ndarray:
     inv_scale = scale_tables()[0][j][:, None]
     c = centers(mu_q)[:, None]
     k = np.arange(-radius, radius + 2, dtype=np.int64)[None, :]
-    # boundary between c + k - 1 and c + k, relative to mu, in units of 2**-12
-    n = ((c + k) << MU_BITS) - (1 << (MU_BITS - 1)) - mu_q[:, None]
+    # boundary between c + k - 1 and c + k, relative to mu, on the fixed-point grid
+    n = ((c + k) << FRAC_BITS) - (1 << (FRAC_BITS - 1)) - mu_q[:, None]
     cdf = _cdf(n, inv_scale)
     masses = np.empty((len(mu_q), 2 * radius + 2), np.int64)
     masses[:, :-1] = np.diff(cdf, axis=1)
@@ -125,7 +127,7 @@ class _WindowTables:
     def __init__(self, radius: int):
         js = np.flatnonzero(scale_tables()[1] == radius)
         self.radius, self.first = radius, int(js[0]) if len(js) else 0
-        self.table = np.empty((len(js), 1 << MU_BITS, 2 * radius + 2), np.uint32)
+        self.table = np.empty((len(js), 1 << FRAC_BITS, 2 * radius + 2), np.uint32)
         self.filled = np.zeros(len(js), bool)
 
     def covers(self, j: np.ndarray) -> bool:
@@ -135,11 +137,11 @@ class _WindowTables:
         rows = j - self.first
         for row in np.unique(rows[~self.filled[rows]]):
             self._fill(int(row))
-        position = mu_q - (centers(mu_q) << MU_BITS) + (1 << (MU_BITS - 1))  # 0 .. 4095
+        position = mu_q - (centers(mu_q) << FRAC_BITS) + (1 << (FRAC_BITS - 1))  # 0 .. 2**FRAC_BITS - 1
         return self.table[rows, position].astype(np.float64)
 
     def _fill(self, row: int) -> None:
-        mu_q = np.arange(1 << MU_BITS, dtype=np.int64) - (1 << (MU_BITS - 1))
+        mu_q = np.arange(1 << FRAC_BITS, dtype=np.int64) - (1 << (FRAC_BITS - 1))
         j = np.full(len(mu_q), self.first + row, np.int64)
         self.table[row] = window_masses(mu_q, j, self.radius)
         self.filled[row] = True

@@ -1,4 +1,4 @@
-"""Conditioner networks, in float (training) and as exact fixed-point twins (coding).
+"""The fixed-point grid and the exact fixed-point twins of the models' networks.
 
 Coding needs the encoder and the decoder to compute *identical* network outputs, whatever the
 machine, thread count, batch size or device. Float convolutions do not promise that: the order of
@@ -17,10 +17,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-FRAC_BITS = 12  # fractional bits of fixed-point activations
+from ..models.layers import ConvNet
+
+FRAC_BITS = 12  # THE fixed-point grid: every network output, location and log-scale that chooses a
+# probability is a multiple of 2**-FRAC_BITS (in the units of the value it describes)
 ACT_LIMIT = 2.0**22  # |activation| bound in fixed-point units (1024.0 in real units)
 WEIGHT_LIMIT = 2.0**13  # |integer weight| bound
 ACC_LIMIT = 2.0**52  # every accumulator must stay below this to be exact in float64
+
+
+def on_grid(t: torch.Tensor) -> torch.Tensor:
+    """``t`` rounded to the fixed-point grid."""
+    return torch.round(t * 2.0**FRAC_BITS) / 2.0**FRAC_BITS
 
 
 def exact_mode():
@@ -32,35 +40,6 @@ def exact_mode():
 def _floor_log2(x: torch.Tensor) -> torch.Tensor:
     """floor(log2(x)) for positive x, exactly (from the float's exponent, no libm call)."""
     return (torch.frexp(x).exponent - 1).to(torch.float64)
-
-
-class ConvNet(nn.Module):
-    """3x3 conv -> ReLU -> 1x1 conv -> ReLU -> 3x3 conv, the last layer zero-initialised.
-
-    The input is multiplied by ``input_scale`` (a power of two) first, so that integer latents
-    of size ~100 enter the network at size ~1.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = 1 / 64):
-        super().__init__()
-        self.input_scale = input_scale
-        self.layers = nn.ModuleList(
-            [
-                nn.Conv2d(in_channels, hidden, 3, padding=1),
-                nn.Conv2d(hidden, hidden, 1),
-                nn.Conv2d(hidden, out_channels, 3, padding=1),
-            ]
-        )
-        nn.init.zeros_(self.layers[-1].weight)
-        nn.init.zeros_(self.layers[-1].bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x * self.input_scale
-        for i, conv in enumerate(self.layers):
-            h = conv(h)
-            if i < len(self.layers) - 1:
-                h = F.relu(h)
-        return h
 
 
 class FixedConvNet(nn.Module):

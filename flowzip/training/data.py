@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import lzma
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"}
+from ..image import image_files
+
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
-
-
-def load_array(path: str | Path) -> np.ndarray:
-    """A uint8 array of shape (N, H, W, C) from .npy or .npy.xz."""
-    path = Path(path)
-    if path.name.endswith(".xz"):
-        with lzma.open(path) as f:
-            return np.load(io.BytesIO(f.read()))
-    return np.load(path)
 
 
 def downsample_factors(jpeg_downsample: float | list[float]) -> list[float]:
@@ -34,9 +24,7 @@ def load_folder(path: str | Path, jpeg_downsample: float | list[float] = 2) -> l
     images come once, as they are."""
     factors = downsample_factors(jpeg_downsample)
     images = []
-    for file in sorted(Path(path).rglob("*")):
-        if file.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
+    for file in image_files(path, recursive=True):
         with Image.open(file) as im:
             im = im.convert("RGB")
             if file.suffix.lower() in JPEG_SUFFIXES:

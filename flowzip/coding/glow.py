@@ -1,6 +1,7 @@
-"""Local bits-back coding of a dequantized Glow (Ho, Lohn & Abbeel 2019) on one ANS stack.
+"""The Glow's codec: local bits-back coding of a dequantized Glow (Ho, Lohn & Abbeel 2019) on one
+ANS stack.
 
-Every value is an integer on the grid ``2**-GRID_BITS`` (in the units of the layer that holds it).
+Every latent is an integer on the grid ``2**-LATENT_BITS`` (in the units of the layer that holds it).
 Each Glow layer is split into pieces that are either volume preserving on that grid, and cost
 nothing, or a pure per-element scaling ``y = e * x``, which is coded with local bits-back:
 
@@ -14,15 +15,15 @@ nothing, or a pure per-element scaling ``y = e * x``, which is coded with local 
 * dequantization: the noise ``u`` is decoded first (bits back); the latents are encoded last
   under the priors, as a coarse logistic bin plus uniform low bits.
 
-Discretization, chosen to fit constriction's 24-bit probabilities: log-scales are integers in
-units of 2**-12 nats and the locations ``e * x``, ``y / e`` use them exactly (a coarser grid would
+Discretization, chosen to fit the ANS coder's 24-bit probabilities: log-scales are integers on the
+fixed-point grid (2**-FRAC_BITS nats) and the locations ``e * x``, ``y / e`` use them exactly (a coarser grid would
 code a different flow than the one trained: rounding them to 1/32 cost 0.4 bits per sub-pixel);
-only the windows' widths ``s_x``, ``s_y`` sit on pmf's 1/32 grid. A scaling step moves at most
+only the windows' widths ``s_x``, ``s_y`` sit on the tables' 1/32 log-scale grid. A scaling step moves at most
 2 nats (larger constant scales are split into several steps), and ``s_x``, ``s_y`` stay within about 0.7 to 5.4 grid
-units, where the logistic windows of ``pmf`` (radius 8 to 64) hold them with escape mass below 1e-4. The prior
+units, where the logistic windows of ``tables`` (radius 8 to 64) hold them with escape mass below 1e-4. The prior
 bin is chosen per element so that the prior's scale spans 4 to 8 bins. All the numbers that
 choose a distribution are integers or exact dyadic floats from fixed-point networks, and every
-probability table is ``pmf``'s, so the encoder and the decoder build identical tables.
+probability table comes from ``tables``, so the encoder and the decoder build identical tables.
 """
 
 from __future__ import annotations
@@ -35,54 +36,54 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from . import pmf
-from .ans import UNIFORM
-from .codecs import LogisticCodec
-from .errors import FlowzipError, FormatError
-from .flows import integer as flows
-from .flows.nets import FixedConvNet, exact_mode
-from .models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
+from ..errors import FlowzipError, FormatError
+from ..models import layers
+from ..models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
+from . import tables
+from .ans import AnsStack
+from .fixedpoint import FRAC_BITS, FixedConvNet, exact_mode, on_grid
+from .logistic import LogisticCodec
 
-GRID_BITS = 16  # latents are integers in units of 2**-16
-DEQUANT_BITS = GRID_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
-LOG_BITS = 12  # log-scales are integers in units of 2**-12 nats
-LQ_STEPS = pmf.LOG_SCALE_STEPS_PER_UNIT  # the coding windows' scales are on pmf's 1/32 grid
-MAX_STEP = 2 << LOG_BITS  # one bits-back scaling step moves at most 2 nats
-EXP_BITS = 20  # exp(l / 4096) as an integer in units of 2**-20
+LATENT_BITS = 16  # latents are integers in units of 2**-16
+DEQUANT_BITS = LATENT_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
+LQ_STEPS = tables.LOG_SCALE_STEPS_PER_UNIT  # the coding windows' scales are on the tables' 1/32 grid
+MAX_STEP = 2 << FRAC_BITS  # one bits-back scaling step moves at most 2 nats
+EXP_BITS = 20  # exp(l * 2**-FRAC_BITS) as an integer in units of 2**-20
 COEF_BITS = 16  # fixed-point bits of the 1x1 convolution's triangular factors
-NET_BITS = 12  # fixed-point networks output multiples of 2**-12
 VALUE_LIMIT = 2**30  # |latent| bound in grid units, so that every product fits in int64
 LN2 = math.log(2.0)
 # Scale index of the geometric middle of the scaling steps' scales (2 grid units). Measured net
 # cost above -log2(e) per element and step: about 0.0002 bits for |log e| < 0.25 and 0.002 to
 # 0.003 bits for |log e| up to 2 (scale 3.5 halves that, and takes twice as long).
-CENTER_J = round((math.log(2.0) - pmf.LOG_SCALE_MIN) * LQ_STEPS)
+CENTER_J = round((math.log(2.0) - tables.LOG_SCALE_MIN) * LQ_STEPS)
 
 LOGISTIC = LogisticCodec()
 
 
 @lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
-    """round(2**20 * exp(k / 4096)) for k = -8192 .. 8192, with decimal (identical everywhere)."""
+    """round(2**20 * exp(k * 2**-FRAC_BITS)) for k = -MAX_STEP .. MAX_STEP, with decimal (identical
+    everywhere)."""
     ctx = decimal.Context(prec=34)
-    one = 2**LOG_BITS
+    one = 2**FRAC_BITS
     return np.array([int(ctx.multiply(ctx.exp(decimal.Decimal(k) / one), 2**EXP_BITS).to_integral_value())
                      for k in range(-MAX_STEP, MAX_STEP + 1)], np.int64)
 
 
 @lru_cache(maxsize=None)
 def coupling_thresholds(limit: float) -> np.ndarray:
-    """Integer thresholds on the 2**-12 grid of a raw coupling output r: the coded log-scale
-    round(4096 * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its maximum."""
+    """Integer thresholds on the fixed-point grid of a raw coupling output r: the coded log-scale
+    round(2**FRAC_BITS * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its
+    maximum."""
     ctx = decimal.Context(prec=34)
-    one = 2**LOG_BITS
+    one = 2**FRAC_BITS
     top = math.floor(limit * one)
     lim = decimal.Decimal(repr(limit))
     out = []
     for k in range(-top + 1, top + 1):
         y = (decimal.Decimal(k) - decimal.Decimal("0.5")) / (one * lim)  # tanh(r / limit) >= y
         r = lim * ctx.divide(ctx.ln(ctx.divide(1 + y, 1 - y)), 2)
-        out.append(int(ctx.multiply(r, 2**NET_BITS).to_integral_value(decimal.ROUND_CEILING)))
+        out.append(int(ctx.multiply(r, 2**FRAC_BITS).to_integral_value(decimal.ROUND_CEILING)))
     return np.array(out, np.int64)
 
 
@@ -92,8 +93,8 @@ def _check(values: np.ndarray) -> None:
 
 
 def _times_exp(n: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
-    """n * exp(log_scale / 4096) in units of 2**-12 (pmf's location grid), rounded."""
-    shift = EXP_BITS - pmf.MU_BITS
+    """n * exp(log_scale * 2**-FRAC_BITS) on the fixed-point grid (the tables' locations), rounded."""
+    shift = EXP_BITS - FRAC_BITS
     return (n * exp_table()[log_scale + MAX_STEP] + (1 << (shift - 1))) >> shift
 
 
@@ -104,15 +105,15 @@ def _split(log_scale: np.ndarray) -> list[np.ndarray]:
 
 
 def _window_scales(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pmf scale indices (1/32 grid) of x and y around CENTER_J, about exp(part / 4096) apart.
+    """Scale indices (1/32 grid) of x and y around CENTER_J, about exp(part * 2**-FRAC_BITS) apart.
     Only the widths use the coarse grid; the locations use the exact scale."""
-    q = (part + (1 << (LOG_BITS - 6))) >> (LOG_BITS - 5)  # part in 1/32 nats, rounded
+    q = (part + (1 << (FRAC_BITS - 6))) >> (FRAC_BITS - 5)  # part in 1/32 nats, rounded
     j_x = CENTER_J - (q >> 1)
     return j_x, j_x + q
 
 
 def push_scale(coder, x: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
-    """Encoder side of y = exp(log_scale / 4096) * x (flat int64 arrays); returns y."""
+    """Encoder side of y = exp(log_scale * 2**-FRAC_BITS) * x (flat int64 arrays); returns y."""
     for part in _split(log_scale):
         j_x, j_y = _window_scales(part)
         y = LOGISTIC.pop(coder, _times_exp(x, part), j_y, escape=False)
@@ -135,14 +136,14 @@ def pop_scale(coder, y: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
 
 
 def _prior_params(mu: torch.Tensor, ls: torch.Tensor):
-    """Prior location and log-scale (on the 2**-12 grid) -> low-bit count b, and the coarse
-    bin's logistic parameters for pmf: the scale spans 4 to 8 bins of 2**b grid units."""
-    mu_i = np.rint(mu.cpu().numpy().ravel() * 2.0**NET_BITS).astype(np.int64)
-    ls_r = np.rint(ls.cpu().numpy().ravel() * 2.0**NET_BITS) / 2.0**NET_BITS
-    b = np.clip(np.floor(ls_r / LN2 + GRID_BITS) - 2, 0, 40).astype(np.int64)
-    j = np.floor((ls_r + (GRID_BITS - b) * LN2 - pmf.LOG_SCALE_MIN) * LQ_STEPS).astype(np.int64)
-    mu_q = ((mu_i << GRID_BITS) >> b) - (1 << (pmf.MU_BITS - 1))  # bin k covers [k, k + 1)
-    return b, mu_q, np.clip(j, 0, pmf.NUM_SCALES - 1)
+    """Prior location and log-scale (on the fixed-point grid) -> low-bit count b, and the coarse
+    bin's logistic parameters for the tables: the scale spans 4 to 8 bins of 2**b grid units."""
+    mu_i = np.rint(mu.cpu().numpy().ravel() * 2.0**FRAC_BITS).astype(np.int64)
+    ls_r = np.rint(ls.cpu().numpy().ravel() * 2.0**FRAC_BITS) / 2.0**FRAC_BITS
+    b = np.clip(np.floor(ls_r / LN2 + LATENT_BITS) - 2, 0, 40).astype(np.int64)
+    j = np.floor((ls_r + (LATENT_BITS - b) * LN2 - tables.LOG_SCALE_MIN) * LQ_STEPS).astype(np.int64)
+    mu_q = ((mu_i << LATENT_BITS) >> b) - (1 << (FRAC_BITS - 1))  # bin k covers [k, k + 1)
+    return b, mu_q, np.clip(j, 0, tables.NUM_SCALES - 1)
 
 
 def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None:
@@ -151,14 +152,14 @@ def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None
     coarse = z >> b
     LOGISTIC.push(coder, coarse, mu_q, j)
     low = b > 0
-    coder.encode_reverse((z - (coarse << b))[low].astype(np.int32), UNIFORM, (1 << b[low]).astype(np.int32))
+    coder.push_uniform((z - (coarse << b))[low], 1 << b[low])
 
 
 def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
     b, mu_q, j = _prior_params(mu, ls)
     low = b > 0
     bits = np.zeros(len(b), np.int64)
-    bits[low] = coder.decode(UNIFORM, (1 << b[low]).astype(np.int32))
+    bits[low] = coder.pop_uniform(1 << b[low])
     coarse = LOGISTIC.pop(coder, mu_q, j)
     if (np.abs(coarse) > (VALUE_LIMIT >> b)).any():
         raise FormatError("corrupt file: a decoded latent is out of range")
@@ -166,12 +167,12 @@ def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
 
 
 def squeeze(x: np.ndarray) -> np.ndarray:
-    """The flow's squeeze (``flows.integer``) on an int64 array."""
-    return flows.squeeze(torch.from_numpy(x)).numpy()
+    """The flow's squeeze (``models.layers``) on an int64 array."""
+    return layers.squeeze(torch.from_numpy(x)).numpy()
 
 
 def unsqueeze(x: np.ndarray) -> np.ndarray:
-    return flows.unsqueeze(torch.from_numpy(x)).numpy()
+    return layers.unsqueeze(torch.from_numpy(x)).numpy()
 
 
 def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:
@@ -179,7 +180,7 @@ def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _channel_lq(log_scale: torch.Tensor) -> np.ndarray:
-    return np.rint(log_scale.detach().numpy() * 2.0**LOG_BITS).astype(np.int64)
+    return np.rint(log_scale.detach().numpy() * 2.0**FRAC_BITS).astype(np.int64)
 
 
 def _broadcast(per_channel: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -196,7 +197,7 @@ class ExactStep:
     """
 
     def __init__(self, step, device: torch.device):
-        grid = 2.0**GRID_BITS
+        grid = 2.0**LATENT_BITS
         conv = step.conv
         act_log_scale = step.actnorm.log_scale.detach()
         self.bias = np.rint(step.actnorm.bias.detach().numpy() * grid).astype(np.int64)
@@ -208,7 +209,7 @@ class ExactStep:
         self.lower = np.rint(torch.tril(conv.lower.detach(), -1).numpy() * 2.0**COEF_BITS).astype(np.int64)
         self.upper = np.rint(upper.numpy() * 2.0**COEF_BITS).astype(np.int64)
         self.split = step.coupling.split
-        self.net = FixedConvNet(step.coupling.net, input_unit=2.0**-GRID_BITS).to(device)
+        self.net = FixedConvNet(step.coupling.net, input_unit=2.0**-LATENT_BITS).to(device)
         self.device = device
 
     def _mix(self, matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -226,9 +227,9 @@ class ExactStep:
             h = self.net(torch.from_numpy(x_a).to(self.device, torch.float64)).cpu().numpy()
         raw, shift = np.split(h, 2, axis=1)
         thresholds = coupling_thresholds(SCALE_LIMIT)
-        r = np.rint(raw * 2.0**NET_BITS).astype(np.int64)
+        r = np.rint(raw * 2.0**FRAC_BITS).astype(np.int64)
         lq = np.searchsorted(thresholds, r, side="right") - len(thresholds) // 2
-        return lq, np.rint(shift * 2.0**GRID_BITS).astype(np.int64)
+        return lq, np.rint(shift * 2.0**LATENT_BITS).astype(np.int64)
 
     def push(self, coder, x: np.ndarray) -> np.ndarray:
         x = x + self.bias.reshape(1, -1, 1, 1)
@@ -254,6 +255,8 @@ class ExactStep:
 class GlowCodec:
     """The coding twin of a ``Glow``: ``push`` an image batch onto an ANS stack, ``pop`` it off."""
 
+    bits_back = True  # takes bits from the stack before it gives any
+
     def __init__(self, model, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
         self.model = copy.deepcopy(model).cpu().double().eval().requires_grad_(False)
@@ -261,12 +264,11 @@ class GlowCodec:
         self.multiple = model.multiple
         self.levels = []
         for level in model.levels:
-            prior = None if level.prior is None else FixedConvNet(level.prior, input_unit=2.0**-GRID_BITS)
+            prior = None if level.prior is None else FixedConvNet(level.prior, input_unit=2.0**-LATENT_BITS)
             self.levels.append(([ExactStep(s, self.device) for s in level.steps], level.keep,
                                 None if prior is None else prior.to(self.device)))
-        grid = 2.0**NET_BITS
-        self.top_mu = torch.round(model.top_mu.detach() * grid) / grid
-        self.top_ls = torch.round(model.top_log_scale.detach().clamp(*PRIOR_LOG_SCALE) * grid) / grid
+        self.top_mu = on_grid(model.top_mu.detach())
+        self.top_ls = on_grid(model.top_log_scale.detach().clamp(*PRIOR_LOG_SCALE))
 
     def _prior(self, net, keep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         with exact_mode():
@@ -280,7 +282,7 @@ class GlowCodec:
     def push(self, coder, pixels: np.ndarray) -> float:
         """Code a (B, C, H, W) uint8 batch onto the stack. Returns the model's estimate in bits:
         -log2 of the float model's density at the dequantized pixels the coder drew."""
-        noise = coder.decode(UNIFORM, np.full(pixels.size, 1 << DEQUANT_BITS, np.int32)).astype(np.int64)
+        noise = coder.pop_uniform(np.full(pixels.size, 1 << DEQUANT_BITS))
         v = ((pixels.astype(np.int64) - 128) << DEQUANT_BITS) + noise.reshape(pixels.shape)
         x = v
         for steps, keep, prior in self.levels:
@@ -292,7 +294,7 @@ class GlowCodec:
                 x = x[:, :keep]
         push_prior(coder, x, *self._top(x.shape))
         with torch.no_grad():
-            nats = self.model.log_density(torch.from_numpy(v).to(torch.float64) / 2.0**GRID_BITS)
+            nats = self.model.log_density(torch.from_numpy(v).to(torch.float64) / 2.0**LATENT_BITS)
         return float(-nats.sum()) / LN2
 
     def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
@@ -310,6 +312,5 @@ class GlowCodec:
         pixels = (x >> DEQUANT_BITS) + 128
         if x.shape[1] != channels or pixels.min() < 0 or pixels.max() > 255:
             raise FormatError("corrupt file: decoded pixels are out of range")
-        coder.encode_reverse((x & ((1 << DEQUANT_BITS) - 1)).ravel().astype(np.int32), UNIFORM,
-                             np.full(x.size, 1 << DEQUANT_BITS, np.int32))
+        coder.push_uniform((x & ((1 << DEQUANT_BITS) - 1)).ravel(), np.full(x.size, 1 << DEQUANT_BITS))
         return pixels.astype(np.uint8)

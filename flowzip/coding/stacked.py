@@ -1,4 +1,4 @@
-"""Stream files (.fz version 2): one image, or an archive of many, coded into one ANS stream.
+"""The stacked pipeline (.fz version 2): one image, or an archive of many, coded onto one ANS stack.
 
 Bits-back coding takes bits from the stack before it gives any, so its tiles cannot have streams
 of their own. Here every tile of every image goes onto one stack, in a plan that the encoder and
@@ -18,16 +18,14 @@ sub-pixel for it.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import container
-from .ans import coder_from_bytes, coder_to_bytes, new_coder
-from .container import StreamHeader
-from .errors import FormatError
-from .image import Picture, pad_to_multiple, padded_size, tile_boxes
+from ..errors import FormatError
+from ..fileformat.container import Header
+from .ans import AnsStack
+from .tiles import pad_to_multiple, padded_size, tile_boxes
 
 SEED_TILES = 6  # tiles coded by the seed model before bits-back starts
 GROWTH = 8  # a bits-back batch holds at most 1/GROWTH of the sub-pixels coded before it
@@ -44,24 +42,25 @@ class Job:
     units: list[tuple[int, int, tuple[int, int, int, int]]] = field(default_factory=list)
 
 
-def plan(header: StreamHeader, multiples: list[int]) -> list[Job]:
-    """The coding order; ``multiples[m]`` is model m's size multiple."""
+def plan(header: Header, codecs: list) -> list[Job]:
+    """The coding order; ``codecs[m]`` codes with model m (its ``multiple`` and ``bits_back``)."""
     jobs: list[Job] = []
     coded, seeds = 0, 0 if header.seed is None else SEED_TILES
     for ei, entry in enumerate(header.entries):
         for gi, (model, planes) in enumerate(entry.groups):
             for box in tile_boxes(entry.height, entry.width, header.tile):
                 m, seed = model, False
-                if header.models[m].codec == "glow" and seeds:
+                if codecs[m].bits_back and seeds:
                     m, seed, seeds = header.seed, True, seeds - 1
                 y0, y1, x0, x1 = box
-                shape = (len(planes), padded_size(y1 - y0, multiples[m]), padded_size(x1 - x0, multiples[m]))
+                multiple = codecs[m].multiple
+                shape = (len(planes), padded_size(y1 - y0, multiple), padded_size(x1 - x0, multiple))
                 size = shape[0] * shape[1] * shape[2]
                 job = jobs[-1] if jobs else None
                 if (job is None or job.model != m or job.seed != seed or job.shape != shape
                         or len(job.units) >= job.capacity):
                     capacity = header.batch
-                    if header.models[m].codec == "glow":
+                    if codecs[m].bits_back:
                         capacity = max(1, min(header.batch, coded // (GROWTH * size)))
                     job = Job(m, shape, capacity, seed)
                     jobs.append(job)
@@ -70,14 +69,14 @@ def plan(header: StreamHeader, multiples: list[int]) -> list[Job]:
     return jobs
 
 
-def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progress=None,
+def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
            stats: dict | None = None) -> tuple[bytes, float]:
-    """Images (H, W, C) uint8 matching ``header.entries`` -> (.fz bytes, estimated bits).
-    ``codecs[m]`` codes with model m (``push``/``pop``/``multiple``). ``stats``, if given, gets
-    per kind of job ("idf", "glow", "seed"): the stack's growth in bits, the estimate, sub-pixels."""
-    coder = new_coder()
+    """Images (H, W, C) uint8 matching ``header.entries`` -> (payload, estimated bits). ``stats``,
+    if given, gets per kind of job ("seed", or the coding model's family id): the stack's growth in
+    bits, the estimate, sub-pixels and batches."""
+    coder = AnsStack()
     est_bits = 0.0
-    for job in plan(header, [c.multiple for c in codecs]):
+    for job in plan(header, codecs):
         bits_before = coder.num_bits()
         tiles = []
         for ei, gi, (y0, y1, x0, x1) in job.units:
@@ -88,7 +87,7 @@ def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progres
         estimate = codecs[job.model].push(coder, batch)
         est_bits += estimate
         if stats is not None:
-            kind = stats.setdefault("seed" if job.seed else header.models[job.model].codec,
+            kind = stats.setdefault("seed" if job.seed else header.models[job.model].family,
                                     {"bits": 0, "estimate": 0.0, "subpixels": 0, "batches": 0})
             kind["bits"] += coder.num_bits() - bits_before
             kind["estimate"] += estimate
@@ -96,14 +95,14 @@ def encode(header: StreamHeader, images: list[np.ndarray], codecs: list, progres
             kind["batches"] += 1
         if progress:
             progress(len(job.units))
-    return container.pack_stream(header, coder_to_bytes(coder)), est_bits
+    return coder.to_bytes(), est_bits
 
 
-def decode(data: bytes, header: StreamHeader, start: int, codecs: list, progress=None) -> list[Picture]:
-    """The inverse of ``encode``: every image of the file, checked against its pixel CRC."""
-    coder = coder_from_bytes(data[start:])
+def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
+    """The inverse of ``encode``: every image of the file, (H, W, C) uint8."""
+    coder = AnsStack.from_bytes(payload)
     out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
-    for job in reversed(plan(header, [c.multiple for c in codecs])):
+    for job in reversed(plan(header, codecs)):
         tiles = codecs[job.model].pop(coder, len(job.units), *job.shape)
         for (ei, gi, (y0, y1, x0, x1)), t in zip(job.units, tiles):
             planes = header.entries[ei].groups[gi][1]
@@ -112,9 +111,9 @@ def decode(data: bytes, header: StreamHeader, start: int, codecs: list, progress
             progress(len(job.units))
     if not coder.is_empty():
         raise FormatError("corrupt file: the coded stream has data left over after decoding")
-    pictures = []
-    for e, pixels in zip(header.entries, out):
-        if zlib.crc32(pixels.tobytes()) != e.pixel_crc:
-            raise FormatError(f"corrupt file: decoded pixels of {e.name or 'the image'} fail the checksum")
-        pictures.append(Picture(pixels, e.mode, dict(e.metadata)))
-    return pictures
+    return out
+
+
+def num_units(header: Header) -> int:
+    """How many tiles ``encode`` and ``decode`` report progress for."""
+    return sum(len(tile_boxes(e.height, e.width, header.tile)) * len(e.groups) for e in header.entries)

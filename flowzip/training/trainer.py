@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import os
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,10 @@ import torch
 from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from . import zoo
-from .data import CropSampler, load_array, load_folder, to_gray
-from .errors import ModelError
-from .models import build_model
+from .. import families, zoo
+from ..image import read_array
+from .data import CropSampler, load_folder, to_gray
+from ..errors import FlowzipError, ModelError
 
 
 @dataclass
@@ -109,15 +110,32 @@ def _load_initial_weights(model: torch.nn.Module, config: dict, init: str) -> No
     """Copy a released model's weights into ``model``; its family and architecture must match, or
     the model must be a grown version of it (``grow_from``: more couplings, starting as identities)."""
     source = zoo.load_model(init)
-    if source.family == config["family"] and source.card["config"] == config["model"]:
+    family = families.by_name(config["family"])
+    if source.family is family and source.card["config"] == config["model"]:
         model.load_state_dict(source.model.state_dict())
         return
     try:
-        if source.family != config["family"] or not hasattr(model, "grow_from"):
+        if source.family is not family or not hasattr(model, "grow_from"):
             raise ValueError
         model.grow_from(source.model)
     except ValueError:
         raise ModelError(f"init model {init!r} has another family or architecture than this config") from None
+
+
+def load_checkpoint(path: str | Path, device="cpu") -> dict:
+    """A training checkpoint, loaded without running pickled code (``weights_only``): it may hold
+    tensors, numbers, strings and containers of them, nothing else."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise FlowzipError(f"{path}: refused, the checkpoint holds objects other than weights and numbers "
+                           "(loading it could run code)") from None
+    except (OSError, RuntimeError, EOFError, ValueError) as e:
+        raise FlowzipError(f"{path}: not a readable training checkpoint ({e})") from None
+    missing = {"model", "ema", "step", "config"} - set(state if isinstance(state, dict) else ())
+    if missing:
+        raise FlowzipError(f"{path}: not a flowzip training checkpoint (it lacks {', '.join(sorted(missing))})")
+    return state
 
 
 def train(config: dict, out_dir: str | Path, resume: bool = False, device: str = "cpu",
@@ -137,12 +155,12 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
     if main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tcfg.seed)
-    model = build_model(config["family"], config["model"]).to(dev)
+    model = families.by_name(config["family"]).build(config["model"]).to(dev)
     if tcfg.init:  # before loading data, so that a wrong name fails at once
         _load_initial_weights(model, config, tcfg.init)
     channels = config["model"].get("channels", 3)
 
-    arrays = [load_array(p) for p in dcfg.arrays]
+    arrays = [read_array(p) for p in dcfg.arrays]
     photos = [im for folder in dcfg.folders for im in load_folder(folder, dcfg.jpeg_downsample)]
     arrays, photos, held = _held_out(arrays, photos, tcfg, model.multiple)
     sampler = CropSampler(arrays, photos, tcfg.crop, tcfg.photo_fraction, channels, [tcfg.seed + 1, rank])
@@ -157,7 +175,7 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
     step, images_seen, wall = 0, 0, 0.0
     ckpt_path = out_dir / "checkpoint.pt"
     if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        state = load_checkpoint(ckpt_path, dev)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
@@ -222,9 +240,9 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
 
 def export_checkpoint(checkpoint: str | Path, name: str, out_dir: str | Path, card: dict | None = None) -> Path:
     """Write a checkpoint's EMA weights as a release model ``NAME`` (see ``zoo.export``)."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_checkpoint(checkpoint)
     config = state["config"]
-    model = build_model(config["family"], config["model"])
+    model = families.by_name(config["family"]).build(config["model"])
     model.load_state_dict(state["ema"])
     record = {"training": {"config": config, "steps": state["step"], "images_seen": state["images_seen"],
                            "wall_s": round(state["wall"], 1)}}

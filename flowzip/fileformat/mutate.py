@@ -14,9 +14,7 @@ KINDS = ("bit_flip", "truncate", "extend", "header_byte", "header_field_recrc", 
 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutation of ``data`` (a valid .fz file) that must make decoding fail cleanly."""
-    stream = container.version_of(data) == container.STREAM_VERSION
-    read = container.read_stream_header if stream else container.read_header
-    header_end = read(data)[1] - 4  # the header CRC sits at [header_end, +4), the payload CRC before it
+    header_end = container.parse(data)[1] - 4  # the header CRC sits at [header_end, +4), the payload CRC before it
     raw = bytearray(data)
     if kind == "bit_flip":
         pos = int(rng.integers(0, len(raw)))

@@ -1,0 +1,59 @@
+"""The table of model families: everything that differs between the IDF and the Glow lives here.
+
+A family ties together the float model (and its config) that training and estimates use, the exact
+codec that codes with it, the id that a .fz file records, the label users see, and whether it is
+coded directly or with bits-back. Nothing else in flowzip compares family names; a third family
+costs one entry in ``FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .coding.glow import GlowCodec
+from .coding.idf import IDFCodec
+from .errors import FormatError, ModelError
+from .models import IDF, Glow, GlowConfig, IDFConfig
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # as written in model cards
+    id: int  # as written in .fz files
+    label: str
+    model: type
+    config: type
+    codec: type  # built with (float model, device); ``codec.bits_back`` says how it codes
+
+    @property
+    def bits_back(self) -> bool:
+        """Whether the codec takes bits from the stack (it then needs a seed to start a file)."""
+        return self.codec.bits_back
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.label})"
+
+    def build(self, config: dict):
+        """A fresh float model from a config dict."""
+        return self.model(self.config(**config))
+
+
+FAMILIES = [
+    Family("idf", 1, "integer discrete flow, direct ANS", IDF, IDFConfig, IDFCodec),
+    Family("glow", 2, "local bits-back ANS", Glow, GlowConfig, GlowCodec),
+]
+_BY_NAME = {f.name: f for f in FAMILIES}
+_BY_ID = {f.id: f for f in FAMILIES}
+
+
+def by_name(name: str) -> Family:
+    if name not in _BY_NAME:
+        raise ModelError(f"unknown model family {name!r} (known: {', '.join(_BY_NAME)})")
+    return _BY_NAME[name]
+
+
+def by_id(family_id: int) -> Family:
+    if family_id not in _BY_ID:
+        raise FormatError(f"corrupt file: unknown codec {family_id}")
+    return _BY_ID[family_id]

@@ -1,0 +1,1 @@
+"""The .fz file format: the container (headers, checks, versions) and mutations for fuzzing it."""

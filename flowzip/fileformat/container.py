@@ -1,0 +1,345 @@
+"""The .fz container: a checked header (``Header``) and the coded payload; docs/FORMAT.md.
+
+Two layouts share one ``Header`` (a table of models and a list of images, ``Entry``):
+
+* version 1, **tiled**: one image; every tile of every plane group has an ANS stream of its own,
+  whose byte lengths the header lists (``Header.lengths``);
+* version 2, **stacked**: one image or an archive of many, coded into a single ANS stream (which
+  bits-back coding needs), with a zlib-compressed table of the images.
+
+``parse`` reads the version once and dispatches; ``pack`` is its inverse. Every declared size is
+bounded before anything is allocated; both CRCs are checked. Model families are stored as their
+numeric id; ``flowzip.families`` says what each id is.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass, field
+
+from ..errors import FormatError
+
+MAGIC = b"FLZ"
+TILED, STACKED = 1, 2  # format versions: the two layouts
+VERSIONS = (TILED, STACKED)
+MODES = ("L", "LA", "RGB", "RGBA")
+MAX_IMAGES = 2**20
+MAX_BATCH = 256
+MAX_NAME = 4096
+NO_SEED = 255
+MAX_TABLE = 2**28  # bytes of a stacked file's decompressed image table
+MAX_SIDE = 2**20
+MAX_PIXELS = 2**30
+MIN_TILE, MAX_TILE = 16, 1024
+MAX_METADATA = 2**26
+
+
+@dataclass
+class ModelRef:
+    """A model a file names: its family's id, registry name and the first 4 bytes of its weights'
+    SHA-256."""
+
+    family: int
+    name: str
+    weights: bytes
+
+
+@dataclass
+class Entry:
+    """One image of a file; ``groups`` are (index into ``Header.models``, planes)."""
+
+    name: str
+    height: int
+    width: int
+    mode: str
+    pixel_crc: int
+    groups: list[tuple[int, list[int]]]
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8
+
+    @property
+    def channels(self) -> int:
+        return len(self.mode)
+
+
+@dataclass
+class Header:
+    """Everything a decoder needs before the payload. ``batch`` and ``seed`` belong to the stacked
+    layout (part of its coding order), ``lengths`` ([group][tile] stream bytes) to the tiled one."""
+
+    version: int
+    tile: int
+    models: list[ModelRef]
+    entries: list[Entry]
+    batch: int | None = None
+    seed: int | None = None
+    lengths: list[list[int]] = field(default_factory=list)
+
+    @property
+    def subpixels(self) -> int:
+        return sum(e.height * e.width * e.channels for e in self.entries)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.buf = io.BytesIO(data)
+
+    def take(self, n: int) -> bytes:
+        b = self.buf.read(n)
+        if len(b) != n:
+            raise FormatError("truncated file: the header ends early")
+        return b
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "little")
+
+    def varint(self, limit: int, what: str) -> int:
+        n, shift = 0, 0
+        while True:
+            byte = self.u8()
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 63:
+                raise FormatError(f"corrupt file: {what} is not a valid number")
+        if n > limit:
+            raise FormatError(f"corrupt file: {what} {n} is out of range (at most {limit})")
+        return n
+
+    def text(self) -> str:
+        try:
+            return self.take(self.u8()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("corrupt file: a name is not valid text") from None
+
+    def model(self) -> ModelRef:
+        return ModelRef(self.u8(), self.text(), self.take(4))
+
+    def mode_and_depth(self) -> tuple[str, int]:
+        mode_id, bit_depth = self.u8(), self.u8()
+        if mode_id >= len(MODES) or bit_depth != 8:
+            raise FormatError("corrupt file: unknown image mode or bit depth")
+        return MODES[mode_id], bit_depth
+
+    def metadata(self) -> dict[str, bytes]:
+        metadata = {}
+        for _ in range(self.varint(64, "metadata count")):
+            key = self.take(self.u8())
+            if not key.isascii():
+                raise FormatError("corrupt file: a metadata key is not ASCII")
+            metadata[key.decode("ascii")] = self.take(self.varint(MAX_METADATA, "metadata length"))
+        return metadata
+
+    def header_crc(self, data: bytes) -> int:
+        """Check the header CRC that ends here; returns where the payload starts."""
+        end = self.buf.tell()
+        if zlib.crc32(data[:end]) != self.u32():
+            raise FormatError("corrupt file: header checksum mismatch")
+        return end + 4
+
+
+def _model_bytes(m: ModelRef) -> bytes:
+    name = m.name.encode("utf-8")
+    return bytes([m.family, len(name)]) + name + m.weights[:4]
+
+
+def _metadata_bytes(metadata: dict[str, bytes]) -> bytes:
+    out = bytearray(_varint(len(metadata)))
+    for key, value in metadata.items():
+        out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
+    return bytes(out)
+
+
+def version_of(data: bytes) -> int:
+    if len(data) < 4 or data[:3] != MAGIC:
+        raise FormatError("not a flowzip file (bad magic bytes)")
+    if data[3] not in VERSIONS:
+        raise FormatError(f"unsupported .fz format version {data[3]} "
+                          f"(this flowzip reads versions {', '.join(map(str, VERSIONS))})")
+    return data[3]
+
+
+def _check(header: Header) -> None:
+    if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
+        raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
+    if header.version == STACKED:
+        if not 1 <= header.batch <= MAX_BATCH:
+            raise FormatError(f"corrupt file: batch {header.batch} is invalid")
+        if header.seed is not None and header.seed >= len(header.models):
+            raise FormatError("corrupt file: the seed model does not exist")
+    if not 1 <= len(header.entries) <= MAX_IMAGES:
+        raise FormatError("corrupt file: bad image count")
+    total = 0
+    for e in header.entries:
+        if not (1 <= e.height <= MAX_SIDE and 1 <= e.width <= MAX_SIDE):
+            raise FormatError(f"corrupt file: image size {e.width}x{e.height} is out of range")
+        total += e.height * e.width
+        if sorted(p for _, planes in e.groups for p in planes) != list(range(e.channels)):
+            raise FormatError("corrupt file: the plane groups do not cover the image's channels")
+        if any(m >= len(header.models) for m, _ in e.groups):
+            raise FormatError("corrupt file: a plane group names a model that does not exist")
+    if total > MAX_PIXELS:
+        raise FormatError("corrupt file: the image is larger than flowzip supports")
+
+
+def _check_payload(data: bytes, start: int, length: int, payload_crc: int) -> None:
+    """The payload must fill the rest of the file exactly and match its CRC."""
+    if start + length != len(data):
+        what = "truncated" if start + length > len(data) else "corrupt (extra bytes after the end)"
+        raise FormatError(f"{what} file: payload size does not match the header")
+    if zlib.crc32(data[start:]) != payload_crc:
+        raise FormatError("corrupt file: payload checksum mismatch")
+
+
+def pack(header: Header, payload: bytes) -> bytes:
+    """Header and payload -> .fz bytes (the layout ``header.version`` names)."""
+    _check(header)
+    out = _pack_tiled(header, payload) if header.version == TILED else _pack_stacked(header, payload)
+    out += zlib.crc32(out).to_bytes(4, "little")
+    return bytes(out) + payload
+
+
+def parse(data: bytes) -> tuple[Header, int]:
+    """Parse and check the header of .fz bytes; returns it with the offset of the payload.
+    Raises ``FormatError`` for anything that is not a well-formed .fz file of a known version."""
+    version = version_of(data)
+    r = _Reader(data)
+    r.take(4)
+    if r.u8() != 0:
+        raise FormatError("corrupt file: unknown flags are set")
+    return _parse_tiled(data, r) if version == TILED else _parse_stacked(data, r)
+
+
+# --- version 1: tiled ------------------------------------------------------------------------
+
+def num_tiles(height: int, width: int, tile: int) -> int:
+    return -(-height // tile) * -(-width // tile)
+
+
+def _pack_tiled(header: Header, payload: bytes) -> bytearray:
+    (e,) = header.entries
+    out = bytearray(MAGIC) + bytes([TILED, 0])
+    out += _varint(e.height) + _varint(e.width) + bytes([MODES.index(e.mode), e.bit_depth])
+    out += _varint(header.tile) + bytes([len(e.groups)])
+    for m, planes in e.groups:
+        out += _model_bytes(header.models[m]) + bytes([len(planes), *planes])
+    out += _metadata_bytes(e.metadata) + e.pixel_crc.to_bytes(4, "little")
+    for lengths in header.lengths:
+        for n in lengths:
+            out += _varint(n)
+    return out + zlib.crc32(payload).to_bytes(4, "little")
+
+
+def _parse_tiled(data: bytes, r: _Reader) -> tuple[Header, int]:
+    height = r.varint(MAX_SIDE, "height")
+    width = r.varint(MAX_SIDE, "width")
+    mode, bit_depth = r.mode_and_depth()
+    tile = r.varint(MAX_TILE, "tile size")
+    models: list[ModelRef] = []
+    groups = []
+    for _ in range(r.u8()):
+        model = r.model()
+        if model not in models:
+            models.append(model)
+        groups.append((models.index(model), list(r.take(r.u8()))))
+    metadata = r.metadata()
+    entry = Entry("", height, width, mode, r.u32(), groups, metadata, bit_depth)
+    header = Header(TILED, tile, models, [entry])
+    _check(header)
+    remaining = len(data) - r.buf.tell()
+    tiles = num_tiles(height, width, tile)
+    if tiles * len(groups) * 5 + 8 > remaining:  # per tile a length byte and a 4-byte stream
+        raise FormatError("truncated or corrupt file: too short for the image it declares")
+    header.lengths = [[r.varint(remaining, "stream length") for _ in range(tiles)] for _ in groups]
+    payload_crc = r.u32()
+    start = r.header_crc(data)
+    if any(n == 0 or n % 4 for ls in header.lengths for n in ls):
+        raise FormatError("corrupt file: a coded stream has an invalid length")
+    _check_payload(data, start, sum(sum(ls) for ls in header.lengths), payload_crc)
+    return header, start
+
+
+# --- version 2: stacked ----------------------------------------------------------------------
+
+def _pack_stacked(header: Header, payload: bytes) -> bytearray:
+    out = bytearray(MAGIC) + bytes([STACKED, 0])
+    out += _varint(header.tile) + _varint(header.batch) + bytes([len(header.models)])
+    for m in header.models:
+        out += _model_bytes(m)
+    table = bytearray(_varint(len(header.entries)))
+    for e in header.entries:
+        name = e.name.encode("utf-8")
+        table += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
+        table += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
+        table += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
+        for model, planes in e.groups:
+            table += bytes([model, len(planes), *planes])
+    table = zlib.compress(bytes(table), 9)  # names and sizes repeat: an archive's table shrinks a lot
+    out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(table)) + table
+    return out + _varint(len(payload)) + zlib.crc32(payload).to_bytes(4, "little")
+
+
+def _inflate(packed: bytes) -> bytes:
+    """The image table, refusing a damaged or oversized one before it can fill memory."""
+    inflater = zlib.decompressobj()
+    try:
+        table = inflater.decompress(packed, MAX_TABLE)
+    except zlib.error:
+        raise FormatError("corrupt file: the image table does not decompress") from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise FormatError("corrupt file: the image table is damaged or too large")
+    return table
+
+
+def _parse_entries(table: bytes) -> list[Entry]:
+    r = _Reader(table)
+    count = r.varint(MAX_IMAGES, "image count")
+    if count * 12 > len(table):  # every image takes at least 12 bytes of the table
+        raise FormatError("corrupt file: the image table is too short for the images it declares")
+    entries = []
+    for _ in range(count):
+        try:
+            name = r.take(r.varint(MAX_NAME, "name length")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("corrupt file: an image name is not valid text") from None
+        height, width = r.varint(MAX_SIDE, "height"), r.varint(MAX_SIDE, "width")
+        mode, bit_depth = r.mode_and_depth()
+        metadata = r.metadata()
+        pixel_crc = r.u32()
+        groups = [(r.u8(), list(r.take(r.u8()))) for _ in range(r.u8())]
+        entries.append(Entry(name, height, width, mode, pixel_crc, groups, metadata, bit_depth))
+    if r.buf.tell() != len(table):
+        raise FormatError("corrupt file: the image table has bytes left over")
+    return entries
+
+
+def _parse_stacked(data: bytes, r: _Reader) -> tuple[Header, int]:
+    tile = r.varint(MAX_TILE, "tile size")
+    batch = r.varint(MAX_BATCH, "batch")
+    models = [r.model() for _ in range(r.u8())]
+    seed = r.u8()
+    entries = _parse_entries(_inflate(r.take(r.varint(len(data), "image table length"))))
+    header = Header(STACKED, tile, models, entries, batch, None if seed == NO_SEED else seed)
+    _check(header)
+    length = r.varint(len(data), "stream length")
+    payload_crc = r.u32()
+    start = r.header_crc(data)
+    if length % 4:
+        raise FormatError("corrupt file: the coded stream has an invalid length")
+    _check_payload(data, start, length, payload_crc)
+    return header, start

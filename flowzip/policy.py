@@ -1,0 +1,161 @@
+"""The one place that decides how a file is made, before any coding: which model codes which
+planes, the layout (tiled or stacked), tile and batch, and the seed model of a bits-back file.
+
+``ACTIVE`` is the policy in force; the API, the CLI, ``flowzip bench`` and ``flowzip models`` all
+ask it, and tests replace it. Shipping a new default model changes one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import zoo
+from .coding import stacked
+from .coding.tiles import tile_boxes
+from .errors import FlowzipError, ModelError
+from .fileformat import container
+from .image import Picture
+
+PLANES = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}
+PLANE_NAMES = {3: "colour planes", 1: "gray and alpha planes"}
+
+
+@dataclass
+class Plan:
+    """How to code some pictures: the layout, tile and batch, per picture its plane groups
+    ``[(model, planes)]``, and the seed model of a stacked file whose tiles bits-back codes."""
+
+    layout: int
+    tile: int
+    batch: int
+    groups: list[list[tuple[zoo.LoadedModel, list[int]]]]
+    seed: zoo.LoadedModel | None = None
+    units: int = 0  # tiles to code, for progress
+
+    @property
+    def models(self) -> list[zoo.LoadedModel]:
+        """Every model the file names, in order of first use (the seed last)."""
+        out = []
+        for groups in self.groups:
+            for model, _ in groups:
+                if model not in out:
+                    out.append(model)
+        if self.seed is not None and self.seed not in out:
+            out.append(self.seed)
+        return out
+
+
+def _installed(table: dict[int, str]) -> bool:
+    return bool(table) and all(map(zoo.installed, table.values()))
+
+
+def _units(pictures: list[Picture], groups: list[list], tile: int) -> int:
+    return sum(len(tile_boxes(*p.pixels.shape[:2], tile)) * len(g) for p, g in zip(pictures, groups))
+
+
+def check_tile(tile: int) -> None:
+    if tile % 16 or not container.MIN_TILE <= tile <= container.MAX_TILE:
+        raise FlowzipError(f"tile must be a multiple of 16 from {container.MIN_TILE} to {container.MAX_TILE}")
+
+
+@dataclass
+class Policy:
+    """Default models per number of coded channels (3: colour planes, 1: a gray or alpha plane)."""
+
+    integer: dict[int, str] = field(default_factory=lambda: {3: "idf-rgb-v2", 1: "idf-gray-v1"})
+    # pictures at least a stacked tile high and wide (photos rather than thumbnails):
+    integer_photo: dict[int, str] = field(default_factory=lambda: {3: "idf-photo-v2", 1: "idf-gray-photo-v1"})
+    # colour planes filling more tiles than the seed codes go to bits-back (smaller files, ~1.5x the time):
+    bits_back: dict[int, str] = field(default_factory=lambda: {3: "glow-rgb-v2"})
+    bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
+    tiled_tile: int = 256
+    tiled_batch: int = 4
+    stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
+    stacked_batch: int = 16
+
+    def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
+             tile: int | None = None, batch: int | None = None) -> Plan:
+        """The plan for coding ``pictures`` into one file: a stacked file when they are an archive
+        or a bits-back model codes them, else a tiled file. ``model`` codes the plane groups it
+        fits, the defaults the rest; a single picture must have a group that it fits."""
+        if not pictures:
+            raise FlowzipError("an archive needs at least one image")
+        if tile is not None:
+            check_tile(tile)
+        if batch is not None and not 1 <= batch <= container.MAX_BATCH:
+            raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
+        strict = len(pictures) == 1
+        if not archive and strict:
+            picture = pictures[0]
+            groups = self._groups(picture.mode, model, strict, self._defaults(pictures, tile or self.stacked_tile)[0])
+            if not any(m.family.bits_back for m, _ in groups):
+                groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
+                tile = tile or self.tiled_tile
+                return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
+                            _units(pictures, [groups], tile))
+        tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
+        groups = [self._groups(p.mode, model, strict, d) for p, d in zip(pictures, self._defaults(pictures, tile))]
+        first = next((p for p, g in zip(pictures, groups) if any(m.family.bits_back for m, _ in g)), None)
+        seed = None if first is None else zoo.load_model(self._integer(first, tile)[3])
+        return Plan(container.STACKED, tile, batch, groups, seed, _units(pictures, groups, tile))
+
+    def _is_photo(self, picture: Picture, tile: int) -> bool:
+        return min(picture.pixels.shape[:2]) >= tile
+
+    def _integer(self, picture: Picture, tile: int) -> dict[int, str]:
+        """The integer flows for a picture's planes: for pictures at least a tile high and wide,
+        those fine-tuned on photos where they are installed."""
+        if not self._is_photo(picture, tile):
+            return dict(self.integer)
+        return {**self.integer, **{c: n for c, n in self.integer_photo.items() if zoo.installed(n)}}
+
+    def _defaults(self, pictures: list[Picture], tile: int) -> list[dict[int, str]]:
+        """Default model per number of coded channels for each of the pictures coded together.
+        Colour planes go to a bits-back model when all colour planes together fill more tiles than
+        the seed model codes first: bits-back then pays for its start."""
+        integer = [self._integer(p, tile) for p in pictures]
+        colour_tiles = sum(len(tile_boxes(p.pixels.shape[0], p.pixels.shape[1], tile))
+                           for p in pictures if p.pixels.shape[2] >= 3)
+        if colour_tiles <= stacked.SEED_TILES or not _installed(self.bits_back):
+            return integer
+        photo = self.bits_back_photo if _installed(self.bits_back_photo) else {}
+        return [{**ints, **self.bits_back, **(photo if self._is_photo(p, tile) else {})}
+                for ints, p in zip(integer, pictures)]
+
+    @staticmethod
+    def _groups(mode: str, model: zoo.LoadedModel | None, strict: bool,
+                defaults: dict[int, str]) -> list[tuple[zoo.LoadedModel, list[int]]]:
+        """(model, planes) per plane group: colour planes together, gray and alpha alone."""
+        groups = [(model if model is not None and model.channels == len(p) else zoo.load_model(defaults[len(p)]), p)
+                  for p in PLANES[mode]]
+        if strict and model is not None and all(m is not model for m, _ in groups):
+            raise ModelError(f"model {model.name!r} codes {model.channels}-channel planes; a {mode} image has none")
+        return groups
+
+    def missing(self) -> list[str]:
+        """The default integer flows (one per number of channels) that are not installed."""
+        return [n for n in self.integer.values() if not zoo.installed(n)]
+
+    def roles(self) -> dict[str, str]:
+        """Model name -> what it is the default for, in words (for ``flowzip models`` and help)."""
+        t = self.stacked_tile
+        size = f"{t}x{t}"
+        photo_integer = {c: n for c, n in self.integer_photo.items() if zoo.installed(n)}
+        out = {}
+        for c, name in self.integer.items():
+            under = f" of pictures under {t} pixels high or wide" if c in photo_integer else ""
+            out[name] = f"{PLANE_NAMES[c]}{under}" + (" that bits-back does not code" if c == 3 else "")
+        for c, name in photo_integer.items():
+            seeds = " that bits-back does not code; seeds their bits-back files" if c == 3 else ""
+            out[name] = f"{PLANE_NAMES[c]} of pictures at least {size}{seeds}"
+        larger = f"colour images (or archives) filling more than {stacked.SEED_TILES} tiles of {size}"
+        photo = _installed(self.bits_back_photo)
+        for name in self.bits_back.values():
+            out[name] = larger + (f": those under {t} pixels high or wide" if photo else "")
+        if photo:
+            for name in self.bits_back_photo.values():
+                out[name] = f"{larger}: those at least {size}"
+        return out
+
+
+ACTIVE = Policy()
