@@ -50,6 +50,13 @@ class _Group(click.Group):
             sys.exit(1)
 
 
+class UsageError(click.UsageError):
+    """A wrong command line: one line on stderr, exit status 2."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"flowzip: error: {self.format_message()}", err=True)
+
+
 def _silence_stdout() -> None:
     """After a closed pipe: send what is still buffered nowhere, so that exiting stays quiet."""
     try:
@@ -96,7 +103,7 @@ def _refuse_clashes(pairs: list[tuple[Path, Path]]) -> None:
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
         if dst != STREAM and dst in seen:
-            raise click.UsageError(f"{seen[dst]} and {src} would both be written to {dst}; use -o FOLDER/ "
+            raise UsageError(f"{seen[dst]} and {src} would both be written to {dst}; use -o FOLDER/ "
                                    "or compress them into an archive (-o NAME.fz)")
         seen[dst] = src
 
@@ -109,7 +116,7 @@ def _compress_outputs(inputs: list[Path], out: str | None) -> list[Path]:
         pairs = [(inputs[0], Path(out))]
     else:
         if not _is_folder(out):
-            raise click.UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /) "
+            raise UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /) "
                                    f"or -o ARCHIVE.fz (one archive), not -o {out}")
         pairs = [(p, Path(out) / p.with_suffix(".fz").name) for p in inputs]
     _refuse_clashes(pairs)
@@ -236,7 +243,7 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
         _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, quiet)
         return
     if len(images) > 1 and STREAM in images:
-        raise click.UsageError("'-' (standard input) must be the only input")
+        raise UsageError("'-' (standard input) must be the only input")
     outputs = _compress_outputs(images, output)
     if len(images) > 1 and output:
         Path(output).mkdir(parents=True, exist_ok=True)
@@ -259,10 +266,10 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
 
 def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, quiet):
     if STREAM in images:
-        raise click.UsageError("'-' (standard input) cannot go into an archive")
+        raise UsageError("'-' (standard input) cannot go into an archive")
     names = [p.name for p in images]
     if len(set(names)) < len(names):
-        raise click.UsageError("an archive cannot hold two images with the same file name")
+        raise UsageError("an archive cannot hold two images with the same file name")
     _refuse_existing(dst, force)
     pictures = []
     for p in images:
@@ -313,9 +320,9 @@ def decompress(files, output, device, force, batch, model, quiet):
     input and writes a PNG to standard output unless -o is given."""
     files = list(files)
     if len(files) > 1 and STREAM in files:
-        raise click.UsageError("'-' (standard input) must be the only input")
+        raise UsageError("'-' (standard input) must be the only input")
     if len(files) > 1 and output and not _is_folder(output):
-        raise click.UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /), "
+        raise UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /), "
                                f"not -o {output}")
     # Read every header first: the output of each file (an image or a folder) depends on it, and a
     # foreign or broken file, a clash or an unwritable format is reported before any decoding.
@@ -503,7 +510,7 @@ def train(config, out_dir, resume, device):
     from .training.trainer import train as run
 
     cfg, _ = load_config(config)
-    steps = cfg.get("train", {}).get("steps", TrainConfig.steps)
+    steps = cfg.get("train", {}).get("stop_at") or cfg.get("train", {}).get("steps", TrainConfig.steps)
 
     def log(line: str):  # evaluations and resumes; the bar shows the rest, log.jsonl has all
         if "held_out" in line or "resumed" in line:

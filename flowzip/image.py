@@ -80,8 +80,10 @@ def picture_from_pil(im: Image.Image) -> Picture:
 
 
 def read_image(source, name: str | None = None) -> Picture:
-    """A path, image file bytes, a PIL image or a numpy array -> Picture, refusing what would
-    lose data. Errors name ``name`` (by default the path; nothing for bytes)."""
+    """A path, image file bytes, a PIL image, a numpy array or a Picture -> Picture, refusing what
+    would lose data. Errors name ``name`` (by default the path; nothing for bytes)."""
+    if isinstance(source, Picture):
+        return source
     if isinstance(source, np.ndarray):
         return picture_from_array(source)
     if isinstance(source, Image.Image):
@@ -164,22 +166,23 @@ class NamedPicture(NamedTuple):
     picture: Picture
 
 
-def load_pictures(paths, limit: int | None = None) -> list[NamedPicture]:
+def load_pictures(paths, limit: int | None = None, start: int = 0) -> list[NamedPicture]:
     """Pictures from folders (their image files), image files, and .npy / .npy.xz arrays of shape
-    (N, H, W[, C]); at most ``limit`` per path. The set is the folder's name, the array file's name,
-    or for a single image file the name of its folder."""
+    (N, H, W[, C]); per path at most ``limit``, from the ``start``-th on. The set is the folder's
+    name, the array file's name, or for a single image file the name of its folder."""
     out = []
+    stop = None if limit is None else start + limit
     for path in map(Path, paths):
         if path.is_dir():
-            out += [NamedPicture(path.name, f.name, read_image(f)) for f in image_files(path)[:limit]]
+            out += [NamedPicture(path.name, f.name, read_image(f)) for f in image_files(path)[start:stop]]
         elif path.name.endswith(ARRAY_SUFFIXES):
             if not path.is_file():
                 raise ImageError(f"{path}: no such file")
-            array = read_array(path)[:limit]
+            array = read_array(path)
             if array.ndim not in (3, 4):
                 raise ImageError(f"{path}: expected an array of shape (N, H, W[, C]), not {array.shape}")
-            out += [NamedPicture(path.name, f"{path.name}[{i}]", picture_from_array(np.asarray(a)))
-                    for i, a in enumerate(array)]
+            out += [NamedPicture(path.name, f"{path.name}[{i}]", picture_from_array(np.asarray(array[i])))
+                    for i in range(start, min(len(array), stop or len(array)))]
         else:
             out.append(NamedPicture(path.resolve().parent.name, path.name, read_image(path)))
     if not out:

@@ -228,3 +228,30 @@ def test_palette_and_bilevel_are_refused(tiny_models, tmp_path, make, message):
     make().save(path)
     with pytest.raises(ImageError, match=message):
         flowzip.compress(path)
+
+
+def test_the_api_takes_a_loaded_model_and_decompresses_archives(tiny_models, tmp_path):
+    image = make_image("gradient", 20, 30, 3)
+    model = flowzip.load_model("tiny-rgb")
+    data = flowzip.compress(image, model=model)
+    np.testing.assert_array_equal(flowzip.decompress(data), image)
+    assert data == flowzip.compress(image, model="tiny-rgb")
+    paths = []
+    for i, mode in enumerate(["RGB", "L"]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(make_image("noise", 9, 7, CHANNELS[mode], seed=i)[..., :3].squeeze(), mode).save(paths[-1])
+    archive = flowzip.compress_archive(paths + [("named", image)])
+    items = flowzip.decompress_archive(archive)
+    assert [name for name, _ in items] == ["0.png", "1.png", "named"]
+    np.testing.assert_array_equal(items[1][1], np.asarray(Image.open(paths[1])))
+    np.testing.assert_array_equal(items[2][1], image)
+    with pytest.raises(flowzip.FlowzipError, match="archive of 3 images"):
+        flowzip.decompress(archive)
+    with pytest.raises(ModelError, match="not a list"):
+        flowzip.compress(image, model=[1])
+
+
+def test_image_errors_show_no_object(tiny_models):
+    with pytest.raises(ImageError) as info:
+        flowzip.compress(b"not an image at all")
+    assert "<" not in str(info.value) and "0x" not in str(info.value)

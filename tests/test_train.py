@@ -135,3 +135,53 @@ def test_a_grown_model_starts_as_the_released_one(tiny_run):
         config["model"]["couplings"] = couplings
         with pytest.raises(flowzip.errors.ModelError, match="another family or architecture"):
             train(config, tmp / "odd", log=lambda line: None)
+
+
+class _Payload:
+    """An object whose unpickling would run code."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def test_checkpoints_load_without_pickle(tiny_run, monkeypatch):
+    """Checkpoints hold weights and numbers only: one that holds other objects is refused, and the
+    object's code never runs."""
+    tmp, config = tiny_run
+    train(config, tmp / "run", log=lambda line: None)
+    import torch
+
+    state = torch.load(tmp / "run" / "checkpoint.pt", weights_only=True)
+    state["extra"] = _Payload()
+    torch.save(state, tmp / "evil.pt")
+    monkeypatch.chdir(tmp)
+    with pytest.raises(flowzip.FlowzipError, match="refused"):
+        export_checkpoint(tmp / "evil.pt", "evil", tmp / "models")
+    assert not (tmp / "pwned.txt").exists()
+    (tmp / "evil").mkdir()
+    (tmp / "evil" / "checkpoint.pt").write_bytes((tmp / "evil.pt").read_bytes())
+    with pytest.raises(flowzip.FlowzipError, match="refused"):
+        train(config, tmp / "evil", resume=True, log=lambda line: None)
+    assert not (tmp / "pwned.txt").exists()
+
+
+def test_exported_models_are_found_by_name(tiny_run, tiny_models, user_model_folder):
+    """`flowzip export` writes into the user model folder, where `flowzip models`, `--model NAME` and
+    the decoder find the model; a file whose model is missing says how to install it."""
+    tmp, config = tiny_run
+    train(config, tmp / "mine", log=lambda line: None)
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", str(tmp / "mine" / "checkpoint.pt"), "--name", "my-idf"])
+    assert result.exit_code == 0 and str(user_model_folder) in result.output
+    assert "my-idf" in runner.invoke(main, ["models"]).output
+    image = tmp / "x.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(image)
+    result = runner.invoke(main, ["compress", str(image), "--model", "my-idf"])
+    assert result.exit_code == 0, result.output
+    data = (tmp / "x.fz").read_bytes()
+    np.testing.assert_array_equal(flowzip.decompress(data), np.asarray(Image.open(image)))
+    for f in user_model_folder.glob("my-idf.*"):
+        f.unlink()
+    zoo.load_model.cache_clear()
+    with pytest.raises(flowzip.ModelError, match="needs model 'my-idf'.*FLOWZIP_MODEL_DIR"):
+        flowzip.decompress(data)

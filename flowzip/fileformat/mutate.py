@@ -1,4 +1,4 @@
-"""Mutations of valid .fz files, for fuzzing the decoder (tests and scripts/fuzz.py)."""
+"""Mutations of valid .fz files, for fuzzing the decoder (tests and scripts/measure/fuzz.py)."""
 
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  # 0: torch's default
     init: str = ""  # start from these weights (a shipped model's name or an exported .json): fine-tuning
+    stop_at: int = 0  # end the run at this step (0: at ``steps``), keeping the schedule of ``steps``
 
 
 @dataclass
@@ -193,7 +194,8 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
 
     log_file = open(out_dir / "log.jsonl", "a") if main_process else None
     t0, window_bpd, window_n = time.time(), 0.0, 0
-    while step < tcfg.steps:
+    last = tcfg.stop_at or tcfg.steps
+    while step < last:
         model.train()
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, tcfg)
@@ -213,19 +215,19 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
         window_n += 1
         if progress and main_process:
             progress(step, f"bpd {bpd.item():.3f}")
-        if main_process and (step % 50 == 0 or step == tcfg.steps):
+        if main_process and (step % 50 == 0 or step == last):
             now = time.time()
             wall += now - t0
             rate = window_n * tcfg.batch * world / max(now - t0, 1e-9)
             record = {"step": step, "images_seen": images_seen, "train_bpd": window_bpd / window_n,
                       "lr": _lr_at(step - 1, tcfg), "images_per_s": rate, "wall_s": wall, "processes": world}
-            if step % tcfg.eval_every == 0 or step == tcfg.steps:
+            if step % tcfg.eval_every == 0 or step == last:
                 for name, images in held.items():
                     record[f"held_out_{name}_bpd"] = held_out_bpd(ema, images, dev)
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-            if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
+            if step % tcfg.checkpoint_every == 0 or step == last:
                 save()
             t0, window_bpd, window_n = time.time(), 0.0, 0
             if progress:

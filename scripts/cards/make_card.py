@@ -1,7 +1,7 @@
 """Model-card fields for a training run: data, hardware, wall time and the learning curve.
 
-    python scripts/make_card.py runs/idf-rgb > runs/idf-rgb/card.json
-    python scripts/make_card.py runs/a runs/b > card.json   # a run continued in another folder
+    python scripts/cards/make_card.py runs/idf-rgb > runs/idf-rgb/card.json
+    python scripts/cards/make_card.py runs/a runs/b > card.json   # a run continued in another folder
 
 A run that starts from a released model (``train.init``) names it in ``fine_tuned_from``; its
 learning curve counts only the crops seen since (that model's card has the curve before).
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from flowzip.data import downsample_factors
-from flowzip.train import DataConfig, TrainConfig
+from flowzip.training.data import downsample_factors
+from flowzip.training.trainer import DataConfig, TrainConfig
 
 runs = [Path(a) for a in sys.argv[1:]]
 log = [json.loads(line) for run in runs for line in (run / "log.jsonl").read_text().splitlines()]

@@ -1,9 +1,9 @@
-"""Write measured results (from scripts/evaluate.py) into a model's card; the weights are untouched.
+"""Write measured results (from scripts/measure/evaluate.py) into a model's card; the weights are untouched.
 
-    python scripts/record_measured.py pretrained/idf-rgb-v1.json cifar10_test_1000=runs/c.json kodak=runs/k.json
-    python scripts/record_measured.py pretrained/m.json kodak=runs/kodak_a.json+runs/kodak_b.json
+    python scripts/cards/record_measured.py pretrained/idf-rgb-v1.json cifar10_test_1000=runs/c.json kodak=runs/k.json
+    python scripts/cards/record_measured.py pretrained/m.json kodak=runs/kodak_a.json+runs/kodak_b.json
 
-Results joined by ``+`` are parts of one set of equally sized images (scripts/kodak_cli_roundtrip.sh
+Results joined by ``+`` are parts of one set of equally sized images (scripts/measure/kodak_cli_roundtrip.sh
 on two halves of Kodak, side by side): bpd and times are averaged over all their images.
 """
 
@@ -24,7 +24,7 @@ for arg in sys.argv[2:]:
                   for k in ("mean_bpd", "mean_estimated_bpd", "encode_s_per_image", "decode_s_per_image")}
         result.update(images=images, peak_rss_mb=max(p["peak_rss_mb"] for p in parts),
                       via=f"{parts[0]['via']}, in {len(parts)} parts side by side, one thread each")
-    if "actual_bpd" in result:  # scripts/evaluate_archive.py: all images in one archive
+    if "actual_bpd" in result:  # scripts/measure/evaluate_archive.py: all images in one archive
         measured[key] = {"bpd": result["actual_bpd"], "estimated_bpd": result["estimated_bpd"],
                          "images": result["images"], "parts": result["parts"],
                          "as": "one archive" if result.get("archives", 1) == 1 else f"{result['archives']} archives",

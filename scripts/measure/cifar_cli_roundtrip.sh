@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CIFAR-10 test images through the CLI: one .fz per image, and all of them as one archive.
 # Writes the images as PNGs, compresses, decompresses, compares every pixel, sums real file sizes.
-#   bash scripts/cifar_cli_roundtrip.sh [NPY] [LIMIT] [MODEL]
-# With RESULT_JSON=path set, the figures are also written there (for scripts/record_measured.py).
+#   bash scripts/measure/cifar_cli_roundtrip.sh [NPY] [LIMIT] [MODEL]
+# With RESULT_JSON=path set, the figures are also written there (for scripts/cards/record_measured.py).
 set -euo pipefail
 npy=${1:-../shared/data/cifar10/test.npy}
 limit=${2:-10000}

@@ -1,8 +1,8 @@
 """Estimated bpd of models on images cut into coding tiles, at several scales: a quick way to see
 which model suits which images, without coding. Estimates only (the models' likelihoods, no file
-bytes); `scripts/evaluate.py` and `scripts/kodak_cli_roundtrip.sh` measure real sizes.
+bytes); `scripts/measure/evaluate.py` and `scripts/measure/kodak_cli_roundtrip.sh` measure real sizes.
 
-    python scripts/estimate_tiles.py ../shared/data/kodak --models glow-rgb-v2 glow-photo-v1 --scales 1 2 4
+    python scripts/measure/estimate_tiles.py ../shared/data/kodak --models glow-rgb-v2 glow-photo-v1 --scales 1 2 4
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from flowzip import zoo
-from flowzip.api import STREAM_TILE
-from flowzip.data import IMAGE_SUFFIXES, load_array
-from flowzip.image import pad_to_multiple, read_image, tile_boxes
-from flowzip.train import held_out_bpd
+from flowzip import policy, zoo
+from flowzip.coding.tiles import pad_to_multiple, tile_boxes
+from flowzip.image import load_pictures
+from flowzip.training.trainer import held_out_bpd
 
 
 def downscale(pixels: np.ndarray, factor: int) -> np.ndarray:
@@ -42,13 +41,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--scales", nargs="+", type=int, default=[1])
     ap.add_argument("--limit", type=int)
-    ap.add_argument("--tile", type=int, default=STREAM_TILE)
+    ap.add_argument("--tile", type=int, default=policy.ACTIVE.stacked_tile)
     args = ap.parse_args()
-    if args.path.is_dir():
-        files = sorted(p for p in args.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[: args.limit]
-        images = [read_image(f).pixels for f in files]
-    else:
-        images = list(load_array(args.path)[: args.limit])
+    images = [item.picture.pixels for item in load_pictures([args.path], args.limit)]
     result = {"data": str(args.path), "images": len(images), "tile": args.tile, "estimate_bpd": {}}
     for name in args.models:
         loaded = zoo.load_model(name)

@@ -1,8 +1,8 @@
 """Measure flowzip on a data set: actual bpd from real .fz bytes, the model's estimate, exact round
 trips, seconds per image and peak memory. Prints one JSON object.
 
-    python scripts/evaluate.py ../shared/data/kodak                   # a folder of images
-    python scripts/evaluate.py ../shared/data/cifar10/test.npy --limit 1000
+    python scripts/measure/evaluate.py ../shared/data/kodak                   # a folder of images
+    python scripts/measure/evaluate.py ../shared/data/cifar10/test.npy --limit 1000
 """
 
 from __future__ import annotations
@@ -19,20 +19,14 @@ import numpy as np
 import torch
 
 from flowzip import api
-from flowzip.data import IMAGE_SUFFIXES, load_array, to_gray
-from flowzip.image import read_image
+from flowzip.image import load_pictures, read_image
+from flowzip.training.data import to_gray
 
 
 def images(path: Path, limit: int | None, gray: bool, start: int = 0):
     """(name, Picture) for images start .. start + limit; ``gray`` converts to 8-bit luma first."""
-    stop = None if limit is None else start + limit
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[start:stop]
-        arrays = ((f.name, read_image(f).pixels) for f in files)
-    else:
-        arrays = ((f"{path.name}[{i}]", a) for i, a in enumerate(load_array(path)[start:stop], start))
-    for name, a in arrays:
-        yield name, read_image(to_gray(a) if gray else a)
+    for item in load_pictures([path], limit, start):
+        yield item.name, read_image(to_gray(item.picture.pixels)) if gray else item.picture
 
 
 def main() -> None:

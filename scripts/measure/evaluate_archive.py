@@ -2,10 +2,10 @@
 the archive's bytes, the model's estimate, the parts of the stream (seed tiles, bits-back tiles,
 header), an exact round trip of every image, and the time. Prints one JSON object.
 
-    python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v1
-    python scripts/evaluate_archive.py ../shared/data/kodak --limit 1 --model glow-rgb-v1   # one file
-    python scripts/evaluate_archive.py ../shared/data/cifar10/test.npy --start 5000 --model glow-rgb-v1
-    python scripts/merge_archive_results.py half0.json half1.json   # archives run side by side
+    python scripts/measure/evaluate_archive.py ../shared/data/cifar10/test.npy --limit 1000 --model glow-rgb-v1
+    python scripts/measure/evaluate_archive.py ../shared/data/kodak --limit 1 --model glow-rgb-v1   # one file
+    python scripts/measure/evaluate_archive.py ../shared/data/cifar10/test.npy --start 5000 --model glow-rgb-v1
+    python scripts/measure/merge_archive_results.py half0.json half1.json   # archives run side by side
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowzip import __version__, api, container
+from flowzip import __version__, api, families
+from flowzip.fileformat import container
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate import images  # noqa: E402
@@ -42,16 +43,16 @@ def main() -> None:
     pictures = list(images(args.path, args.limit, gray=False, start=args.start))
     stats: dict = {}
     t0 = time.perf_counter()
-    data, report = api.compress_archive(pictures, args.model, tile=args.tile, batch=args.batch,
-                                        device=args.device, stats=stats)
+    data, report = api.encode(pictures, args.model, archive=True, tile=args.tile, batch=args.batch,
+                       device=args.device, stats=stats)
     t1 = time.perf_counter()
-    decoded = api.decompress_archive(data, device=args.device)
+    decoded = api.decode(data, device=args.device)
     t2 = time.perf_counter()
     exact = sum(np.array_equal(a.pixels, b.pixels) for (_, a), (_, b) in zip(pictures, decoded))
     if args.out:
         args.out.write_bytes(data)
-    header_bytes = container.read_stream_header(data)[1]
-    parts = {kind: {"actual_bpd": round(s["bits"] / s["subpixels"], 4),
+    header_bytes = container.parse(data)[1]
+    parts = {(kind if kind == "seed" else families.by_id(kind).name): {"actual_bpd": round(s["bits"] / s["subpixels"], 4),
                     "estimated_bpd": round(s["estimate"] / s["subpixels"], 4),
                     "subpixels": s["subpixels"], "batches": s["batches"]} for kind, s in stats.items()}
     print(json.dumps({

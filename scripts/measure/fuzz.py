@@ -2,7 +2,7 @@
 error (or, for payload changes confined to padding, in the true pixels), in bounded time and memory,
 both through the API and (a sample) through the CLI. Prints a JSON summary.
 
-    python scripts/fuzz.py --cases 5000 [--cli-every 50]
+    python scripts/measure/fuzz.py --cases 5000 [--cli-every 50]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 import flowzip
 from flowzip.errors import FlowzipError
-from flowzip.fuzz import KINDS, mutate
+from flowzip.fileformat.mutate import KINDS, mutate
 
 
 def main() -> None:

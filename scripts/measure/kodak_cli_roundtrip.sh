@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compress all 24 Kodak images with the CLI, decompress them, and compare pixels with the originals.
-# With RESULT_JSON=path set, the figures are also written there (for scripts/record_measured.py).
+# With RESULT_JSON=path set, the figures are also written there (for scripts/cards/record_measured.py).
 set -euo pipefail
 kodak=${1:-../shared/data/kodak}
 model=${2:-}

@@ -3,7 +3,7 @@
 The image is built from a Kodak photo scaled up (Lanczos) to WIDTHxHEIGHT, so it has photo
 statistics; no data is downloaded.
 
-    python scripts/large_image.py --width 6000 --height 4000
+    python scripts/measure/large_image.py --width 6000 --height 4000
 """
 
 import argparse

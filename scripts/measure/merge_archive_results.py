@@ -1,8 +1,8 @@
-"""Combine results of scripts/evaluate_archive.py on disjoint parts of a data set (for example the
+"""Combine results of scripts/measure/evaluate_archive.py on disjoint parts of a data set (for example the
 two halves of CIFAR-10 test, coded as two archives side by side on two cores) into one result
 with the same fields: bpd from the archives' total bytes over their total sub-pixels.
 
-    python scripts/merge_archive_results.py runs/half0.json runs/half1.json > runs/whole.json
+    python scripts/measure/merge_archive_results.py runs/half0.json runs/half1.json > runs/whole.json
 """
 
 import json
