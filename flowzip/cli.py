@@ -18,7 +18,7 @@ from .files import atomic_write
 from .image import LOSSLESS_FORMATS, encode_image, png_size, read_image
 
 DEVICES = click.Choice(["auto", "cpu", "cuda"])
-STREAM = Path("-")
+STDIO = Path("-")  # standard input or output
 SIGPIPE_EXIT = 141  # what a shell reports for a process ended by a closed pipe
 
 
@@ -95,14 +95,14 @@ def _is_folder(out: str) -> bool:
 
 
 def _name(src: Path) -> str:
-    return "<stdin>" if src == STREAM else str(src)
+    return "<stdin>" if src == STDIO else str(src)
 
 
 def _refuse_clashes(pairs: list[tuple[Path, Path]]) -> None:
     """Two inputs that would write the same output are refused before any work."""
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
-        if dst != STREAM and dst in seen:
+        if dst != STDIO and dst in seen:
             raise UsageError(f"{seen[dst]} and {src} would both be written to {dst}; use -o FOLDER/ "
                                    "or compress them into an archive (-o NAME.fz)")
         seen[dst] = src
@@ -111,7 +111,7 @@ def _refuse_clashes(pairs: list[tuple[Path, Path]]) -> None:
 def _compress_outputs(inputs: list[Path], out: str | None) -> list[Path]:
     """Output per input: beside it as .fz, or as -o says (one input: a file; several: a folder)."""
     if out is None:
-        pairs = [(p, STREAM if p == STREAM else p.with_suffix(".fz")) for p in inputs]
+        pairs = [(p, STDIO if p == STDIO else p.with_suffix(".fz")) for p in inputs]
     elif len(inputs) == 1 and not Path(out).is_dir():
         pairs = [(inputs[0], Path(out))]
     else:
@@ -125,7 +125,7 @@ def _compress_outputs(inputs: list[Path], out: str | None) -> list[Path]:
 
 def _check_writable_format(dst: Path) -> None:
     """An output image must be a lossless format flowzip writes: checked before any decoding."""
-    if dst != STREAM and dst.suffix.lower() not in LOSSLESS_FORMATS:
+    if dst != STDIO and dst.suffix.lower() not in LOSSLESS_FORMATS:
         raise FlowzipError(f"cannot write {dst}: choose a lossless format "
                            f"({', '.join(sorted(LOSSLESS_FORMATS))})")
 
@@ -176,12 +176,12 @@ def _run_each(pairs, work, label: str, quiet: bool) -> None:
 
 
 def _read(src: Path) -> bytes:
-    return sys.stdin.buffer.read() if src == STREAM else src.read_bytes()
+    return sys.stdin.buffer.read() if src == STDIO else src.read_bytes()
 
 
 def _write(dst: Path, data: bytes, force: bool) -> None:
     """Atomically to a file, or to standard output (never to a terminal)."""
-    if dst != STREAM:
+    if dst != STDIO:
         atomic_write(dst, data, overwrite=force)
     elif sys.stdout.isatty():
         raise FlowzipError("refusing to write binary data to a terminal (use -o FILE or a pipe)")
@@ -191,7 +191,7 @@ def _write(dst: Path, data: bytes, force: bool) -> None:
 
 
 def _refuse_existing(dst: Path, force: bool) -> None:
-    if dst != STREAM and dst.exists() and not force:
+    if dst != STDIO and dst.exists() and not force:
         raise FileExistsError(f"{dst} already exists (use -f to overwrite)")
 
 
@@ -242,7 +242,7 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
     if len(images) > 1 and output and output.endswith(".fz") and not Path(output).is_dir():
         _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, quiet)
         return
-    if len(images) > 1 and STREAM in images:
+    if len(images) > 1 and STDIO in images:
         raise UsageError("'-' (standard input) must be the only input")
     outputs = _compress_outputs(images, output)
     if len(images) > 1 and output:
@@ -259,13 +259,13 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
         if verify:
             _verify(data, pictures, device, quiet or len(images) > 1, _name(src))
         _write(dst, data, force)
-        _say(f"{_name(src)}: {len(raw)} -> {_result(data, report, pictures, no_png, verify)}", quiet, err=dst == STREAM)
+        _say(f"{_name(src)}: {len(raw)} -> {_result(data, report, pictures, no_png, verify)}", quiet, err=dst == STDIO)
 
     _run_each(list(zip(images, outputs)), work, "compressing", quiet)
 
 
 def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, quiet):
-    if STREAM in images:
+    if STDIO in images:
         raise UsageError("'-' (standard input) cannot go into an archive")
     names = [p.name for p in images]
     if len(set(names)) < len(names):
@@ -319,7 +319,7 @@ def decompress(files, output, device, force, batch, model, quiet):
     An archive is restored into a folder (-o FOLDER, by default named after it). '-' reads standard
     input and writes a PNG to standard output unless -o is given."""
     files = list(files)
-    if len(files) > 1 and STREAM in files:
+    if len(files) > 1 and STDIO in files:
         raise UsageError("'-' (standard input) must be the only input")
     if len(files) > 1 and output and not _is_folder(output):
         raise UsageError(f"several inputs need -o FOLDER/ (an existing folder, or a name ending in /), "
@@ -349,9 +349,9 @@ def decompress(files, output, device, force, batch, model, quiet):
         _refuse_existing(dst, force)
         with _progress(api.progress_units(header), _name(src), quiet or len(files) > 1) as bar:
             picture = api.decompress_picture(data, batch=batch, device=device, model=model, progress=_update(bar))
-        _write(dst, encode_image(picture, ".png" if dst == STREAM else dst.suffix), force)
-        _say(f"{_name(src)} -> {'<stdout>' if dst == STREAM else dst}: "
-             f"{picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}", quiet, err=dst == STREAM)
+        _write(dst, encode_image(picture, ".png" if dst == STDIO else dst.suffix), force)
+        _say(f"{_name(src)} -> {'<stdout>' if dst == STDIO else dst}: "
+             f"{picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}", quiet, err=dst == STDIO)
 
     try:
         _run_each([(src, dst) for src, _, _, dst in jobs], work, "decompressing", quiet)
@@ -363,11 +363,11 @@ def decompress(files, output, device, force, batch, model, quiet):
 def _decompress_output(src: Path, header: container.Header, output: str | None, inputs: int) -> Path:
     """Where one file goes: an image file, or for an archive a folder."""
     archive = len(header.entries) > 1
-    if archive and src == STREAM and output is None:
+    if archive and src == STDIO and output is None:
         raise FlowzipError(f"this is an archive of {len(header.entries)} images: give -o FOLDER to restore "
                            "it from standard input")
     if output is None:
-        return STREAM if src == STREAM else src.with_suffix("" if archive else ".png")
+        return STDIO if src == STDIO else src.with_suffix("" if archive else ".png")
     if inputs == 1 and not (archive or Path(output).is_dir()):
         return Path(output)
     if inputs == 1 and archive:
@@ -496,15 +496,24 @@ def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, 
         sys.exit(1)
 
 
-@main.command()
+def _recipes_help() -> str:
+    from .training import recipes_dir
+
+    return "Recipes: " + ", ".join(sorted(p.stem for p in recipes_dir().glob("*.json")))
+
+
+@main.command(epilog=_recipes_help())
 @click.argument("config")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--device", type=DEVICES, default="auto", show_default=True)
 def train(config, out_dir, resume, device):
     """Train the model a JSON CONFIG describes: a file, or the recipe of a shipped model by name
-    (e.g. `flowzip train glow-photo-v3 --out runs/g3`; data paths are relative to the working folder).
-    The config format is described in docs/MODELS.md."""
+    (e.g. `flowzip train glow-photo-v3 --out runs/g3`).
+
+    A config has "family" ("idf" or "glow"), "model" (the architecture), "train" (steps, batch, lr,
+    warmup, crop, init: a model to start from, ...) and "data" ("arrays": .npy/.npy.xz image arrays,
+    "folders": photo folders, relative to the working folder); a recipe is an example of each."""
     from .training import load_config
     from .training.trainer import TrainConfig
     from .training.trainer import train as run
