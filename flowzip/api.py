@@ -17,12 +17,12 @@ import numpy as np
 import torch
 
 from . import families, policy, zoo
-from .coding import stacked, tiled
+from .coding import chunked, stacked, tiled
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
 from .image import Picture, read_image
 
-PIPELINES = {container.TILED: tiled, container.STACKED: stacked}
+PIPELINES = {container.TILED: tiled, container.STACKED: stacked, container.CHUNKED: chunked}
 
 
 @dataclass
@@ -67,17 +67,19 @@ def _codec(model: zoo.LoadedModel, device: torch.device):
 
 
 def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
-         batch: int | None = None) -> policy.Plan:
+         batch: int | None = None, chunk: int | None = None) -> policy.Plan:
     """How ``encode`` would code these pictures (the active policy's plan)."""
-    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch)
+    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk)
 
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
-           batch: int | None = None, device=None, progress=None, stats: dict | None = None) -> tuple[bytes, Report]:
+           batch: int | None = None, chunk: int | None = None, device=None, progress=None,
+           stats: dict | None = None) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report). One picture becomes a single-image file (tiled, or
-    stacked when a bits-back model codes it); several, or ``archive``, one stacked archive.
-    ``progress(n)`` is called as each n tiles are done; ``stats``: see ``coding.stacked.encode``."""
-    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch)
+    stacked when a bits-back model codes it); several, or ``archive``, one stacked archive; with
+    ``chunk`` (sub-pixels per chunk), a chunked file. ``progress(n)`` is called as each n tiles
+    are done; ``stats``: see ``coding.stacked.encode``."""
+    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk)
     device = resolve_device(device)
     models = the_plan.models
     entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, zlib.crc32(p.pixels.tobytes()),
@@ -85,7 +87,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
                for (name, p), groups in zip(pictures, the_plan.groups)]
     refs = [container.ModelRef(m.family.id, m.name, m.weights_id) for m in models]
     seed = None if the_plan.seed is None else models.index(the_plan.seed)
-    header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed)
+    chunks = [container.Chunk(units, None if s is None else models.index(s)) for units, s in the_plan.chunks]
+    header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks)
     payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
                                                          [_codec(m, device) for m in models], progress, stats)
     data = container.pack(header, payload)
@@ -125,7 +128,8 @@ def decode(data: bytes, *, batch: int | None = None, device=None, model=None,
                 raise FormatError(f"corrupt file: model {models[m].name!r} cannot code {len(planes)} planes")
             if header.version == container.TILED and models[m].family.bits_back:
                 raise FormatError("corrupt file: a tiled file cannot hold bits-back tiles")
-    if header.seed is not None and models[header.seed].family.bits_back:
+    seeds = [header.seed] + [c.seed for c in header.chunks]
+    if any(seed is not None and models[seed].family.bits_back for seed in seeds):
         raise FormatError("corrupt file: the seed model must code directly, not with bits-back")
     if header.version == container.TILED:
         header.batch = batch or policy.ACTIVE.tiled_batch
@@ -152,12 +156,14 @@ def describe(data: bytes) -> dict:
         except FormatError:
             return f"unknown codec {ref.family}"
 
-    fields = {"bytes": len(data), "format_version": header.version,
-              "layout": "tiled" if header.version == container.TILED else "stacked",
+    layout = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked"}
+    fields = {"bytes": len(data), "format_version": header.version, "layout": layout[header.version],
               "images": len(header.entries), "tile": header.tile, "header_bytes": start}
     if header.version == container.STACKED:
         fields["batch"] = header.batch
         fields["seed_model"] = None if header.seed is None else header.models[header.seed].name
+    if header.version == container.CHUNKED:
+        fields.update(batch=header.batch, coder=header.coder, chunks=len(header.chunks))
     fields["models"] = [{"codec": codec(m), "model": m.name, "weights": m.weights.hex()} for m in header.models]
     if len(header.entries) == 1:
         e = header.entries[0]

@@ -31,6 +31,7 @@ class Plan:
     groups: list[list[tuple[zoo.LoadedModel, list[int]]]]
     seed: zoo.LoadedModel | None = None
     units: int = 0  # tiles to code, for progress
+    chunks: list[tuple[list[tuple[int, int, int]], zoo.LoadedModel | None]] = field(default_factory=list)
 
     @property
     def models(self) -> list[zoo.LoadedModel]:
@@ -40,8 +41,9 @@ class Plan:
             for model, _ in groups:
                 if model not in out:
                     out.append(model)
-        if self.seed is not None and self.seed not in out:
-            out.append(self.seed)
+        for seed in [self.seed] + [seed for _, seed in self.chunks]:
+            if seed is not None and seed not in out:
+                out.append(seed)
         return out
 
 
@@ -51,6 +53,26 @@ def _installed(table: dict[int, str]) -> bool:
 
 def _units(pictures: list[Picture], groups: list[list], tile: int) -> int:
     return sum(len(tile_boxes(*p.pixels.shape[:2], tile)) * len(g) for p, g in zip(pictures, groups))
+
+
+def _split(pictures: list[Picture], tile: int, target: int) -> list[list[tuple[int, int, int]]]:
+    """Chunks of about ``target`` sub-pixels: (image, first tile, tiles) units in order; small
+    images go whole into a chunk, a larger one is cut between rows of tiles."""
+    chunks, current, size = [], [], 0
+    for i, p in enumerate(pictures):
+        h, w, c = p.pixels.shape
+        cols, rows = -(-w // tile), -(-h // tile)
+        r = 0
+        while r < rows:
+            if current and size >= target:
+                chunks.append(current)
+                current, size = [], 0
+            r0 = r
+            while r < rows and (r == r0 or size < target):
+                size += (min(tile, h - r * tile)) * w * c
+                r += 1
+            current.append((i, r0 * cols, (r - r0) * cols))
+    return chunks + [current]
 
 
 def check_tile(tile: int) -> None:
@@ -74,10 +96,11 @@ class Policy:
     stacked_batch: int = 16
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
-             tile: int | None = None, batch: int | None = None) -> Plan:
-        """The plan for coding ``pictures`` into one file: a stacked file when they are an archive
-        or a bits-back model codes them, else a tiled file. ``model`` codes the plane groups it
-        fits, the defaults the rest; a single picture must have a group that it fits."""
+             tile: int | None = None, batch: int | None = None, chunk: int | None = None) -> Plan:
+        """The plan for coding ``pictures`` into one file: a chunked file when ``chunk`` (sub-pixels
+        per chunk) is given, else a stacked file when they are an archive or a bits-back model
+        codes them, else a tiled file. ``model`` codes the plane groups it fits, the defaults the
+        rest; a single picture must have a group that it fits."""
         if not pictures:
             raise FlowzipError("an archive needs at least one image")
         if tile is not None:
@@ -85,7 +108,7 @@ class Policy:
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
         strict = len(pictures) == 1
-        if not archive and strict:
+        if not archive and strict and chunk is None:
             picture = pictures[0]
             groups = self._groups(picture.mode, model, strict, self._defaults(pictures, tile or self.stacked_tile)[0])
             if not any(m.family.bits_back for m, _ in groups):
@@ -95,9 +118,17 @@ class Policy:
                             _units(pictures, [groups], tile))
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
         groups = [self._groups(p.mode, model, strict, d) for p, d in zip(pictures, self._defaults(pictures, tile))]
+        units = _units(pictures, groups, tile)
+        if chunk is not None:
+            chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
+                      for c in _split(pictures, tile, chunk)]
+            return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks)
+        return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units)
+
+    def _seed(self, pictures: list[Picture], groups: list[list], tile: int) -> zoo.LoadedModel | None:
+        """The seed of a stack: the integer flow of the first picture that bits-back codes."""
         first = next((p for p, g in zip(pictures, groups) if any(m.family.bits_back for m, _ in g)), None)
-        seed = None if first is None else zoo.load_model(self._integer(first, tile)[3])
-        return Plan(container.STACKED, tile, batch, groups, seed, _units(pictures, groups, tile))
+        return None if first is None else zoo.load_model(self._integer(first, tile)[3])
 
     def _is_photo(self, picture: Picture, tile: int) -> bool:
         return min(picture.pixels.shape[:2]) >= tile

@@ -240,3 +240,31 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
     monkeypatch.setattr(policy.ACTIVE, "integer_photo", {3: "not-installed", 1: "tiny-gray-photo"})  # falls back
     assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]
     assert _models_in(api.compress_picture(gray)[0]) == ["tiny-gray-photo"] * 2
+
+
+def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
+    """Chunks are independent stacks: any chunk size gives back every image, and one chunk decodes
+    on its own into the images it holds."""
+    from flowzip.coding import chunked
+
+    rng = np.random.default_rng(9)
+    pictures = [(f"{i}.png", Picture(_smooth(rng, 24 + i, 33, 3), "RGB")) for i in range(7)]
+    pictures.append(("big.png", Picture(_smooth(rng, 80, 50, 4), "RGBA")))
+    for chunk in (1, 4000, 10**9):
+        data, _ = api.encode(pictures, archive=True, tile=16, chunk=chunk)
+        header, start = container.parse(data)
+        assert header.version == container.CHUNKED and (len(header.chunks) == 1) == (chunk == 10**9)
+        for (name, a), (got, b) in zip(pictures, api.decode(data)):
+            assert name == got
+            np.testing.assert_array_equal(a.pixels, b.pixels)
+    data, _ = api.encode(pictures, archive=True, tile=16, chunk=4000)
+    header, start = container.parse(data)
+    models = [api._file_model(ref, None) for ref in header.models]
+    codecs = [api._codec(m, api.resolve_device("cpu")) for m in models]
+    last = len(header.chunks) - 1
+    out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    chunked.decode_chunk(header, header.chunks[last], container.chunk_payloads(header, data[start:])[last], codecs, out)
+    for image in chunked.images_of(header, [last]):
+        whole = all(image != i for c in header.chunks[:last] for i, _, _ in c.units)
+        if whole:
+            np.testing.assert_array_equal(out[image], pictures[image][1].pixels)

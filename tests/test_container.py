@@ -94,3 +94,49 @@ def test_stream_header_round_trip_and_oversized_table(monkeypatch):
     monkeypatch.setattr(container, "MAX_TABLE", 100)
     with pytest.raises(FormatError, match="image table"):
         container.parse(data)
+
+
+def _chunked_sample() -> bytes:
+    models = [ModelRef(2, "g", b"1234", adapter=b"\x07" * 5), ModelRef(1, "i", b"5678")]
+    entries = [Entry(f"{i}.png", 48, 16, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x"},
+                     tile_models={0: [1, 0, 0]} if i == 1 else {}) for i in range(3)]
+    chunks = [container.Chunk([(0, 0, 3), (1, 0, 1)], seed=1, length=8, crc=zlib.crc32(b"\1\0\0\0\2\0\0\0")),
+              container.Chunk([(1, 1, 2), (2, 0, 3)], seed=None, length=4, crc=zlib.crc32(b"\3\0\0\0"))]
+    header = Header(container.CHUNKED, 16, models, entries, batch=4, chunks=chunks)
+    return container.pack(header, b"\1\0\0\0\2\0\0\0\3\0\0\0")
+
+
+def test_chunked_header_round_trip():
+    data = _chunked_sample()
+    header, start = container.parse(data)
+    assert header.models[0].adapter == b"\x07" * 5 and header.entries[1].tile_models == {0: [1, 0, 0]}
+    assert [c.units for c in header.chunks] == [[(0, 0, 3), (1, 0, 1)], [(1, 1, 2), (2, 0, 3)]]
+    assert [c.seed for c in header.chunks] == [1, None]
+    payloads = container.chunk_payloads(header, data[start:])
+    assert payloads == [b"\1\0\0\0\2\0\0\0", b"\3\0\0\0"]
+    container.check_chunk(header.chunks[1], payloads[1])
+    with pytest.raises(FormatError, match="chunk checksum"):
+        container.check_chunk(header.chunks[1], b"\4\0\0\0")
+
+
+def test_chunked_truncations_and_header_flips_are_refused():
+    data = _chunked_sample()
+    start = container.parse(data)[1]
+    for n in range(len(data)):
+        with pytest.raises(FormatError):
+            container.parse(data[:n])
+    for pos in range(start):
+        for bit in (0, 3, 7):
+            raw = bytearray(data)
+            raw[pos] ^= 1 << bit
+            with pytest.raises(FormatError):
+                container.parse(bytes(raw))
+
+
+@pytest.mark.parametrize("units", [[[(0, 0, 2)], [(0, 3, 1)]], [[(0, 0, 4)], [(0, 3, 1)]], [[(0, 0, 3)]]])
+def test_chunks_must_cover_every_tile_once_in_order(units):
+    entries = [Entry("a", 32, 32, "L", 0, [(0, [0])])]  # 4 tiles of 16
+    header = Header(container.CHUNKED, 16, [ModelRef(1, "i", b"5678")], entries, batch=4,
+                    chunks=[container.Chunk(u, length=0) for u in units])
+    with pytest.raises(FormatError, match="cover"):
+        container.pack(header, b"")

@@ -32,11 +32,12 @@ def samples(tiny_zoo_dir):
         archive = [(f"{i}.png", Picture(im, "RGB")) for i, im in enumerate(rng.integers(0, 256, (4, 16, 16, 3),
                                                                                        dtype=np.uint8))]
         files.append(api.encode(archive, "tiny-glow", archive=True)[0])
+        files.append(api.encode(archive, "tiny-glow", archive=True, chunk=1500)[0])  # a chunked archive
         return files
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(0, 4), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
+@given(st.integers(0, 5), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
 def test_mutated_files_fail_cleanly(tiny_models, samples, which, kind, seed):
     data = mutate(samples[which], kind, np.random.default_rng(seed))
     if data == samples[which]:

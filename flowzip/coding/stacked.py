@@ -42,27 +42,40 @@ class Job:
     units: list[tuple[int, int, tuple[int, int, int, int]]] = field(default_factory=list)
 
 
-def plan(header: Header, codecs: list) -> list[Job]:
-    """The coding order; ``codecs[m]`` codes with model m (its ``multiple`` and ``bits_back``)."""
+def all_units(header: Header) -> list[tuple[int, int, int]]:
+    """(image, first tile, tiles) covering every image whole: a version 2 file's one stack."""
+    return [(ei, 0, len(tile_boxes(e.height, e.width, header.tile))) for ei, e in enumerate(header.entries)]
+
+
+def plan(header: Header, codecs: list, units: list[tuple[int, int, int]] | None = None,
+         seed: int | None = None) -> list[Job]:
+    """The coding order of one stack holding ``units`` (by default every image whole, with the
+    header's seed): per unit, its plane groups, each its tiles in row-major order. ``codecs[m]``
+    codes with model m (its ``multiple`` and ``bits_back``)."""
+    if units is None:
+        units, seed = all_units(header), header.seed
     jobs: list[Job] = []
-    coded, seeds = 0, 0 if header.seed is None else SEED_TILES
-    for ei, entry in enumerate(header.entries):
+    coded, seeds = 0, 0 if seed is None else SEED_TILES
+    for ei, first, count in units:
+        entry = header.entries[ei]
+        boxes = tile_boxes(entry.height, entry.width, header.tile)[first : first + count]
         for gi, (model, planes) in enumerate(entry.groups):
-            for box in tile_boxes(entry.height, entry.width, header.tile):
-                m, seed = model, False
+            tile_models = entry.tile_models.get(gi)
+            for k, box in enumerate(boxes, first):
+                m, is_seed = (model if tile_models is None else tile_models[k]), False
                 if codecs[m].bits_back and seeds:
-                    m, seed, seeds = header.seed, True, seeds - 1
+                    m, is_seed, seeds = seed, True, seeds - 1
                 y0, y1, x0, x1 = box
                 multiple = codecs[m].multiple
                 shape = (len(planes), padded_size(y1 - y0, multiple), padded_size(x1 - x0, multiple))
                 size = shape[0] * shape[1] * shape[2]
                 job = jobs[-1] if jobs else None
-                if (job is None or job.model != m or job.seed != seed or job.shape != shape
+                if (job is None or job.model != m or job.seed != is_seed or job.shape != shape
                         or len(job.units) >= job.capacity):
                     capacity = header.batch
                     if codecs[m].bits_back:
                         capacity = max(1, min(header.batch, coded // (GROWTH * size)))
-                    job = Job(m, shape, capacity, seed)
+                    job = Job(m, shape, capacity, is_seed)
                     jobs.append(job)
                 job.units.append((ei, gi, box))
                 coded += size
@@ -74,9 +87,15 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
     """Images (H, W, C) uint8 matching ``header.entries`` -> (payload, estimated bits). ``stats``,
     if given, gets per kind of job ("seed", or the coding model's family id): the stack's growth in
     bits, the estimate, sub-pixels and batches."""
+    return encode_units(header, plan(header, codecs), images, codecs, progress, stats)
+
+
+def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], codecs: list, progress=None,
+                 stats: dict | None = None) -> tuple[bytes, float]:
+    """The stack of the planned ``jobs`` -> (its bytes, estimated bits)."""
     coder = AnsStack()
     est_bits = 0.0
-    for job in plan(header, codecs):
+    for job in jobs:
         bits_before = coder.num_bits()
         tiles = []
         for ei, gi, (y0, y1, x0, x1) in job.units:
@@ -100,9 +119,16 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
     """The inverse of ``encode``: every image of the file, (H, W, C) uint8."""
-    coder = AnsStack.from_bytes(payload)
     out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
-    for job in reversed(plan(header, codecs)):
+    decode_units(header, plan(header, codecs), payload, codecs, out, progress)
+    return out
+
+
+def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, out: list[np.ndarray],
+                 progress=None) -> None:
+    """The inverse of ``encode_units``: fills the planned tiles of the images in ``out``."""
+    coder = AnsStack.from_bytes(payload)
+    for job in reversed(jobs):
         tiles = codecs[job.model].pop(coder, len(job.units), *job.shape)
         for (ei, gi, (y0, y1, x0, x1)), t in zip(job.units, tiles):
             planes = header.entries[ei].groups[gi][1]
@@ -111,7 +137,6 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
             progress(len(job.units))
     if not coder.is_empty():
         raise FormatError("corrupt file: the coded stream has data left over after decoding")
-    return out
 
 
 def num_units(header: Header) -> int:

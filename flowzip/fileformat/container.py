@@ -1,11 +1,14 @@
 """The .fz container: a checked header (``Header``) and the coded payload; docs/FORMAT.md.
 
-Two layouts share one ``Header`` (a table of models and a list of images, ``Entry``):
+Three layouts share one ``Header`` (a table of models and a list of images, ``Entry``):
 
 * version 1, **tiled**: one image; every tile of every plane group has an ANS stream of its own,
   whose byte lengths the header lists (``Header.lengths``);
 * version 2, **stacked**: one image or an archive of many, coded into a single ANS stream (which
-  bits-back coding needs), with a zlib-compressed table of the images.
+  bits-back coding needs), with a zlib-compressed table of the images;
+* version 3, **chunked**: images coded into independent stacks (``Chunk``), each holding ranges
+  of tiles of some images and its own seed, with its own length and CRC: one image decodes by
+  decoding its chunks only, chunks code in parallel, and a damaged chunk loses only its images.
 
 ``parse`` reads the version once and dispatches; ``pack`` is its inverse. Every declared size is
 bounded before anything is allocated; both CRCs are checked. Model families are stored as their
@@ -21,8 +24,11 @@ from dataclasses import dataclass, field
 from ..errors import FormatError
 
 MAGIC = b"FLZ"
-TILED, STACKED = 1, 2  # format versions: the two layouts
-VERSIONS = (TILED, STACKED)
+TILED, STACKED, CHUNKED = 1, 2, 3  # format versions: the three layouts
+VERSIONS = (TILED, STACKED, CHUNKED)
+CODERS = (1,)  # chunked files: 1 = the stacked layout's ANS coding (constriction, as version 2)
+MAX_CHUNKS = 2**20
+MAX_BIT_DEPTH = 16
 MODES = ("L", "LA", "RGB", "RGBA")
 MAX_IMAGES = 2**20
 MAX_BATCH = 256
@@ -37,12 +43,13 @@ MAX_METADATA = 2**26
 
 @dataclass
 class ModelRef:
-    """A model a file names: its family's id, registry name and the first 4 bytes of its weights'
-    SHA-256."""
+    """A model a file names: its family's id, registry name, the first 4 bytes of its weights'
+    SHA-256, and (chunked files) parameters that adapt it to the file's images."""
 
     family: int
     name: str
     weights: bytes
+    adapter: bytes = b""
 
 
 @dataclass
@@ -57,6 +64,7 @@ class Entry:
     groups: list[tuple[int, list[int]]]
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8
+    tile_models: dict[int, list[int]] = field(default_factory=dict)  # chunked: group -> model per tile
 
     @property
     def channels(self) -> int:
@@ -64,9 +72,22 @@ class Entry:
 
 
 @dataclass
+class Chunk:
+    """An independent stack of a chunked file: ``units`` are (image, first tile, tiles), coded in
+    order (every plane group of each unit's tiles); ``seed`` is the model that codes its first
+    bits-back tiles."""
+
+    units: list[tuple[int, int, int]]
+    seed: int | None = None
+    length: int = 0
+    crc: int = 0
+
+
+@dataclass
 class Header:
-    """Everything a decoder needs before the payload. ``batch`` and ``seed`` belong to the stacked
-    layout (part of its coding order), ``lengths`` ([group][tile] stream bytes) to the tiled one."""
+    """Everything a decoder needs before the payload. ``batch`` belongs to the stacked and chunked
+    layouts (part of their coding order), ``seed`` to the stacked one, ``lengths`` ([group][tile]
+    stream bytes) to the tiled one, ``chunks`` and ``coder`` to the chunked one."""
 
     version: int
     tile: int
@@ -75,6 +96,8 @@ class Header:
     batch: int | None = None
     seed: int | None = None
     lengths: list[list[int]] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    coder: int = 1
 
     @property
     def subpixels(self) -> int:
@@ -127,12 +150,15 @@ class _Reader:
         except UnicodeDecodeError:
             raise FormatError("corrupt file: a name is not valid text") from None
 
-    def model(self) -> ModelRef:
-        return ModelRef(self.u8(), self.text(), self.take(4))
+    def model(self, adapter: bool = False) -> ModelRef:
+        ref = ModelRef(self.u8(), self.text(), self.take(4))
+        if adapter:
+            ref.adapter = self.take(self.varint(MAX_METADATA, "adapter length"))
+        return ref
 
-    def mode_and_depth(self) -> tuple[str, int]:
+    def mode_and_depth(self, max_depth: int = 8) -> tuple[str, int]:
         mode_id, bit_depth = self.u8(), self.u8()
-        if mode_id >= len(MODES) or bit_depth != 8:
+        if mode_id >= len(MODES) or not (bit_depth == 8 or 1 <= bit_depth <= max_depth):
             raise FormatError("corrupt file: unknown image mode or bit depth")
         return MODES[mode_id], bit_depth
 
@@ -177,10 +203,11 @@ def version_of(data: bytes) -> int:
 def _check(header: Header) -> None:
     if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
         raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
-    if header.version == STACKED:
+    if header.version in (STACKED, CHUNKED):
         if not 1 <= header.batch <= MAX_BATCH:
             raise FormatError(f"corrupt file: batch {header.batch} is invalid")
-        if header.seed is not None and header.seed >= len(header.models):
+        seeds = [c.seed for c in header.chunks] if header.version == CHUNKED else [header.seed]
+        if any(seed is not None and seed >= len(header.models) for seed in seeds):
             raise FormatError("corrupt file: the seed model does not exist")
     if not 1 <= len(header.entries) <= MAX_IMAGES:
         raise FormatError("corrupt file: bad image count")
@@ -193,8 +220,34 @@ def _check(header: Header) -> None:
             raise FormatError("corrupt file: the plane groups do not cover the image's channels")
         if any(m >= len(header.models) for m, _ in e.groups):
             raise FormatError("corrupt file: a plane group names a model that does not exist")
+        tiles = num_tiles(e.height, e.width, header.tile)
+        for g, models in e.tile_models.items():
+            if g >= len(e.groups) or len(models) != tiles or any(m >= len(header.models) for m in models):
+                raise FormatError("corrupt file: the models of a plane group's tiles are invalid")
     if total > MAX_PIXELS:
         raise FormatError("corrupt file: the image is larger than flowzip supports")
+    if header.version == CHUNKED:
+        _check_chunks(header)
+
+
+def _check_chunks(header: Header) -> None:
+    """Every tile of every image lies in exactly one chunk, in order."""
+    if header.coder not in CODERS:
+        raise FormatError(f"unsupported coder {header.coder} (this flowzip reads coders "
+                          f"{', '.join(map(str, CODERS))})")
+    if not 1 <= len(header.chunks) <= MAX_CHUNKS:
+        raise FormatError("corrupt file: bad chunk count")
+    expect = [0] * len(header.entries)
+    for chunk in header.chunks:
+        if not chunk.units:
+            raise FormatError("corrupt file: an empty chunk")
+        for image, first, count in chunk.units:
+            if image >= len(header.entries) or first != expect[image] or count < 1:
+                raise FormatError("corrupt file: the chunks do not cover the images' tiles in order")
+            expect[image] += count
+    for e, n in zip(header.entries, expect):
+        if n != num_tiles(e.height, e.width, header.tile):
+            raise FormatError("corrupt file: the chunks do not cover the images' tiles")
 
 
 def _check_payload(data: bytes, start: int, length: int, payload_crc: int) -> None:
@@ -209,7 +262,7 @@ def _check_payload(data: bytes, start: int, length: int, payload_crc: int) -> No
 def pack(header: Header, payload: bytes) -> bytes:
     """Header and payload -> .fz bytes (the layout ``header.version`` names)."""
     _check(header)
-    out = _pack_tiled(header, payload) if header.version == TILED else _pack_stacked(header, payload)
+    out = {TILED: _pack_tiled, STACKED: _pack_stacked, CHUNKED: _pack_chunked}[header.version](header, payload)
     out += zlib.crc32(out).to_bytes(4, "little")
     return bytes(out) + payload
 
@@ -222,7 +275,7 @@ def parse(data: bytes) -> tuple[Header, int]:
     r.take(4)
     if r.u8() != 0:
         raise FormatError("corrupt file: unknown flags are set")
-    return _parse_tiled(data, r) if version == TILED else _parse_stacked(data, r)
+    return {TILED: _parse_tiled, STACKED: _parse_stacked, CHUNKED: _parse_chunked}[version](data, r)
 
 
 # --- version 1: tiled ------------------------------------------------------------------------
@@ -281,15 +334,7 @@ def _pack_stacked(header: Header, payload: bytes) -> bytearray:
     out += _varint(header.tile) + _varint(header.batch) + bytes([len(header.models)])
     for m in header.models:
         out += _model_bytes(m)
-    table = bytearray(_varint(len(header.entries)))
-    for e in header.entries:
-        name = e.name.encode("utf-8")
-        table += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
-        table += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
-        table += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
-        for model, planes in e.groups:
-            table += bytes([model, len(planes), *planes])
-    table = zlib.compress(bytes(table), 9)  # names and sizes repeat: an archive's table shrinks a lot
+    table = zlib.compress(_entries_bytes(header.entries), 9)  # names and sizes repeat: it shrinks a lot
     out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(table)) + table
     return out + _varint(len(payload)) + zlib.crc32(payload).to_bytes(4, "little")
 
@@ -306,10 +351,25 @@ def _inflate(packed: bytes) -> bytes:
     return table
 
 
-def _parse_entries(table: bytes) -> list[Entry]:
-    r = _Reader(table)
+def _entries_bytes(entries: list[Entry], chunked: bool = False) -> bytearray:
+    table = bytearray(_varint(len(entries)))
+    for e in entries:
+        name = e.name.encode("utf-8")
+        table += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
+        table += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
+        table += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
+        for g, (model, planes) in enumerate(e.groups):
+            table += bytes([model, len(planes), *planes])
+            if chunked:
+                tile_models = e.tile_models.get(g, [])
+                table += _varint(len(tile_models)) + bytes(tile_models)
+    return table
+
+
+def _read_entries(r: _Reader, size: int, chunked: bool = False) -> list[Entry]:
+    """The image table, read from ``r`` (whose data is ``size`` bytes)."""
     count = r.varint(MAX_IMAGES, "image count")
-    if count * 12 > len(table):  # every image takes at least 12 bytes of the table
+    if count * 12 > size:  # every image takes at least 12 bytes of the table
         raise FormatError("corrupt file: the image table is too short for the images it declares")
     entries = []
     for _ in range(count):
@@ -318,11 +378,23 @@ def _parse_entries(table: bytes) -> list[Entry]:
         except UnicodeDecodeError:
             raise FormatError("corrupt file: an image name is not valid text") from None
         height, width = r.varint(MAX_SIDE, "height"), r.varint(MAX_SIDE, "width")
-        mode, bit_depth = r.mode_and_depth()
+        mode, bit_depth = r.mode_and_depth(MAX_BIT_DEPTH if chunked else 8)
         metadata = r.metadata()
         pixel_crc = r.u32()
-        groups = [(r.u8(), list(r.take(r.u8()))) for _ in range(r.u8())]
-        entries.append(Entry(name, height, width, mode, pixel_crc, groups, metadata, bit_depth))
+        groups, tile_models = [], {}
+        for g in range(r.u8()):
+            groups.append((r.u8(), list(r.take(r.u8()))))
+            if chunked:
+                n = r.varint(num_tiles(height, width, MIN_TILE), "tile count")
+                if n:
+                    tile_models[g] = list(r.take(n))
+        entries.append(Entry(name, height, width, mode, pixel_crc, groups, metadata, bit_depth, tile_models))
+    return entries
+
+
+def _parse_entries(table: bytes) -> list[Entry]:
+    r = _Reader(table)
+    entries = _read_entries(r, len(table))
     if r.buf.tell() != len(table):
         raise FormatError("corrupt file: the image table has bytes left over")
     return entries
@@ -343,3 +415,60 @@ def _parse_stacked(data: bytes, r: _Reader) -> tuple[Header, int]:
         raise FormatError("corrupt file: the coded stream has an invalid length")
     _check_payload(data, start, length, payload_crc)
     return header, start
+
+
+# --- version 3: chunked ----------------------------------------------------------------------
+
+def _pack_chunked(header: Header, payload: bytes) -> bytearray:
+    body = bytearray([header.coder]) + _varint(header.tile) + _varint(header.batch)
+    body += bytes([len(header.models)])
+    for m in header.models:
+        body += _model_bytes(m) + _varint(len(m.adapter)) + m.adapter
+    body += _entries_bytes(header.entries, chunked=True) + _varint(len(header.chunks))
+    for c in header.chunks:
+        body += bytes([NO_SEED if c.seed is None else c.seed]) + _varint(len(c.units))
+        for image, first, count in c.units:
+            body += _varint(image) + _varint(first) + _varint(count)
+        body += _varint(c.length) + c.crc.to_bytes(4, "little")
+    packed = zlib.compress(bytes(body), 9)
+    return bytearray(MAGIC) + bytes([CHUNKED, 0]) + _varint(len(packed)) + packed
+
+
+def _parse_chunked(data: bytes, r: _Reader) -> tuple[Header, int]:
+    packed = r.take(r.varint(len(data), "header length"))
+    start = r.header_crc(data)  # before inflating: a damaged header is refused cheaply
+    body = _inflate(packed)
+    b = _Reader(body)
+    coder = b.u8()
+    tile = b.varint(MAX_TILE, "tile size")
+    batch = b.varint(MAX_BATCH, "batch")
+    models = [b.model(adapter=True) for _ in range(b.u8())]
+    entries = _read_entries(b, len(body), chunked=True)
+    chunks = []
+    for _ in range(b.varint(MAX_CHUNKS, "chunk count")):
+        seed = b.u8()
+        units = [(b.varint(MAX_IMAGES, "image index"), b.varint(MAX_PIXELS, "tile index"),
+                  b.varint(MAX_PIXELS, "tile count")) for _ in range(b.varint(MAX_PIXELS, "unit count"))]
+        chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(len(data), "chunk length"), b.u32()))
+    if b.buf.tell() != len(body):
+        raise FormatError("corrupt file: the header has bytes left over")
+    header = Header(CHUNKED, tile, models, entries, batch, chunks=chunks, coder=coder)
+    _check(header)
+    if start + sum(c.length for c in chunks) != len(data):
+        what = "truncated" if start + sum(c.length for c in chunks) > len(data) else "corrupt (extra bytes after the end)"
+        raise FormatError(f"{what} file: chunk sizes do not match the header")
+    return header, start
+
+
+def chunk_payloads(header: Header, payload: bytes) -> list[bytes]:
+    """Each chunk's bytes (no CRC checked: see ``check_chunk``)."""
+    out, pos = [], 0
+    for c in header.chunks:
+        out.append(payload[pos : pos + c.length])
+        pos += c.length
+    return out
+
+
+def check_chunk(chunk: Chunk, data: bytes) -> None:
+    if len(data) % 4 or zlib.crc32(data) != chunk.crc:
+        raise FormatError("corrupt file: chunk checksum mismatch")

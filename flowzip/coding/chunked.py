@@ -1,0 +1,63 @@
+"""The chunked pipeline (.fz version 3): independent stacks ("chunks"), each coded like a stacked
+file but holding only its units (ranges of tiles of some images) and starting from its own seed.
+
+A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
+can be coded in parallel, and a damaged chunk (its CRC) loses only the images it holds.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from ..errors import FormatError
+from ..fileformat import container
+from ..fileformat.container import Header
+from . import stacked
+
+
+def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
+           stats: dict | None = None) -> tuple[bytes, float]:
+    """Images matching ``header.entries`` -> (payload, estimated bits); fills each chunk's length
+    and CRC."""
+    parts, est_bits = [], 0.0
+    for chunk in header.chunks:
+        data, bits = encode_chunk(header, chunk, images, codecs, progress, stats)
+        chunk.length, chunk.crc = len(data), zlib.crc32(data)
+        parts.append(data)
+        est_bits += bits
+    return b"".join(parts), est_bits
+
+
+def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray], codecs: list, progress=None,
+                 stats: dict | None = None) -> tuple[bytes, float]:
+    jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats)
+
+
+def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
+    """The inverse of ``encode``: every image of the file, (H, W, C) uint8."""
+    out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    for chunk, data in zip(header.chunks, container.chunk_payloads(header, payload)):
+        decode_chunk(header, chunk, data, codecs, out, progress)
+    return out
+
+
+def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: list, out: list, progress=None) -> None:
+    """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds)."""
+    container.check_chunk(chunk, data)
+    stacked.decode_units(header, stacked.plan(header, codecs, chunk.units, chunk.seed), data, codecs, out, progress)
+
+
+def images_of(header: Header, chunks: list[int]) -> set[int]:
+    """The images that some of the given chunks hold tiles of."""
+    return {image for c in chunks for image, _, _ in header.chunks[c].units}
+
+
+def chunks_of(header: Header, images: set[int]) -> list[int]:
+    """The chunks that hold tiles of the given images, in file order."""
+    return [c for c, chunk in enumerate(header.chunks) if any(image in images for image, _, _ in chunk.units)]
+
+
+num_units = stacked.num_units
