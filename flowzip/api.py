@@ -88,7 +88,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     refs = [container.ModelRef(m.family.id, m.name, m.weights_id) for m in models]
     seed = None if the_plan.seed is None else models.index(the_plan.seed)
     chunks = [container.Chunk(units, None if s is None else models.index(s)) for units, s in the_plan.chunks]
-    header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks)
+    header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks,
+                              coder=the_plan.coder)
     payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
                                                          [_codec(m, device) for m in models], progress, stats)
     data = container.pack(header, payload)

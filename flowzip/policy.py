@@ -32,6 +32,7 @@ class Plan:
     seed: zoo.LoadedModel | None = None
     units: int = 0  # tiles to code, for progress
     chunks: list[tuple[list[tuple[int, int, int]], zoo.LoadedModel | None]] = field(default_factory=list)
+    coder: int = 2  # how chunks are coded (``container.CODERS``)
 
     @property
     def models(self) -> list[zoo.LoadedModel]:

@@ -60,3 +60,15 @@ class AnsStack:
 
     def pop_uniform(self, sizes: np.ndarray) -> np.ndarray:
         return self._coder.decode(_UNIFORM, sizes.astype(np.int32)).astype(np.int64)
+
+    def push_logistic(self, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> None:
+        """Push integers under the tables' discretized logistics (``logistic.LogisticCodec``)."""
+        _LOGISTIC.push(self, values, mu_q, j, escape)
+
+    def pop_logistic(self, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> np.ndarray:
+        return _LOGISTIC.pop(self, mu_q, j, escape)
+
+
+from .logistic import LogisticCodec  # noqa: E402  (it builds on this module's stack)
+
+_LOGISTIC = LogisticCodec()

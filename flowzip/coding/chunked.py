@@ -15,6 +15,10 @@ from ..errors import FormatError
 from ..fileformat import container
 from ..fileformat.container import Header
 from . import stacked
+from .ans import AnsStack
+from .rans import RansStack
+
+STACKS = {1: AnsStack, 2: RansStack}  # the header's coder -> the ANS stack its chunks are coded on
 
 
 def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
@@ -33,7 +37,7 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray], codecs: list, progress=None,
                  stats: dict | None = None) -> tuple[bytes, float]:
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats)
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, STACKS[header.coder])
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
@@ -47,7 +51,8 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: list, out: list, progress=None) -> None:
     """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds)."""
     container.check_chunk(chunk, data)
-    stacked.decode_units(header, stacked.plan(header, codecs, chunk.units, chunk.seed), data, codecs, out, progress)
+    jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
+    stacked.decode_units(header, jobs, data, codecs, out, progress, STACKS[header.coder])
 
 
 def images_of(header: Header, chunks: list[int]) -> set[int]:

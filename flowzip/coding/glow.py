@@ -42,7 +42,6 @@ from ..models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
 from . import tables
 from .ans import AnsStack
 from .fixedpoint import FRAC_BITS, FixedConvNet, exact_mode, on_grid
-from .logistic import LogisticCodec
 
 LATENT_BITS = 16  # latents are integers in units of 2**-16
 DEQUANT_BITS = LATENT_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
@@ -56,8 +55,6 @@ LN2 = math.log(2.0)
 # cost above -log2(e) per element and step: about 0.0002 bits for |log e| < 0.25 and 0.002 to
 # 0.003 bits for |log e| up to 2 (scale 3.5 halves that, and takes twice as long).
 CENTER_J = round((math.log(2.0) - tables.LOG_SCALE_MIN) * LQ_STEPS)
-
-LOGISTIC = LogisticCodec()
 
 
 @lru_cache(maxsize=None)
@@ -116,8 +113,8 @@ def push_scale(coder, x: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     """Encoder side of y = exp(log_scale * 2**-FRAC_BITS) * x (flat int64 arrays); returns y."""
     for part in _split(log_scale):
         j_x, j_y = _window_scales(part)
-        y = LOGISTIC.pop(coder, _times_exp(x, part), j_y, escape=False)
-        LOGISTIC.push(coder, x, _times_exp(y, -part), j_x)
+        y = coder.pop_logistic(_times_exp(x, part), j_y, escape=False)
+        coder.push_logistic(x, _times_exp(y, -part), j_x)
         x = y
     _check(x)
     return x
@@ -127,10 +124,10 @@ def pop_scale(coder, y: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     """Decoder side: the inverse of ``push_scale``, restoring the stack as it was before it."""
     for part in reversed(_split(log_scale)):
         j_x, j_y = _window_scales(part)
-        x = LOGISTIC.pop(coder, _times_exp(y, -part), j_x)
+        x = coder.pop_logistic(_times_exp(y, -part), j_x)
         if len(x) and np.abs(x).max() > VALUE_LIMIT:
             raise FormatError("corrupt file: a decoded latent is out of range")
-        LOGISTIC.push(coder, y, _times_exp(x, part), j_y, escape=False)
+        coder.push_logistic(y, _times_exp(x, part), j_y, escape=False)
         y = x
     return y
 
@@ -150,7 +147,7 @@ def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None
     b, mu_q, j = _prior_params(mu, ls)
     z = z.ravel()
     coarse = z >> b
-    LOGISTIC.push(coder, coarse, mu_q, j)
+    coder.push_logistic(coarse, mu_q, j)
     low = b > 0
     coder.push_uniform((z - (coarse << b))[low], 1 << b[low])
 
@@ -160,7 +157,7 @@ def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
     low = b > 0
     bits = np.zeros(len(b), np.int64)
     bits[low] = coder.pop_uniform(1 << b[low])
-    coarse = LOGISTIC.pop(coder, mu_q, j)
+    coarse = coder.pop_logistic(mu_q, j)
     if (np.abs(coarse) > (VALUE_LIMIT >> b)).any():
         raise FormatError("corrupt file: a decoded latent is out of range")
     return ((coarse << b) + bits).reshape(mu.shape)

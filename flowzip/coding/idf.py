@@ -19,9 +19,6 @@ from ..models.layers import ConvNet
 from . import tables
 from .ans import AnsStack
 from .fixedpoint import FRAC_BITS, FixedConvNet, exact_mode, on_grid
-from .logistic import LogisticCodec
-
-LOGISTIC = LogisticCodec()
 
 
 def exact_twin(model):
@@ -70,7 +67,7 @@ class IDFCodec:
         """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns estimated bits."""
         levels, est_bits = self._levels(tiles)
         for z, mu_q, j in levels:
-            LOGISTIC.push(coder, z.ravel(), mu_q.ravel(), j.ravel())
+            coder.push_logistic(z.ravel(), mu_q.ravel(), j.ravel())
         return est_bits
 
     @torch.no_grad()
@@ -79,7 +76,7 @@ class IDFCodec:
 
         def pop(mu: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
             mu_q, j = self._params(mu, ls)
-            z = LOGISTIC.pop(coder, mu_q.ravel(), j.ravel())
+            z = coder.pop_logistic(mu_q.ravel(), j.ravel())
             return torch.from_numpy(z).to(self.device, torch.float64).reshape(mu.shape)
 
         with exact_mode():
@@ -99,7 +96,7 @@ class IDFCodec:
         for i in range(len(tiles)):
             coder = AnsStack()
             for z, mu_q, j in levels:
-                LOGISTIC.push(coder, z[i], mu_q[i], j[i])
+                coder.push_logistic(z[i], mu_q[i], j[i])
             payloads.append(coder.to_bytes())
         return payloads, est_bits
 
@@ -110,7 +107,7 @@ class IDFCodec:
 
         def pop(mu: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
             mu_q, j = self._params(mu, ls)
-            out = [LOGISTIC.pop(coder, mu_q[i], j[i]) for i, coder in enumerate(coders)]
+            out = [coder.pop_logistic(mu_q[i], j[i]) for i, coder in enumerate(coders)]
             return torch.from_numpy(np.stack(out)).to(self.device, torch.float64).reshape(mu.shape)
 
         with exact_mode():

@@ -91,9 +91,9 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 
 
 def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], codecs: list, progress=None,
-                 stats: dict | None = None) -> tuple[bytes, float]:
-    """The stack of the planned ``jobs`` -> (its bytes, estimated bits)."""
-    coder = AnsStack()
+                 stats: dict | None = None, stack=AnsStack) -> tuple[bytes, float]:
+    """The planned ``jobs`` on a new ``stack`` -> (its bytes, estimated bits)."""
+    coder = stack()
     est_bits = 0.0
     for job in jobs:
         bits_before = coder.num_bits()
@@ -125,9 +125,9 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 
 
 def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, out: list[np.ndarray],
-                 progress=None) -> None:
+                 progress=None, stack=AnsStack) -> None:
     """The inverse of ``encode_units``: fills the planned tiles of the images in ``out``."""
-    coder = AnsStack.from_bytes(payload)
+    coder = stack.from_bytes(payload)
     for job in reversed(jobs):
         tiles = codecs[job.model].pop(coder, len(job.units), *job.shape)
         for (ei, gi, (y0, y1, x0, x1)), t in zip(job.units, tiles):

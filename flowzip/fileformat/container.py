@@ -26,7 +26,7 @@ from ..errors import FormatError
 MAGIC = b"FLZ"
 TILED, STACKED, CHUNKED = 1, 2, 3  # format versions: the three layouts
 VERSIONS = (TILED, STACKED, CHUNKED)
-CODERS = (1,)  # chunked files: 1 = the stacked layout's ANS coding (constriction, as version 2)
+CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (coding.rans)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
 MODES = ("L", "LA", "RGB", "RGBA")
