@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import os
+
 import numpy as np
-import torch
 
 from . import families, policy, zoo
 from .coding import chunked, stacked, tiled
@@ -30,7 +31,7 @@ class Report:
     """What compressing measured."""
 
     compressed_bytes: int
-    estimated_bits: float
+    estimated_bits: float | None  # the models' estimate, when asked for
     subpixels: int
 
     @property
@@ -38,16 +39,28 @@ class Report:
         return 8 * self.compressed_bytes / self.subpixels
 
     @property
-    def estimated_bpd(self) -> float:
-        return self.estimated_bits / self.subpixels
+    def estimated_bpd(self) -> float | None:
+        return None if self.estimated_bits is None else self.estimated_bits / self.subpixels
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+def _cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU; torch is imported only where an NVIDIA driver is present."""
+    if not os.path.exists("/proc/driver/nvidia/version") and "CUDA_VISIBLE_DEVICES" not in os.environ:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_device(device=None) -> str:
+    """"auto" (or None): a CUDA GPU if there is one, else the CPU; "cpu"; "cuda" or "cuda:N"."""
+    device = str(device or "auto")
+    if device == "auto":
+        return "cuda" if _cuda_available() else "cpu"
+    if device.startswith("cuda") and not _cuda_available():
         raise ModelError("--device cuda was asked for, but no CUDA GPU is available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ModelError(f"unknown device {device!r} (cpu, cuda, or auto)")
     return device
 
 
@@ -62,8 +75,8 @@ def load(model) -> zoo.LoadedModel | None:
 
 
 @lru_cache(maxsize=8)
-def _codec(model: zoo.LoadedModel, device: torch.device):
-    return model.family.codec(model.model, device)
+def _codec(model: zoo.LoadedModel, device: str):
+    return model.family.codec(model, device)
 
 
 def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
@@ -74,11 +87,12 @@ def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: in
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
            batch: int | None = None, chunk: int | None = None, device=None, progress=None,
-           stats: dict | None = None) -> tuple[bytes, Report]:
+           stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report). One picture becomes a single-image file (tiled, or
     stacked when a bits-back model codes it); several, or ``archive``, one stacked archive; with
     ``chunk`` (sub-pixels per chunk), a chunked file. ``progress(n)`` is called as each n tiles
-    are done; ``stats``: see ``coding.stacked.encode``."""
+    are done; ``stats``: see ``coding.stacked.encode``; ``estimate``: also compute the models'
+    estimate of the size (for the Glow, a pass of the float model)."""
     the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk)
     device = resolve_device(device)
     models = the_plan.models
@@ -91,7 +105,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks,
                               coder=the_plan.coder)
     payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
-                                                         [_codec(m, device) for m in models], progress, stats)
+                                                         [_codec(m, device) for m in models], progress, stats,
+                                                         estimate)
     data = container.pack(header, payload)
     return data, Report(len(data), est_bits, header.subpixels)
 

@@ -64,20 +64,21 @@ class Codec:
 class FlowzipCodec(Codec):
     """flowzip through the public API; remembers the model's estimated bpd of the last image."""
 
-    def __init__(self, model: str | None = None, device=None):
+    def __init__(self, model: str | None = None, device=None, estimate: bool = False):
         loaded = api.load(model)  # an unknown model fails before any work
         self.missing = policy.ACTIVE.missing()
         channels = tuple(c for c, mode in MODES.items() if _can_code(mode, loaded))
         if not channels:
             raise ModelError("no flowzip model to benchmark: the default models are not installed")
-        self.model, self.device, self._estimate = loaded, api.resolve_device(device), None
+        self.model, self.device, self._estimate, self.estimate = loaded, api.resolve_device(device), None, estimate
         models = model or "; ".join(f"{name} for {role}" for name, role in policy.ACTIVE.roles().items())
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)
 
     def _encode(self, pixels: np.ndarray) -> bytes:
-        data, report = api.compress_picture(picture_from_array(pixels), self.model, device=self.device)
+        data, report = api.compress_picture(picture_from_array(pixels), self.model, device=self.device,
+                                            estimate=self.estimate)
         self._estimate = report.estimated_bpd
         return data
 
@@ -156,7 +157,7 @@ REFERENCES = ("png", "png-pillow")  # ratio_to_png compares with the first of th
 
 
 def make_codecs(names: list[str] | None = None, models: list[str] | None = None,
-                device=None) -> tuple[list[Codec], list[str]]:
+                device=None, estimate: bool = False) -> tuple[list[Codec], list[str]]:
     """The codecs asked for (all by default; "flowzip" stands for one codec per model), and a note
     for each that cannot be made here."""
     known = ["flowzip", *BASELINES]
@@ -167,7 +168,7 @@ def make_codecs(names: list[str] | None = None, models: list[str] | None = None,
     codecs, notes = [], []
     for name in names:
         if name == "flowzip":
-            codecs += [FlowzipCodec(m, device) for m in dict.fromkeys(models or [None])]
+            codecs += [FlowzipCodec(m, device, estimate) for m in dict.fromkeys(models or [None])]
             notes += [f"flowzip: default model {n!r} is not installed" for n in codecs[-1].missing]
             continue
         try:

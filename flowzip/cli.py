@@ -204,7 +204,9 @@ def _verify(data: bytes, pictures, device, quiet: bool, label: str) -> None:
 
 def _result(data: bytes, report: api.Report, pictures, no_png: bool, verified: bool) -> str:
     """What a compressed file measured: bytes, bpd, the estimate, PNG's bpd, verified."""
-    line = f"{len(data)} bytes, {report.bpd:.3f} bpd (model estimate {report.estimated_bpd:.3f})"
+    line = f"{len(data)} bytes, {report.bpd:.3f} bpd"
+    if report.estimated_bpd is not None:
+        line += f" (model estimate {report.estimated_bpd:.3f})"
     if not no_png:
         png = sum(png_size(p) for _, p in pictures)
         line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
@@ -213,12 +215,25 @@ def _result(data: bytes, report: api.Report, pictures, no_png: bool, verified: b
 
 # --- commands -----------------------------------------------------------------------------
 
+class _Command(click.Command):
+    """A command whose epilog is made when help is shown (it may need to look at the models)."""
+
+    def __init__(self, *args, epilog_text=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epilog_text = epilog_text
+
+    def format_epilog(self, ctx, formatter):
+        if self.epilog_text:
+            self.epilog = self.epilog_text()
+        super().format_epilog(ctx, formatter)
+
+
 def _defaults_help() -> str:
     roles = policy.ACTIVE.roles()
-    return "\n\n".join(f"{name}: {role}" for name, role in roles.items())
+    return "Default models, by what they code:\n\n" + "\n\n".join(f"{name}: {role}" for name, role in roles.items())
 
 
-@main.command(epilog="Default models, by what they code:\n\n" + _defaults_help())
+@main.command(cls=_Command, epilog_text=_defaults_help)
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", help="Output file (one image), folder (FOLDER/), or archive (NAME.fz).")
 @click.option("-m", "--model", help="Model name (see `flowzip models`) or path of a model's JSON card.")
@@ -232,15 +247,16 @@ def _defaults_help() -> str:
                    f"{policy.ACTIVE.stacked_batch} for bits-back models and archives, where it is part of the file].")
 @click.option("--verify", is_flag=True, help="Decode the result and check it before writing it.")
 @click.option("--no-png", is_flag=True, help="Skip the PNG size comparison.")
+@click.option("--estimate", is_flag=True, help="Also print the model's estimate of the size (slower).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def compress(images, output, model, device, force, tile, batch, verify, no_png, quiet):
+def compress(images, output, model, device, force, tile, batch, verify, no_png, estimate, quiet):
     """Compress IMAGES to .fz files (the inputs are kept). '-' reads standard input and writes
     standard output unless -o is given. Several IMAGES with '-o NAME.fz' make one archive."""
     if tile is not None and tile % 16:
         raise click.BadParameter("must be a multiple of 16", param_hint="--tile")
     images = list(images)
     if len(images) > 1 and output and output.endswith(".fz") and not Path(output).is_dir():
-        _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, quiet)
+        _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, estimate, quiet)
         return
     if len(images) > 1 and STDIO in images:
         raise UsageError("'-' (standard input) must be the only input")
@@ -255,7 +271,8 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
         pictures = [("", picture)]
         units = api.plan([picture], model, tile=tile, batch=batch).units
         with _progress(units, _name(src), quiet or len(images) > 1) as bar:
-            data, report = api.encode(pictures, model, tile=tile, batch=batch, device=device, progress=_update(bar))
+            data, report = api.encode(pictures, model, tile=tile, batch=batch, device=device, progress=_update(bar),
+                                      estimate=estimate)
         if verify:
             _verify(data, pictures, device, quiet or len(images) > 1, _name(src))
         _write(dst, data, force)
@@ -264,7 +281,8 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
     _run_each(list(zip(images, outputs)), work, "compressing", quiet)
 
 
-def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, quiet):
+def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, estimate,
+                      quiet):
     if STDIO in images:
         raise UsageError("'-' (standard input) cannot go into an archive")
     names = [p.name for p in images]
@@ -280,7 +298,7 @@ def _compress_archive(images: list[Path], dst: Path, model, device, force, tile,
     units = api.plan([p for _, p in pictures], model, archive=True, tile=tile, batch=batch).units
     with _progress(units, dst.name, quiet) as bar:
         data, report = api.encode(pictures, model, archive=True, tile=tile, batch=batch, device=device,
-                                  progress=_update(bar))
+                                  progress=_update(bar), estimate=estimate)
     if verify:
         _verify(data, pictures, device, quiet, str(dst))
     _write(dst, data, force)
@@ -466,14 +484,15 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Plot bpd against encode speed as PNG (needs matplotlib).")
 @click.option("--per-image", is_flag=True, help="Print a row per image, not only the means per set.")
-def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, per_image):
+@click.option("--estimate", is_flag=True, help="Also report flowzip models' estimates (a float pass: slower).")
+def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, per_image, estimate):
     """Compare flowzip with lossless codecs on PATHS (folders, images, .npy/.npy.xz arrays), checking
     every round trip bit for bit."""
     from . import bench as b
 
     if plot_file:
         b.require_matplotlib()
-    chosen, notes = b.make_codecs(_names(codecs), _names(models), device)
+    chosen, notes = b.make_codecs(_names(codecs), _names(models), device, estimate)
     if not chosen:
         raise FlowzipError("none of the chosen codecs is available here: " + "; ".join(notes))
     images = b.load_images(paths, limit)
@@ -502,7 +521,7 @@ def _recipes_help() -> str:
     return "Recipes: " + ", ".join(sorted(p.stem for p in recipes_dir().glob("*.json")))
 
 
-@main.command(epilog=_recipes_help())
+@main.command(cls=_Command, epilog_text=_recipes_help)
 @click.argument("config")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")

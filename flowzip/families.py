@@ -9,11 +9,11 @@ costs one entry in ``FAMILIES``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 
 from .coding.glow import GlowCodec
 from .coding.idf import IDFCodec
 from .errors import FormatError, ModelError
-from .models import IDF, Glow, GlowConfig, IDFConfig
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,9 @@ class Family:
     name: str  # as written in model cards
     id: int  # as written in .fz files
     label: str
-    model: type
-    config: type
-    codec: type  # built with (float model, device); ``codec.bits_back`` says how it codes
+    model_class: str  # "module:Class" of the float model (torch: imported only to train or estimate)
+    config_class: str
+    codec: type  # built with (loaded model, device); ``codec.bits_back`` says how it codes
 
     @property
     def bits_back(self) -> bool:
@@ -35,13 +35,21 @@ class Family:
         return f"{self.name} ({self.label})"
 
     def build(self, config: dict):
-        """A fresh float model from a config dict."""
-        return self.model(self.config(**config))
+        """A fresh float model (torch) from a config dict."""
+        model = _import(self.model_class)
+        return model(_import(self.config_class)(**config))
+
+
+def _import(path: str):
+    module, name = path.split(":")
+    return getattr(import_module(module), name)
 
 
 FAMILIES = [
-    Family("idf", 1, "integer discrete flow, direct ANS", IDF, IDFConfig, IDFCodec),
-    Family("glow", 2, "local bits-back ANS", Glow, GlowConfig, GlowCodec),
+    Family("idf", 1, "integer discrete flow, direct ANS", "flowzip.models.idf:IDF", "flowzip.models.idf:IDFConfig",
+           IDFCodec),
+    Family("glow", 2, "local bits-back ANS", "flowzip.models.glow:Glow", "flowzip.models.glow:GlowConfig",
+           GlowCodec),
 ]
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_ID = {f.id: f for f in FAMILIES}

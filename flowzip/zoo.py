@@ -19,8 +19,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
+import numpy as np
+from safetensors.numpy import load_file
 
 from . import families
 from .errors import FlowzipError, ModelError
@@ -30,17 +30,43 @@ MODEL_DIR_VARIABLE = "FLOWZIP_MODEL_DIR"
 
 @dataclass(eq=False)  # compared and hashed by identity: one object per loaded model
 class LoadedModel:
+    """A model's card and weights (numpy: what coding needs); ``model`` builds the float model in
+    torch on first use (training, estimates)."""
+
     name: str
     family: families.Family
     channels: int
     sha256: str
     card: dict
-    model: torch.nn.Module
+    config: dict
+    weights: dict[str, np.ndarray]
+    _model: object = None
 
     @property
     def weights_id(self) -> bytes:
         """The 4 bytes of the weights' hash that a .fz file records."""
         return bytes.fromhex(self.sha256[:8])
+
+    @property
+    def model(self):
+        """The float model (a torch module, in eval mode, without gradients)."""
+        if self._model is None:
+            import torch
+
+            model = self.family.build(self.config)
+            try:
+                model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self.weights.items()})
+            except RuntimeError as e:
+                raise ModelError(f"weights of model {self.name!r} do not fit its config: {e}") from None
+            self._model = model.eval().requires_grad_(False)
+        return self._model
+
+
+def from_torch(model, family: str, config: dict, name: str = "in-memory") -> LoadedModel:
+    """A LoadedModel for a float model held in memory (tests, training), not from files."""
+    weights = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
+    return LoadedModel(name, families.by_name(family), config.get("channels", 3), "0" * 64, {}, config, weights,
+                       model)
 
 
 def pretrained_dir() -> Path:
@@ -139,15 +165,13 @@ def load_model(name_or_path: str) -> LoadedModel:
         raise ModelError(f"weights of model {card['name']!r} do not match their recorded hash "
                          f"(file {weights.name} is damaged or from another model)")
     try:
-        model = family.build(config)
-        model.load_state_dict(load_file(weights))
-    except (RuntimeError, OSError, TypeError, ValueError) as e:
-        raise ModelError(f"weights of model {card['name']!r} do not fit its config: {e}") from None
-    model.eval().requires_grad_(False)
-    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, model)
+        tensors = load_file(weights)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"weights of model {card['name']!r} cannot be read: {e}") from None
+    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, config, tensors)
 
 
-def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir: str | Path | None = None,
+def export(model, family: str, config: dict, name: str, out_dir: str | Path | None = None,
            card: dict | None = None) -> Path:
     """Write ``NAME.safetensors`` and ``NAME.json`` (with the model card) into ``out_dir``, by
     default the user model folder, where ``--model NAME`` and the decoder find them."""
@@ -160,6 +184,8 @@ def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ModelError(f"cannot create the model folder {out_dir}: {e.strerror or e}") from None
+    from safetensors.torch import save_file
+
     weights = out_dir / f"{name}.safetensors"
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, weights)

@@ -29,7 +29,7 @@ def test_bench_reports_every_codec(tiny_models, folder, tmp_path):
     images = bench.load_images([folder, gray])
     assert [(i.set, i.name) for i in images][:3] == [("tinyset", f"im{k}.png") for k in range(3)]
     assert len(images) == 5 and images[3].pixels.shape == (8, 8, 1)
-    codecs, notes = bench.make_codecs()
+    codecs, notes = bench.make_codecs(estimate=True)
     notes_before = list(notes)
     rows = bench.run_bench(images, codecs, notes=notes)
     by_codec = {}

@@ -34,7 +34,7 @@ def test_push_then_pop_restores_data_and_state(n, seed, spread):
 
 
 def test_rate_tracks_the_estimate():
-    from flowzip.models import logistic
+    from flowzip.coding import tables as logistic
 
     rng = np.random.default_rng(0)
     mu_q, j = _params(rng, 200_000, (-2, 3))

@@ -4,11 +4,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowzip import zoo
+from flowzip.coding import idf as idf_codec
+from flowzip.coding.fixedpoint import ACT_LIMIT, FRAC_BITS, FixedNet
+from flowzip.coding.idf import ExactIDF
 from flowzip.models.layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
-from flowzip.coding.fixedpoint import FRAC_BITS, FixedConvNet
-from flowzip.coding.idf import exact_twin
 
-from conftest import random_model
+from conftest import random_model, tiny_config
 
 
 def check_bijection(bijection, x):
@@ -40,45 +42,63 @@ def test_coupling_inverts_exactly(channels):
         check_bijection(layer, x)
 
 
-def _reference_fixed(fixed: FixedConvNet, x: np.ndarray) -> np.ndarray:
-    """The same fixed-point network in int64 numpy, by explicit sums."""
-    h = np.clip(x.astype(np.int64) * int(fixed.input_shift), -(2**22), 2**22)
-    for i, padding in enumerate(fixed.convs):
-        w = getattr(fixed, f"w{i}").numpy().astype(np.int64)
-        b = getattr(fixed, f"b{i}").numpy().astype(np.int64)
-        d = getattr(fixed, f"d{i}").numpy().astype(np.int64).reshape(-1)
-        p = padding[0]
+def _reference_fixed(fixed: FixedNet, x: np.ndarray) -> np.ndarray:
+    """The same fixed-point network in int64 numpy, by explicit sums over taps and channels."""
+    h = np.clip(np.floor(x.astype(np.float64) * fixed.input_shift), -ACT_LIMIT, ACT_LIMIT).astype(np.int64)
+    for i, layer in enumerate(fixed.layers):
+        w = layer.w_q.astype(np.int64)
+        p = layer.k // 2
         hp = np.pad(h, ((0, 0), (0, 0), (p, p), (p, p)))
-        k = w.shape[-1]
         out = np.zeros((h.shape[0], w.shape[0], h.shape[2], h.shape[3]), np.int64)
-        for dy in range(k):
-            for dx in range(k):
+        for dy in range(layer.k):
+            for dx in range(layer.k):
                 patch = hp[:, :, dy : dy + h.shape[2], dx : dx + h.shape[3]]
                 out += np.einsum("bchw,oc->bohw", patch, w[:, :, dy, dx])
-        out += b[None, :, None, None]
-        h = np.clip(np.floor_divide(out, d[None, :, None, None]), -(2**22), 2**22)
-        if i < len(fixed.convs) - 1:
-            h = np.maximum(h, 0)
+        out += layer.b_q.astype(np.int64)[None, :, None, None]
+        h = np.floor_divide(out, layer.scale.astype(np.int64)[None, :, None, None])
+        h = np.clip(h, 0 if i < len(fixed.layers) - 1 else -int(ACT_LIMIT), int(ACT_LIMIT))
     return h
 
 
-def test_fixed_point_net_is_exact_and_close_to_float():
-    torch.manual_seed(0)
-    net = ConvNet(3, 4, hidden=16)
+def _twin(net: ConvNet, input_unit: float = 1.0) -> FixedNet:
+    return FixedNet([(c.weight.detach().numpy(), c.bias.detach().numpy()) for c in net.layers], net.input_scale,
+                    input_unit)
+
+
+@pytest.mark.parametrize("cin, cout, hidden, unit", [(3, 4, 16, 1.0), (12, 24, 8, 2.0**-16), (24, 6, 32, 2.0**-16)])
+def test_fixed_point_net_is_exact_and_close_to_float(cin, cout, hidden, unit):
+    """Every kernel (3x3 as patches or as nine taps, 1x1) against an int64 reference."""
+    torch.manual_seed(cin)
+    net = ConvNet(cin, cout, hidden=hidden, input_scale=1 / 64 if unit == 1.0 else 1.0)
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.2)
-    fixed = FixedConvNet(net)
-    x = torch.randint(-128, 128, (2, 3, 6, 9)).double()
+    fixed = _twin(net, unit)
+    assert {layer.kind for layer in fixed.layers} >= {"1x1"}
+    rng = np.random.default_rng(cin)
+    x = rng.integers(-128, 128, (2, cin, 6, 9)) * (1 if unit == 1.0 else 2**16)
     out = fixed(x)
-    expected = _reference_fixed(fixed, x.numpy())
-    np.testing.assert_array_equal((out * 2**FRAC_BITS).numpy().astype(np.int64), expected)
-    np.testing.assert_allclose(out.numpy(), net(x.float()).detach().numpy(), atol=0.05)
+    np.testing.assert_array_equal((out * 2**FRAC_BITS).astype(np.int64), _reference_fixed(fixed, x))
+    expected = net(torch.from_numpy(x * unit).float()).detach().numpy()
+    inside = np.abs(expected) < 1000  # the twin clamps activations at 1024
+    np.testing.assert_allclose(out[inside], expected[inside], atol=0.05 * max(1.0, np.abs(expected).max()))
+
+
+def test_fixed_point_kernels_cover_every_layout():
+    kinds = set()
+    for cin, cout in [(3, 16), (16, 3)]:
+        net = ConvNet(cin, cout, hidden=8)
+        kinds |= {layer.kind for layer in _twin(net).layers}
+    assert kinds == {"im2col", "taps", "1x1"}
+
+
+def _exact(model) -> ExactIDF:
+    return ExactIDF(tiny_config(model.config.channels), zoo.from_torch(model, "idf", tiny_config(3)).weights)
 
 
 def test_exact_model_is_independent_of_batch_and_threads():
-    model = exact_twin(random_model(3))
-    x = torch.randint(0, 256, (5, 3, 16, 24)).double()
+    model = _exact(random_model(3))
+    x = np.random.default_rng(0).integers(0, 256, (5, 3, 16, 24))
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -89,14 +109,28 @@ def test_exact_model_is_independent_of_batch_and_threads():
         torch.set_num_threads(threads)
     for i in range(5):
         for (z1, m1, s1), (zb, mb, sb) in zip(single[i], batched):
-            assert torch.equal(z1[0], zb[i]) and torch.equal(m1[0], mb[i]) and torch.equal(s1[0], sb[i])
+            assert np.array_equal(z1[0], zb[i]) and np.array_equal(m1[0], mb[i]) and np.array_equal(s1[0], sb[i])
 
 
 def test_model_inverse_restores_images():
-    model = exact_twin(random_model(1))
-    x = torch.randint(0, 256, (2, 1, 8, 16)).double()
+    model = _exact(random_model(1))
+    x = np.random.default_rng(1).integers(0, 256, (2, 1, 8, 16))
     latents = iter(z for z, _, _ in model.latents(x))
-    assert torch.equal(model.inverse(lambda mu, ls: next(latents), 2, 8, 16), x)
+    np.testing.assert_array_equal(model.inverse(lambda mu, ls: next(latents), 2, 8, 16), x)
+
+
+def test_exact_twin_codes_what_the_float_model_trains():
+    """The twin's latents and prior parameters are the float model's up to fixed-point rounding."""
+    model = random_model(3)
+    x = np.random.default_rng(2).integers(0, 256, (2, 3, 16, 16))
+    exact = _exact(model).latents(x)
+    with torch.no_grad():
+        floating = model.double().latents(torch.from_numpy(x).double())
+    for (z, mu, ls), (zf, muf, lsf) in zip(exact, floating):
+        assert np.abs(z - zf.detach().numpy()).max() <= 2
+        np.testing.assert_allclose(mu, muf.detach().numpy(), atol=0.05)
+        np.testing.assert_allclose(ls, lsf.detach().numpy(), atol=0.01)
+    np.testing.assert_array_equal(idf_codec.squeeze(x), squeeze(torch.from_numpy(x)).numpy())
 
 
 def test_log_prob_trains():

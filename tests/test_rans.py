@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from flowzip.coding import rans, tables
 from flowzip.coding.rans import RansStack
 from flowzip.errors import FormatError
-from flowzip.models.logistic import bits_np
+from flowzip.coding.tables import bits_np
 
 
 def _params(rng, n, spread=40.0):

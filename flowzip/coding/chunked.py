@@ -21,23 +21,23 @@ from .rans import RansStack
 STACKS = {1: AnsStack, 2: RansStack}  # the header's coder -> the ANS stack its chunks are coded on
 
 
-def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
-           stats: dict | None = None) -> tuple[bytes, float]:
-    """Images matching ``header.entries`` -> (payload, estimated bits); fills each chunk's length
-    and CRC."""
+def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
+           estimate: bool = False) -> tuple[bytes, float | None]:
+    """Images matching ``header.entries`` -> (payload, estimated bits if ``estimate``); fills each
+    chunk's length and CRC."""
     parts, est_bits = [], 0.0
     for chunk in header.chunks:
-        data, bits = encode_chunk(header, chunk, images, codecs, progress, stats)
+        data, bits = encode_chunk(header, chunk, images, codecs, progress, stats, estimate)
         chunk.length, chunk.crc = len(data), zlib.crc32(data)
         parts.append(data)
-        est_bits += bits
-    return b"".join(parts), est_bits
+        est_bits += bits or 0.0
+    return b"".join(parts), est_bits if estimate else None
 
 
 def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray], codecs: list, progress=None,
-                 stats: dict | None = None) -> tuple[bytes, float]:
+                 stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats, STACKS[header.coder])
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, STACKS[header.coder])
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:

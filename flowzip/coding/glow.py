@@ -28,20 +28,17 @@ probability table comes from ``tables``, so the encoder and the decoder build id
 
 from __future__ import annotations
 
-import copy
 import decimal
 import math
 from functools import lru_cache
 
 import numpy as np
-import torch
 
-from ..errors import FlowzipError, FormatError
-from ..models import layers
-from ..models.glow import PRIOR_LOG_SCALE, SCALE_LIMIT
+from ..errors import FlowzipError, FormatError, ModelError
+from ..models.constants import PRIOR_LOG_SCALE, SCALE_LIMIT
 from . import tables
-from .ans import AnsStack
-from .fixedpoint import FRAC_BITS, FixedConvNet, exact_mode, on_grid
+from .fixedpoint import FRAC_BITS, FixedNet, on_grid
+from .idf import squeeze, unsqueeze
 
 LATENT_BITS = 16  # latents are integers in units of 2**-16
 DEQUANT_BITS = LATENT_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
@@ -132,18 +129,18 @@ def pop_scale(coder, y: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     return y
 
 
-def _prior_params(mu: torch.Tensor, ls: torch.Tensor):
+def _prior_params(mu: np.ndarray, ls: np.ndarray):
     """Prior location and log-scale (on the fixed-point grid) -> low-bit count b, and the coarse
     bin's logistic parameters for the tables: the scale spans 4 to 8 bins of 2**b grid units."""
-    mu_i = np.rint(mu.cpu().numpy().ravel() * 2.0**FRAC_BITS).astype(np.int64)
-    ls_r = np.rint(ls.cpu().numpy().ravel() * 2.0**FRAC_BITS) / 2.0**FRAC_BITS
+    mu_i = np.rint(np.ravel(mu) * 2.0**FRAC_BITS).astype(np.int64)
+    ls_r = np.rint(np.ravel(ls) * 2.0**FRAC_BITS) / 2.0**FRAC_BITS
     b = np.clip(np.floor(ls_r / LN2 + LATENT_BITS) - 2, 0, 40).astype(np.int64)
     j = np.floor((ls_r + (LATENT_BITS - b) * LN2 - tables.LOG_SCALE_MIN) * LQ_STEPS).astype(np.int64)
     mu_q = ((mu_i << LATENT_BITS) >> b) - (1 << (FRAC_BITS - 1))  # bin k covers [k, k + 1)
     return b, mu_q, np.clip(j, 0, tables.NUM_SCALES - 1)
 
 
-def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None:
+def push_prior(coder, z: np.ndarray, mu: np.ndarray, ls: np.ndarray) -> None:
     b, mu_q, j = _prior_params(mu, ls)
     z = z.ravel()
     coarse = z >> b
@@ -152,7 +149,7 @@ def push_prior(coder, z: np.ndarray, mu: torch.Tensor, ls: torch.Tensor) -> None
     coder.push_uniform((z - (coarse << b))[low], 1 << b[low])
 
 
-def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
+def pop_prior(coder, mu: np.ndarray, ls: np.ndarray) -> np.ndarray:
     b, mu_q, j = _prior_params(mu, ls)
     low = b > 0
     bits = np.zeros(len(b), np.int64)
@@ -163,21 +160,12 @@ def pop_prior(coder, mu: torch.Tensor, ls: torch.Tensor) -> np.ndarray:
     return ((coarse << b) + bits).reshape(mu.shape)
 
 
-def squeeze(x: np.ndarray) -> np.ndarray:
-    """The flow's squeeze (``models.layers``) on an int64 array."""
-    return layers.squeeze(torch.from_numpy(x)).numpy()
-
-
-def unsqueeze(x: np.ndarray) -> np.ndarray:
-    return layers.unsqueeze(torch.from_numpy(x)).numpy()
-
-
 def _round_shift(t: np.ndarray, bits: int) -> np.ndarray:
     return (t + (1 << (bits - 1))) >> bits
 
 
-def _channel_lq(log_scale: torch.Tensor) -> np.ndarray:
-    return np.rint(log_scale.detach().numpy() * 2.0**FRAC_BITS).astype(np.int64)
+def _channel_lq(log_scale: np.ndarray) -> np.ndarray:
+    return np.rint(log_scale * 2.0**FRAC_BITS).astype(np.int64)
 
 
 def _broadcast(per_channel: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -193,21 +181,23 @@ class ExactStep:
     scaling per step for both layers.
     """
 
-    def __init__(self, step, device: torch.device):
-        grid = 2.0**LATENT_BITS
-        conv = step.conv
-        act_log_scale = step.actnorm.log_scale.detach()
-        self.bias = np.rint(step.actnorm.bias.detach().numpy() * grid).astype(np.int64)
-        self.perm = conv.perm.numpy().astype(np.int64)
+    def __init__(self, weights: dict[str, np.ndarray], prefix: str, device: str):
+        """The step whose parameters are ``{prefix}actnorm.*``, ``{prefix}conv.*`` and
+        ``{prefix}coupling.net.*``. (The constants use float64 exp and rint on the weights;
+        exp's last-bit differences between libraries cannot move these roundings: for the
+        shipped models every value lies at least 5e-6 from a rounding boundary.)"""
+        w = {k[len(prefix):]: np.asarray(v, np.float64) for k, v in weights.items() if k.startswith(prefix)}
+        act_log_scale = w["actnorm.log_scale"]
+        self.bias = np.rint(w["actnorm.bias"] * 2.0**LATENT_BITS).astype(np.int64)
+        self.perm = w["conv.perm"].astype(np.int64)
         self.inv_perm = np.argsort(self.perm)
-        self.sign = conv.sign.numpy().astype(np.int64).reshape(1, -1, 1, 1)
-        self.lq = _channel_lq(conv.log_scale.detach() + act_log_scale)
-        upper = torch.triu(conv.upper.detach(), 1) * torch.exp(act_log_scale[None, :] - act_log_scale[:, None])
-        self.lower = np.rint(torch.tril(conv.lower.detach(), -1).numpy() * 2.0**COEF_BITS).astype(np.int64)
-        self.upper = np.rint(upper.numpy() * 2.0**COEF_BITS).astype(np.int64)
-        self.split = step.coupling.split
-        self.net = FixedConvNet(step.coupling.net, input_unit=2.0**-LATENT_BITS).to(device)
-        self.device = device
+        self.sign = w["conv.sign"].astype(np.int64).reshape(1, -1, 1, 1)
+        self.lq = _channel_lq(w["conv.log_scale"] + act_log_scale)
+        upper = np.triu(w["conv.upper"], 1) * np.exp(act_log_scale[None, :] - act_log_scale[:, None])
+        self.lower = np.rint(np.tril(w["conv.lower"], -1) * 2.0**COEF_BITS).astype(np.int64)
+        self.upper = np.rint(upper * 2.0**COEF_BITS).astype(np.int64)
+        self.split = len(self.perm) // 2
+        self.net = FixedNet.from_weights(weights, f"{prefix}coupling.net.", 1.0, 2.0**-LATENT_BITS, device)
 
     def _mix(self, matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
         return _round_shift(np.einsum("ij,bjhw->bihw", matrix, x), COEF_BITS)
@@ -220,9 +210,7 @@ class ExactStep:
         return x
 
     def _coupling(self, x_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with exact_mode():
-            h = self.net(torch.from_numpy(x_a).to(self.device, torch.float64)).cpu().numpy()
-        raw, shift = np.split(h, 2, axis=1)
+        raw, shift = np.split(self.net(x_a), 2, axis=1)
         thresholds = coupling_thresholds(SCALE_LIMIT)
         r = np.rint(raw * 2.0**FRAC_BITS).astype(np.int64)
         lq = np.searchsorted(thresholds, r, side="right") - len(thresholds) // 2
@@ -250,35 +238,48 @@ class ExactStep:
 
 
 class GlowCodec:
-    """The coding twin of a ``Glow``: ``push`` an image batch onto an ANS stack, ``pop`` it off."""
+    """The coding twin of a ``Glow`` (``models.glow``), from its config and weights: ``push`` an
+    image batch onto an ANS stack, ``pop`` it off."""
 
     bits_back = True  # takes bits from the stack before it gives any
 
-    def __init__(self, model, device: str | torch.device = "cpu"):
-        self.device = torch.device(device)
-        self.model = copy.deepcopy(model).cpu().double().eval().requires_grad_(False)
-        model = self.model
-        self.multiple = model.multiple
+    def __init__(self, loaded, device: str = "cpu"):
+        """``loaded``: a model with ``config`` and ``weights`` (and ``model``, the float Glow, for
+        estimates)."""
+        self.loaded, device, self._float64 = loaded, str(device), None
+        config, weights = loaded.config, loaded.weights
         self.levels = []
-        for level in model.levels:
-            prior = None if level.prior is None else FixedConvNet(level.prior, input_unit=2.0**-LATENT_BITS)
-            self.levels.append(([ExactStep(s, self.device) for s in level.steps], level.keep,
-                                None if prior is None else prior.to(self.device)))
-        self.top_mu = on_grid(model.top_mu.detach())
-        self.top_ls = on_grid(model.top_log_scale.detach().clamp(*PRIOR_LOG_SCALE))
+        c = config.get("channels", 3)
+        try:
+            for i, steps in enumerate(config["steps"]):
+                c *= 4
+                last = i == len(config["steps"]) - 1
+                prior = None if last else FixedNet.from_weights(weights, f"levels.{i}.prior.", 1.0, 2.0**-LATENT_BITS,
+                                                                  device)
+                self.levels.append(([ExactStep(weights, f"levels.{i}.steps.{k}.", device) for k in range(steps)],
+                                    c if last else c // 2, prior))
+                c = c if last else c // 2
+            self.top_mu = on_grid(weights["top_mu"])
+            self.top_ls = on_grid(np.clip(weights["top_log_scale"], *PRIOR_LOG_SCALE))
+        except (KeyError, IndexError, ValueError) as e:
+            raise ModelError(f"the weights do not fit the model's config ({e})") from None
+        self.top_channels = c
+        self.multiple = 2 ** len(config["steps"])
 
-    def _prior(self, net, keep: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        with exact_mode():
-            mu, ls = net(torch.from_numpy(keep).to(self.device, torch.float64)).cpu().chunk(2, dim=1)
-        return mu, ls.clamp(*PRIOR_LOG_SCALE)
+    @staticmethod
+    def _prior(net, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = net(keep)
+        half = h.shape[1] // 2
+        return h[:, :half], np.clip(h[:, half:], *PRIOR_LOG_SCALE)
 
-    def _top(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    def _top(self, shape) -> tuple[np.ndarray, np.ndarray]:
         view = (1, -1, 1, 1)
-        return self.top_mu.view(view).expand(shape), self.top_ls.view(view).expand(shape)
+        return np.broadcast_to(self.top_mu.reshape(view), shape), np.broadcast_to(self.top_ls.reshape(view), shape)
 
-    def push(self, coder, pixels: np.ndarray) -> float:
-        """Code a (B, C, H, W) uint8 batch onto the stack. Returns the model's estimate in bits:
-        -log2 of the float model's density at the dequantized pixels the coder drew."""
+    def push(self, coder, pixels: np.ndarray, estimate: bool = False) -> float | None:
+        """Code a (B, C, H, W) uint8 batch onto the stack. Returns, when asked, the model's
+        estimate in bits: -log2 of the float model's density at the dequantized pixels the coder
+        drew (a pass of the float model in torch)."""
         noise = coder.pop_uniform(np.full(pixels.size, 1 << DEQUANT_BITS))
         v = ((pixels.astype(np.int64) - 128) << DEQUANT_BITS) + noise.reshape(pixels.shape)
         x = v
@@ -290,14 +291,23 @@ class GlowCodec:
                 push_prior(coder, x[:, keep:], *self._prior(prior, x[:, :keep]))
                 x = x[:, :keep]
         push_prior(coder, x, *self._top(x.shape))
+        return self._estimate(v) if estimate else None
+
+    def _estimate(self, v: np.ndarray) -> float:
+        import copy
+
+        import torch
+
+        if self._float64 is None:
+            self._float64 = copy.deepcopy(self.loaded.model).double()
         with torch.no_grad():
-            nats = self.model.log_density(torch.from_numpy(v).to(torch.float64) / 2.0**LATENT_BITS)
+            nats = self._float64.log_density(torch.from_numpy(v).to(torch.float64) / 2.0**LATENT_BITS)
         return float(-nats.sum()) / LN2
 
     def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
         """The inverse of ``push`` for a batch of the given shape: (B, C, H, W) uint8."""
         m = self.multiple
-        top = (batch, self.model.top_channels, height // m, width // m)
+        top = (batch, self.top_channels, height // m, width // m)
         x = pop_prior(coder, *self._top(top))
         for steps, keep, prior in reversed(self.levels):
             if prior is not None:

@@ -82,17 +82,17 @@ def plan(header: Header, codecs: list, units: list[tuple[int, int, int]] | None 
     return jobs
 
 
-def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
-           stats: dict | None = None) -> tuple[bytes, float]:
-    """Images (H, W, C) uint8 matching ``header.entries`` -> (payload, estimated bits). ``stats``,
-    if given, gets per kind of job ("seed", or the coding model's family id): the stack's growth in
-    bits, the estimate, sub-pixels and batches."""
-    return encode_units(header, plan(header, codecs), images, codecs, progress, stats)
+def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
+           estimate: bool = False) -> tuple[bytes, float | None]:
+    """Images (H, W, C) uint8 matching ``header.entries`` -> (payload, the models' estimate in bits
+    if ``estimate``). ``stats``, if given, gets per kind of job ("seed", or the coding model's
+    family id): the stack's growth in bits, the estimate, sub-pixels and batches."""
+    return encode_units(header, plan(header, codecs), images, codecs, progress, stats, estimate)
 
 
 def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], codecs: list, progress=None,
-                 stats: dict | None = None, stack=AnsStack) -> tuple[bytes, float]:
-    """The planned ``jobs`` on a new ``stack`` -> (its bytes, estimated bits)."""
+                 stats: dict | None = None, estimate: bool = False, stack=AnsStack) -> tuple[bytes, float | None]:
+    """The planned ``jobs`` on a new ``stack`` -> (its bytes, estimated bits or None)."""
     coder = stack()
     est_bits = 0.0
     for job in jobs:
@@ -103,18 +103,18 @@ def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], code
             block = np.ascontiguousarray(images[ei][y0:y1, x0:x1, planes].transpose(2, 0, 1))
             tiles.append(pad_to_multiple(block, codecs[job.model].multiple))
         batch = np.stack(tiles)
-        estimate = codecs[job.model].push(coder, batch)
-        est_bits += estimate
+        bits = codecs[job.model].push(coder, batch, estimate)
+        est_bits += bits or 0.0
         if stats is not None:
             kind = stats.setdefault("seed" if job.seed else header.models[job.model].family,
                                     {"bits": 0, "estimate": 0.0, "subpixels": 0, "batches": 0})
             kind["bits"] += coder.num_bits() - bits_before
-            kind["estimate"] += estimate
+            kind["estimate"] += bits or 0.0
             kind["subpixels"] += batch.size
             kind["batches"] += 1
         if progress:
             progress(len(job.units))
-    return coder.to_bytes(), est_bits
+    return coder.to_bytes(), est_bits if estimate else None
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:

@@ -18,11 +18,12 @@ first use, and codes by looking rows up instead of evaluating the CDF again.
 from __future__ import annotations
 
 import decimal
+import math
 from functools import lru_cache
 
 import numpy as np
 
-from ..models.logistic import LOG_SCALE_MAX, LOG_SCALE_MIN
+from ..models.constants import LOG_SCALE_MAX, LOG_SCALE_MIN
 from .fixedpoint import FRAC_BITS
 
 LOG_SCALE_STEPS_PER_UNIT = 32  # the coder's log-scale grid
@@ -160,3 +161,13 @@ def window_probabilities(mu_q: np.ndarray, j: np.ndarray, radius: int) -> np.nda
         if tables.covers(j):
             return tables.lookup(mu_q, j)
     return window_masses(mu_q, j, radius).astype(np.float64)
+
+
+def bits_np(z: np.ndarray, mu: np.ndarray, s: np.ndarray) -> float:
+    """Total information content in bits of integers ``z`` under discretized logistics (float64,
+    for estimates and reports)."""
+    inv_s = 1.0 / s
+    upper = (z + 0.5 - mu) * inv_s
+    lower = (z - 0.5 - mu) * inv_s
+    logp = -np.logaddexp(0.0, -upper) - np.logaddexp(0.0, lower) + np.log(-np.expm1(-inv_s))
+    return float(-logp.sum() / math.log(2.0))

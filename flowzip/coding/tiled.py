@@ -23,9 +23,10 @@ def _by_shape(boxes, multiple: int) -> dict[tuple[int, int], list[int]]:
     return shapes
 
 
-def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None,
-           stats: dict | None = None) -> tuple[bytes, float]:
-    """The one image (H, W, C) uint8 -> (payload, estimated bits); fills ``header.lengths``."""
+def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
+           estimate: bool = False) -> tuple[bytes, float | None]:
+    """The one image (H, W, C) uint8 -> (payload, estimated bits if ``estimate``); fills
+    ``header.lengths``."""
     (entry,), (pixels,) = header.entries, images
     batch = header.batch
     boxes = tile_boxes(entry.height, entry.width, header.tile)
@@ -39,15 +40,15 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
                 chunk = ks[i : i + batch]
                 tiles = np.stack([pad_to_multiple(data[:, y0:y1, x0:x1], codec.multiple)
                                   for y0, y1, x0, x1 in (boxes[k] for k in chunk)])
-                coded, bits = codec.encode(tiles)
-                est_bits += bits
+                coded, bits = codec.encode(tiles, estimate)
+                est_bits += bits or 0.0
                 for k, p in zip(chunk, coded):
                     payloads[k] = p
                 if progress:
                     progress(len(chunk))
         header.lengths.append([len(p) for p in payloads])
         streams += payloads
-    return b"".join(streams), est_bits
+    return b"".join(streams), est_bits if estimate else None
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:

@@ -1,7 +1,3 @@
-"""Float image models for training and estimates: they know nothing about coding.
-``flowzip.families`` maps a family name to its model and config classes."""
-
-from .glow import Glow, GlowConfig
-from .idf import IDF, IDFConfig
-
-__all__ = ["IDF", "IDFConfig", "Glow", "GlowConfig"]
+"""Float image models for training and estimates (torch): they know nothing about coding.
+``flowzip.families`` maps a family name to its model and config classes; ``constants`` holds the
+numbers the models share with their exact twins."""

@@ -22,10 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .constants import PRIOR_LOG_SCALE, SCALE_LIMIT
 from .layers import ConvNet, squeeze
-
-SCALE_LIMIT = 1.5  # coupling log-scales are squashed into (-1.5, 1.5)
-PRIOR_LOG_SCALE = (-9.0, 3.0)  # logistic prior log-scales (the coder needs them bounded)
 
 
 @dataclass

@@ -4,7 +4,7 @@ Each level squeezes (2x2 -> channels), applies additive integer couplings, and (
 factors out half of the channels under a discretized logistic prior conditioned on the kept half.
 The last level's latents get a learned per-channel prior. Training uses ``log_prob``; coding uses
 ``latents`` (image -> latents with their prior parameters) and ``inverse`` (latents -> image), both
-on its exact fixed-point twin (``flowzip.coding.idf.exact_twin``). ``log_prob`` and ``latents`` share
+on its exact fixed-point twin (``flowzip.coding.idf.ExactIDF``). ``log_prob`` and ``latents`` share
 ``_prior``, so the rate trained for is the rate coded.
 """
 
@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from . import logistic
+from .constants import PIXEL_OFFSET
 from .layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
 
-PIXEL_OFFSET = 128.0  # pixels enter the flow centred: x - 128
 INITIAL_LOG_SCALE = 2.0
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-TRANSLATION_LIMIT = 2.0**15  # bounds integer latents, so coding never meets a value it cannot escape
+from .constants import CONVNET_INPUT_SCALE, TRANSLATION_LIMIT
 
 
 class ConvNet(nn.Module):
@@ -19,10 +19,10 @@ class ConvNet(nn.Module):
 
     The input is multiplied by ``input_scale`` (a power of two) first, so that integer latents
     of size ~100 enter the network at size ~1. Coding runs an exact fixed-point twin of it
-    (``flowzip.coding.fixedpoint.FixedConvNet``).
+    (``flowzip.coding.fixedpoint.FixedNet``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = 1 / 64):
+    def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = CONVNET_INPUT_SCALE):
         super().__init__()
         self.input_scale = input_scale
         self.layers = nn.ModuleList(

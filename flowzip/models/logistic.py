@@ -9,14 +9,10 @@ coder cannot represent.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 from torch.nn import functional as F
 
-LOG_SCALE_MIN = -3.5
-LOG_SCALE_MAX = 6.5
+from .constants import LOG_SCALE_MAX, LOG_SCALE_MIN
 
 
 def clamp_log_scale(ls: torch.Tensor) -> torch.Tensor:
@@ -30,12 +26,3 @@ def log_prob(z: torch.Tensor, mu: torch.Tensor, ls: torch.Tensor) -> torch.Tenso
     lower = (z - 0.5 - mu) * inv_s
     # sigmoid(a) - sigmoid(b) = sigmoid(a) * sigmoid(-b) * (1 - exp(b - a)), and a - b = 1/s.
     return F.logsigmoid(upper) + F.logsigmoid(-lower) + torch.log(-torch.expm1(-inv_s))
-
-
-def bits_np(z: np.ndarray, mu: np.ndarray, s: np.ndarray) -> float:
-    """Total information content in bits of integers ``z`` (float64, for reporting)."""
-    inv_s = 1.0 / s
-    upper = (z + 0.5 - mu) * inv_s
-    lower = (z - 0.5 - mu) * inv_s
-    logp = -np.logaddexp(0.0, -upper) - np.logaddexp(0.0, lower) + np.log(-np.expm1(-inv_s))
-    return float(-logp.sum() / math.log(2.0))
