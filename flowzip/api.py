@@ -88,11 +88,10 @@ def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: in
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
            batch: int | None = None, chunk: int | None = None, device=None, progress=None,
            stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
-    """Named pictures -> (.fz bytes, Report). One picture becomes a single-image file (tiled, or
-    stacked when a bits-back model codes it); several, or ``archive``, one stacked archive; with
-    ``chunk`` (sub-pixels per chunk), a chunked file. ``progress(n)`` is called as each n tiles
-    are done; ``stats``: see ``coding.stacked.encode``; ``estimate``: also compute the models'
-    estimate of the size (for the Glow, a pass of the float model)."""
+    """Named pictures -> (.fz bytes, Report), laid out as the policy plans (``Policy.plan``):
+    ``chunk`` overrides its sub-pixels per chunk (0: one stream, version 2). ``progress(n)`` is
+    called as each n tiles are done; ``stats``: see ``coding.stacked.encode``; ``estimate``: also
+    compute the models' estimate of the size (for the Glow, a pass of the float model)."""
     the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk)
     device = resolve_device(device)
     models = the_plan.models

@@ -95,13 +95,15 @@ class Policy:
     tiled_batch: int = 4
     stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
     stacked_batch: int = 16
+    chunk: int = 2**22  # sub-pixels per chunk of a chunked file
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
              tile: int | None = None, batch: int | None = None, chunk: int | None = None) -> Plan:
-        """The plan for coding ``pictures`` into one file: a chunked file when ``chunk`` (sub-pixels
-        per chunk) is given, else a stacked file when they are an archive or a bits-back model
-        codes them, else a tiled file. ``model`` codes the plane groups it fits, the defaults the
-        rest; a single picture must have a group that it fits."""
+        """The plan for coding ``pictures`` into one file: a single picture that integer flows code
+        becomes a tiled file (version 1); pictures that bits-back codes, and archives, a chunked
+        file (version 3) of chunks of about ``chunk`` sub-pixels (``chunk=0``: a stacked file,
+        version 2, one stream). ``model`` codes the plane groups it fits, the defaults the rest; a
+        single picture must have a group that it fits."""
         if not pictures:
             raise FlowzipError("an archive needs at least one image")
         if tile is not None:
@@ -109,7 +111,7 @@ class Policy:
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
         strict = len(pictures) == 1
-        if not archive and strict and chunk is None:
+        if not archive and strict:
             picture = pictures[0]
             groups = self._groups(picture.mode, model, strict, self._defaults(pictures, tile or self.stacked_tile)[0])
             if not any(m.family.bits_back for m, _ in groups):
@@ -120,7 +122,8 @@ class Policy:
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
         groups = [self._groups(p.mode, model, strict, d) for p, d in zip(pictures, self._defaults(pictures, tile))]
         units = _units(pictures, groups, tile)
-        if chunk is not None:
+        chunk = self.chunk if chunk is None else chunk
+        if chunk:
             chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
                       for c in _split(pictures, tile, chunk)]
             return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks)
