@@ -15,10 +15,17 @@ from ..errors import FormatError
 from ..fileformat import container
 from ..fileformat.container import Header
 from . import stacked
-from .ans import AnsStack
-from .rans import RansStack
 
-STACKS = {1: AnsStack, 2: RansStack}  # the header's coder -> the ANS stack its chunks are coded on
+
+def stack_class(coder: int):
+    """The ANS stack that chunks of the header's ``coder`` are coded on (numba loads only for 2)."""
+    if coder == 1:
+        from .ans import AnsStack
+
+        return AnsStack
+    from .rans import RansStack
+
+    return RansStack
 
 
 def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
@@ -37,7 +44,7 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray], codecs: list, progress=None,
                  stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, STACKS[header.coder])
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_class(header.coder))
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
@@ -52,7 +59,7 @@ def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: li
     """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds)."""
     container.check_chunk(chunk, data)
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    stacked.decode_units(header, jobs, data, codecs, out, progress, STACKS[header.coder])
+    stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
 
 
 def images_of(header: Header, chunks: list[int]) -> set[int]:

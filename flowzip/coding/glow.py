@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import FlowzipError, FormatError, ModelError
 from ..models.constants import PRIOR_LOG_SCALE, SCALE_LIMIT
-from . import tables
+from . import precomputed, tables
 from .fixedpoint import FRAC_BITS, FixedNet, on_grid
 from .idf import squeeze, unsqueeze
 
@@ -56,8 +56,12 @@ CENTER_J = round((math.log(2.0) - tables.LOG_SCALE_MIN) * LQ_STEPS)
 
 @lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
-    """round(2**20 * exp(k * 2**-FRAC_BITS)) for k = -MAX_STEP .. MAX_STEP, with decimal (identical
-    everywhere)."""
+    """round(2**20 * exp(k * 2**-FRAC_BITS)) for k = -MAX_STEP .. MAX_STEP (shipped precomputed)."""
+    return precomputed.table("exp", compute_exp_table)
+
+
+def compute_exp_table() -> np.ndarray:
+    """``exp_table`` with decimal (identical everywhere)."""
     ctx = decimal.Context(prec=34)
     one = 2**FRAC_BITS
     return np.array([int(ctx.multiply(ctx.exp(decimal.Decimal(k) / one), 2**EXP_BITS).to_integral_value())
@@ -68,7 +72,14 @@ def exp_table() -> np.ndarray:
 def coupling_thresholds(limit: float) -> np.ndarray:
     """Integer thresholds on the fixed-point grid of a raw coupling output r: the coded log-scale
     round(2**FRAC_BITS * limit * tanh(r / limit)) is -m + (number of thresholds <= r), m = its
-    maximum."""
+    maximum (shipped precomputed for the models' limit)."""
+    if limit == SCALE_LIMIT:
+        return precomputed.table("thresholds", lambda: compute_coupling_thresholds(limit))
+    return compute_coupling_thresholds(limit)
+
+
+def compute_coupling_thresholds(limit: float) -> np.ndarray:
+    """``coupling_thresholds`` with decimal."""
     ctx = decimal.Context(prec=34)
     one = 2**FRAC_BITS
     top = math.floor(limit * one)

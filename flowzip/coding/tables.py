@@ -49,7 +49,14 @@ def _log_scale_of(j: int) -> decimal.Decimal:
 
 @lru_cache(maxsize=None)
 def cdf_table() -> np.ndarray:
-    """round(2**31 * sigmoid(i / 256 - 16)) for i = 0 .. 8192, as int64."""
+    """round(2**31 * sigmoid(i / 256 - 16)) for i = 0 .. 8192, as int64 (shipped precomputed)."""
+    from .precomputed import table
+
+    return table("cdf", compute_cdf_table)
+
+
+def compute_cdf_table() -> np.ndarray:
+    """``cdf_table`` computed with decimal."""
     ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
     one, full = decimal.Decimal(1), decimal.Decimal(2**CDF_BITS)
     n = 2 * TABLE_RANGE * TABLE_STEPS
