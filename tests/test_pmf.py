@@ -53,3 +53,12 @@ def test_looked_up_windows_equal_computed_ones():
         looked_up = pmf.window_probabilities(mu_q, j, int(r))
         assert looked_up.dtype == np.float64
         np.testing.assert_array_equal(looked_up, pmf.window_masses(mu_q, j, int(r)))
+
+
+def test_shipped_tables_are_their_definitions():
+    """tables.npz holds exactly what the decimal definitions compute."""
+    from flowzip.coding import precomputed
+
+    shipped = precomputed._shipped()
+    for name, compute in precomputed.definitions().items():
+        np.testing.assert_array_equal(shipped[name], compute())
