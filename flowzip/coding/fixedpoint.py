@@ -27,6 +27,8 @@ ACT_LIMIT = 2.0**22  # |activation| bound in fixed-point units (1024.0 in real u
 WEIGHT_LIMIT = 2.0**13  # |integer weight| bound
 ACC_LIMIT = 2.0**52  # every accumulator must stay below this to be exact in float64
 TAPS = [(dy, dx) for dy in range(3) for dx in range(3)]
+BLOCK_PIXELS = 4096  # tiles go through a network in blocks of about this many pixels: their
+# activations then stay in the CPU's cache between layers (twice as fast as whole batches)
 
 
 def on_grid(x: np.ndarray) -> np.ndarray:
@@ -124,6 +126,12 @@ class FixedNet:
         """``x``: (B, C, H, W) integers (int64 or float64). Returns float64 on the 2**-FRAC_BITS grid."""
         if self.device != "cpu":
             return self._on_torch(x)
+        step = max(1, BLOCK_PIXELS // (x.shape[2] * x.shape[3]))
+        if len(x) <= step:
+            return self._block(x)
+        return np.concatenate([self._block(x[i : i + step]) for i in range(0, len(x), step)])
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
         h = np.ascontiguousarray(np.asarray(x, np.float64).transpose(0, 2, 3, 1)) * self.input_shift
         if self.input_shift < 1:
             np.floor(h, out=h)

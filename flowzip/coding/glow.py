@@ -78,6 +78,17 @@ def coupling_thresholds(limit: float) -> np.ndarray:
     return compute_coupling_thresholds(limit)
 
 
+@lru_cache(maxsize=None)
+def coupling_lookup(limit: float) -> tuple[int, np.ndarray]:
+    """(first, table): the coded log-scale of a raw coupling output r is
+    ``table[clip(r - first, 0, len(table) - 1)]``, the thresholds' count for every r between the
+    first threshold minus one and the last (one lookup instead of a search)."""
+    thresholds = coupling_thresholds(limit)
+    first = int(thresholds[0]) - 1
+    r = np.arange(first, int(thresholds[-1]) + 1)
+    return first, (np.searchsorted(thresholds, r, side="right") - len(thresholds) // 2).astype(np.int64)
+
+
 def compute_coupling_thresholds(limit: float) -> np.ndarray:
     """``coupling_thresholds`` with decimal."""
     ctx = decimal.Context(prec=34)
@@ -210,21 +221,31 @@ class ExactStep:
         self.split = len(self.perm) // 2
         self.net = FixedNet.from_weights(weights, f"{prefix}coupling.net.", 1.0, 2.0**-LATENT_BITS, device)
 
-    def _mix(self, matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return _round_shift(np.einsum("ij,bjhw->bihw", matrix, x), COEF_BITS)
+    @staticmethod
+    def _mix(matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """round(M x / 2**COEF_BITS) over channels, as a float64 matrix product: every product is
+        below 2**16 * 2**30 and every sum of them below 2**53, so it is exact in any order."""
+        b, c, h, w = x.shape
+        flat = x.transpose(1, 0, 2, 3).reshape(c, -1).astype(np.float64)
+        out = (matrix.astype(np.float64) @ flat).astype(np.int64).reshape(c, b, h, w).transpose(1, 0, 2, 3)
+        return _round_shift(out, COEF_BITS)
 
-    def _solve(self, matrix: np.ndarray, y: np.ndarray, order) -> np.ndarray:
+    @staticmethod
+    def _solve(matrix: np.ndarray, y: np.ndarray, order) -> np.ndarray:
         """Invert y = x + round(M x) for strictly triangular M, one channel at a time in ``order``."""
-        x = y.copy()
+        b, c, h, w = y.shape
+        flat_y = y.transpose(1, 0, 2, 3).reshape(c, -1)
+        x = flat_y.astype(np.float64)
+        coef = matrix.astype(np.float64)
         for i in order:
-            x[:, i] = y[:, i] - _round_shift(np.einsum("j,bjhw->bhw", matrix[i], x), COEF_BITS)
-        return x
+            x[i] = flat_y[i] - _round_shift((coef[i] @ x).astype(np.int64), COEF_BITS)
+        return x.astype(np.int64).reshape(c, b, h, w).transpose(1, 0, 2, 3)
 
     def _coupling(self, x_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raw, shift = np.split(self.net(x_a), 2, axis=1)
-        thresholds = coupling_thresholds(SCALE_LIMIT)
+        first, table = coupling_lookup(SCALE_LIMIT)
         r = np.rint(raw * 2.0**FRAC_BITS).astype(np.int64)
-        lq = np.searchsorted(thresholds, r, side="right") - len(thresholds) // 2
+        lq = table[np.clip(r - first, 0, len(table) - 1)]
         return lq, np.rint(shift * 2.0**LATENT_BITS).astype(np.int64)
 
     def push(self, coder, x: np.ndarray) -> np.ndarray:

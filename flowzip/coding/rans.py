@@ -11,12 +11,14 @@ Logistic windows are those of ``tables`` (a window of ``2R + 1`` values around t
 location, then an escape), with frequencies from the same int64 CDF interpolation: cumulative
 ``F(k)`` of the window's first ``k`` values, mapped to ``(F(k) * (2**PREC - n)) >> CDF_BITS + k``
 so that every symbol has a frequency of at least 1 and the total is exactly ``2**PREC``. A decoder
-finds its symbol by bisection over ``k``, evaluating the CDF at about ``log2(2R)`` points: nothing
-is tabulated per location. An escaped value follows as its sign, its excess's bit length (5 bits)
+finds its symbol by starting from the logistic's quantile (a float guess) and walking to the exact
+integer boundaries, evaluating the CDF at two or three points: nothing is tabulated per location. An escaped value follows as its sign, its excess's bit length (5 bits)
 and the excess's low bits, all raw bits.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -163,7 +165,20 @@ def _push_logistic(state, words, n_words, values, mu_q, j, escape, inv_scales, r
 
 
 @kernel
-def _pop_logistic(state, words, n_words, out, mu_q, j, escape, inv_scales, radii, table, shift, frac, excess_limit):
+def _guess(slot, base, end, escape, mu_q, scale, lower, n, frac):
+    """A first guess of the symbol whose range holds ``slot``: the logistic's quantile in float.
+    Only a starting point: the exact integer search around it decides."""
+    cdf = base + ((slot << (CDF_BITS - PREC)) if escape else (slot * end) >> PREC)
+    p = min(max(cdf / 2.0**CDF_BITS, 1e-12), 1.0 - 1e-12)
+    k = mu_q / 2.0**frac + scale * math.log(p / (1.0 - p)) - lower + 0.5
+    if not k > 0.0:  # also NaN
+        return 0
+    return min(int(k), n - 1)
+
+
+@kernel
+def _pop_logistic(state, words, n_words, out, mu_q, j, escape, inv_scales, radii, scales, table, shift, frac,
+                  excess_limit):
     """Pop len(out) values; returns the index of an invalid escape, or -1."""
     for i in range(out.shape[0]):
         inv_scale = inv_scales[j[i]]
@@ -174,15 +189,17 @@ def _pop_logistic(state, words, n_words, out, mu_q, j, escape, inv_scales, radii
         base = _bound_cdf(0, lower, mu_q[i], inv_scale, table, shift, frac)
         end = np.int64(0) if escape else _bound_cdf(2 * radius + 1, lower, mu_q[i], inv_scale, table, shift, frac) - base
         slot = _slot(state)
-        lo, hi = 0, n  # the symbol k has cum(k) <= slot < cum(k + 1)
-        while hi - lo > 1:
-            mid = (lo + hi) >> 1
-            if _cum(mid, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac) <= slot:
-                lo = mid
-            else:
-                hi = mid
+        lo = _guess(slot, base, end, escape, mu_q[i], scales[j[i]], lower, n, frac)
         c = _cum(lo, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac)
-        f = _cum(lo + 1, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac) - c
+        while c > slot:  # walk to the symbol k with cum(k) <= slot < cum(k + 1)
+            lo -= 1
+            c = _cum(lo, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac)
+        c_next = _cum(lo + 1, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac)
+        while c_next <= slot:
+            lo += 1
+            c = c_next
+            c_next = _cum(lo + 1, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac)
+        f = c_next - c
         _pop(state, words, n_words, c, f)
         if lo <= 2 * radius:
             out[i] = lower + lo
@@ -274,9 +291,9 @@ class RansStack:
 
     def pop_logistic(self, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> np.ndarray:
         out = np.empty(len(mu_q), np.int64)
-        inv, radius, _ = tables.scale_tables()
+        inv, radius, scales = tables.scale_tables()
         bad = _pop_logistic(self._state, self._words, self._n, out, np.ascontiguousarray(mu_q, np.int64),
-                            np.ascontiguousarray(j, np.int64), escape, inv, radius, tables.cdf_table(),
+                            np.ascontiguousarray(j, np.int64), escape, inv, radius, scales, tables.cdf_table(),
                             tables._SHIFT, tables.FRAC_BITS, MAX_EXCESS)
         if bad >= 0:
             raise FormatError("corrupt file: an escaped value is out of range")
