@@ -53,8 +53,11 @@ def _cuda_available() -> bool:
 
 
 def resolve_device(device=None) -> str:
-    """"auto" (or None): a CUDA GPU if there is one, else the CPU; "cpu"; "cuda" or "cuda:N"."""
+    """"auto" (or None): a CUDA GPU if there is one, else the CPU; "cpu"; "cuda" or "cuda:N";
+    "torch:cpu" runs the GPU's code path on the CPU (for checks)."""
     device = str(device or "auto")
+    if device == "torch:cpu":
+        return device
     if device == "auto":
         return "cuda" if _cuda_available() else "cpu"
     if device.startswith("cuda") and not _cuda_available():

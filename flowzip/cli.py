@@ -86,6 +86,15 @@ def main(ctx, debug):
     """Lossless image compression with normalizing flows."""
     if debug:
         ctx.meta["flowzip.debug"] = True
+    _one_thread_per_process(ctx)
+
+
+def _one_thread_per_process(ctx) -> None:
+    """One BLAS thread per process: flowzip uses several cores through worker processes, and idle
+    BLAS threads that spin-wait beside them only slow a shared machine down."""
+    from threadpoolctl import threadpool_limits
+
+    ctx.call_on_close(threadpool_limits(limits=1).restore_original_limits)
 
 
 # --- where outputs go ---------------------------------------------------------------------

@@ -140,3 +140,16 @@ def test_log_prob_trains():
     loss.backward()
     assert torch.isfinite(loss)
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_the_gpu_path_computes_the_same_integers():
+    """The torch convolution path (what a CUDA device runs, here on the CPU) equals the BLAS one."""
+    torch.manual_seed(5)
+    net = ConvNet(12, 24, hidden=16, input_scale=1.0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    layers = [(c.weight.detach().numpy(), c.bias.detach().numpy()) for c in net.layers]
+    x = np.random.default_rng(5).integers(-2**20, 2**20, (3, 12, 8, 10))
+    cpu = FixedNet(layers, 1.0, 2.0**-16)(x)
+    np.testing.assert_array_equal(FixedNet(layers, 1.0, 2.0**-16, device="torch:cpu")(x), cpu)

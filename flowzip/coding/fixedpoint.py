@@ -146,20 +146,22 @@ class FixedNet:
 
     def _on_torch(self, x: np.ndarray) -> np.ndarray:
         """The same integers through torch's float64 convolution on a GPU (cuDNN off: its
-        transform-based algorithms are not exact)."""
+        transform-based algorithms are not exact); ``device="torch:cpu"`` runs this path on the
+        CPU, for tests."""
         import torch
         from torch.nn import functional as F
 
+        device = self.device.removeprefix("torch:")
         with torch.backends.cudnn.flags(enabled=False):
-            h = torch.from_numpy(np.asarray(x, np.float64)).to(self.device) * self.input_shift
+            h = torch.from_numpy(np.asarray(x, np.float64)).to(device) * self.input_shift
             if self.input_shift < 1:
                 h.floor_()
             h.clamp_(-ACT_LIMIT, ACT_LIMIT)
             last = len(self.layers) - 1
             for i, layer in enumerate(self.layers):
-                w = torch.from_numpy(layer.w_q).to(self.device)
-                b = torch.from_numpy(layer.b_q).to(self.device)
+                w = torch.from_numpy(layer.w_q).to(device)
+                b = torch.from_numpy(layer.b_q).to(device)
                 h = F.conv2d(h, w, b, padding=layer.k // 2)
-                h.mul_(torch.from_numpy(layer.inv_scale).to(self.device).view(1, -1, 1, 1)).floor_()
+                h.mul_(torch.from_numpy(layer.inv_scale).to(device).view(1, -1, 1, 1)).floor_()
                 h.clamp_(0 if i < last else -ACT_LIMIT, ACT_LIMIT)
             return h.cpu().numpy() * 2.0**-FRAC_BITS
