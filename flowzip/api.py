@@ -21,6 +21,7 @@ from . import families, policy, zoo
 from .coding import chunked, stacked, tiled
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
+from .coding.tiles import pad_to_multiple, tile_boxes
 from .image import Picture, read_image
 
 PIPELINES = {container.TILED: tiled, container.STACKED: stacked, container.CHUNKED: chunked}
@@ -83,27 +84,33 @@ def _codec(model: zoo.LoadedModel, device: str):
 
 
 def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
-         batch: int | None = None, chunk: int | None = None) -> policy.Plan:
+         batch: int | None = None, chunk: int | None = None, effort: int | None = None) -> policy.Plan:
     """How ``encode`` would code these pictures (the active policy's plan)."""
-    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk)
+    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk,
+                              effort=effort)
 
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
-           batch: int | None = None, chunk: int | None = None, device=None, progress=None,
-           stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
+           batch: int | None = None, chunk: int | None = None, effort: int | None = None, device=None,
+           progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report), laid out as the policy plans (``Policy.plan``):
-    ``chunk`` overrides its sub-pixels per chunk (0: one stream, version 2). ``progress(n)`` is
-    called as each n tiles are done; ``stats``: see ``coding.stacked.encode``; ``estimate``: also
-    compute the models' estimate of the size (for the Glow, a pass of the float model)."""
-    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk)
+    ``chunk`` overrides its sub-pixels per chunk (0: one stream, version 2), ``effort`` its level
+    (1 .. 9: ``policy.EFFORTS``). ``progress(n)`` is called as each n tiles are done; ``stats``:
+    see ``coding.stacked.encode``; ``estimate``: also compute the models' estimate of the size
+    (for the Glow, a pass of the float model)."""
+    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk,
+                    effort=effort)
     device = resolve_device(device)
-    models = the_plan.models
+    adapters = _fit_adapters(the_plan, [p for _, p in pictures]) if the_plan.adapt else {}
+    models = [adapters.get(m, (m, b""))[0] for m in the_plan.models]
+    index = {m: i for i, m in enumerate(the_plan.models)}
     entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, zlib.crc32(p.pixels.tobytes()),
-                               [(models.index(m), planes) for m, planes in groups], dict(p.metadata))
+                               [(index[m], planes) for m, planes in groups], dict(p.metadata))
                for (name, p), groups in zip(pictures, the_plan.groups)]
-    refs = [container.ModelRef(m.family.id, m.name, m.weights_id) for m in models]
-    seed = None if the_plan.seed is None else models.index(the_plan.seed)
-    chunks = [container.Chunk(units, None if s is None else models.index(s)) for units, s in the_plan.chunks]
+    refs = [container.ModelRef(m.family.id, m.name, m.weights_id, adapters.get(m, (m, b""))[1])
+            for m in the_plan.models]
+    seed = None if the_plan.seed is None else index[the_plan.seed]
+    chunks = [container.Chunk(units, None if s is None else index[s]) for units, s in the_plan.chunks]
     header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks,
                               coder=the_plan.coder)
     payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
@@ -113,9 +120,39 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     return data, Report(len(data), est_bits, header.subpixels)
 
 
+def _fit_adapters(the_plan: policy.Plan, pictures: list[Picture]) -> dict:
+    """Base model -> (adapted model, adapter bytes) for every model that codes plane groups: fitted
+    on the tiles it codes (those of its most common shape)."""
+    from .adapt import fit
+
+    kind, steps, lr = the_plan.adapt
+    out = {}
+    for model in {m for groups in the_plan.groups for m, _ in groups}:
+        multiple = _codec(model, "cpu").multiple
+        tiles: dict[tuple, list] = {}
+        for picture, groups in zip(pictures, the_plan.groups):
+            for m, planes in groups:
+                if m is not model:
+                    continue
+                chw = np.ascontiguousarray(picture.pixels[..., planes].transpose(2, 0, 1))
+                for y0, y1, x0, x1 in tile_boxes(*chw.shape[1:], the_plan.tile):
+                    tile = pad_to_multiple(chw[:, y0:y1, x0:x1], multiple)
+                    tiles.setdefault(tile.shape, []).append(tile)
+        common = max(tiles.values(), key=len)
+        adapter = fit(model, np.stack(common), kind, steps, lr)
+        out[model] = (adapted(model, adapter), adapter.to_bytes(model.weights))
+    return out
+
+
+def adapted(model: zoo.LoadedModel, adapter) -> zoo.LoadedModel:
+    """A copy of ``model`` with an adapter's changes in its weights (same name and weights id)."""
+    return zoo.LoadedModel(model.name, model.family, model.channels, model.sha256, model.card, model.config,
+                           adapter.apply(model.weights))
+
+
 def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zoo.LoadedModel:
     """The installed model a file names (``override``: a model given for it), checked against the
-    file's family and weights hash."""
+    file's family and weights hash, with the file's adapter applied."""
     family = families.by_id(ref.family)
     if override is not None and override.name == ref.name:
         loaded = override
@@ -130,6 +167,10 @@ def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zo
                          f"but the installed weights are {loaded.weights_id.hex()}")
     if loaded.family is not family:
         raise FormatError(f"corrupt file: model {loaded.name!r} is not of the {family.name} family")
+    if ref.adapter:
+        from .adapt import Adapter
+
+        return adapted(loaded, Adapter.from_bytes(ref.adapter, loaded.weights))
     return loaded
 
 

@@ -239,7 +239,17 @@ class _Command(click.Command):
 
 def _defaults_help() -> str:
     roles = policy.ACTIVE.roles()
-    return "Default models, by what they code:\n\n" + "\n\n".join(f"{name}: {role}" for name, role in roles.items())
+    return ("Default models, by what they code:\n\n" + "\n\n".join(f"{name}: {role}" for name, role in roles.items())
+            + "\n\nEffort levels:\n\n" + "\n\n".join(f"{n}: {e.words}" for n, e in policy.EFFORTS.items()))
+
+
+def _effort_options(command):
+    """``--effort N`` and its short forms ``-1`` .. ``-9``, as cjxl and zstd have them."""
+    for n in reversed(policy.EFFORTS):
+        command = click.option(f"-{n}", "effort_flag", flag_value=n, hidden=True)(command)
+    return click.option("-e", "--effort", type=click.IntRange(1, 9),
+                        help=f"1 (fastest) .. 9 (smallest), also -1 .. -9 [default: {policy.DEFAULT_EFFORT}; "
+                             "7 and up adapt the models to the image: slower to encode].")(command)
 
 
 @main.command(cls=_Command, epilog_text=_defaults_help)
@@ -258,14 +268,17 @@ def _defaults_help() -> str:
 @click.option("--no-png", is_flag=True, help="Skip the PNG size comparison.")
 @click.option("--estimate", is_flag=True, help="Also print the model's estimate of the size (slower).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def compress(images, output, model, device, force, tile, batch, verify, no_png, estimate, quiet):
+@_effort_options
+def compress(images, output, model, device, force, tile, batch, verify, no_png, estimate, quiet, effort, effort_flag):
     """Compress IMAGES to .fz files (the inputs are kept). '-' reads standard input and writes
     standard output unless -o is given. Several IMAGES with '-o NAME.fz' make one archive."""
+    effort = effort or effort_flag
     if tile is not None and tile % 16:
         raise click.BadParameter("must be a multiple of 16", param_hint="--tile")
     images = list(images)
     if len(images) > 1 and output and output.endswith(".fz") and not Path(output).is_dir():
-        _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, estimate, quiet)
+        _compress_archive(images, Path(output), model, device, force, tile, batch, verify, no_png, estimate, quiet,
+                          effort)
         return
     if len(images) > 1 and STDIO in images:
         raise UsageError("'-' (standard input) must be the only input")
@@ -278,10 +291,10 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
         raw = _read(src)
         picture = read_image(raw, name="")
         pictures = [("", picture)]
-        units = api.plan([picture], model, tile=tile, batch=batch).units
+        units = api.plan([picture], model, tile=tile, batch=batch, effort=effort).units
         with _progress(units, _name(src), quiet or len(images) > 1) as bar:
-            data, report = api.encode(pictures, model, tile=tile, batch=batch, device=device, progress=_update(bar),
-                                      estimate=estimate)
+            data, report = api.encode(pictures, model, tile=tile, batch=batch, effort=effort, device=device,
+                                      progress=_update(bar), estimate=estimate)
         if verify:
             _verify(data, pictures, device, quiet or len(images) > 1, _name(src))
         _write(dst, data, force)
@@ -291,7 +304,7 @@ def compress(images, output, model, device, force, tile, batch, verify, no_png, 
 
 
 def _compress_archive(images: list[Path], dst: Path, model, device, force, tile, batch, verify, no_png, estimate,
-                      quiet):
+                      quiet, effort):
     if STDIO in images:
         raise UsageError("'-' (standard input) cannot go into an archive")
     names = [p.name for p in images]
@@ -304,10 +317,10 @@ def _compress_archive(images: list[Path], dst: Path, model, device, force, tile,
             pictures.append((p.name, read_image(p)))
         except (FlowzipError, OSError) as e:
             raise FlowzipError(f"{_message(e)} (nothing written)") from None
-    units = api.plan([p for _, p in pictures], model, archive=True, tile=tile, batch=batch).units
+    units = api.plan([p for _, p in pictures], model, archive=True, tile=tile, batch=batch, effort=effort).units
     with _progress(units, dst.name, quiet) as bar:
-        data, report = api.encode(pictures, model, archive=True, tile=tile, batch=batch, device=device,
-                                  progress=_update(bar), estimate=estimate)
+        data, report = api.encode(pictures, model, archive=True, tile=tile, batch=batch, effort=effort,
+                                  device=device, progress=_update(bar), estimate=estimate)
     if verify:
         _verify(data, pictures, device, quiet, str(dst))
     _write(dst, data, force)
@@ -475,6 +488,8 @@ def models():
         click.echo(f"{name}{role}: {kind}, {card.get('config', {}).get('channels')} channel(s), "
                    f"{card.get('size_bytes', 0) / 1e6:.1f} MB{where}; {measured}")
     click.echo(f"user model folder: {zoo.user_dir()} (${zoo.MODEL_DIR_VARIABLE} overrides it)")
+    click.echo("effort levels (flowzip compress -e N or -N): " +
+               "; ".join(f"{n}: {e.words}" for n, e in policy.EFFORTS.items()))
 
 
 def _names(value: str | None) -> list[str] | None:

@@ -17,6 +17,30 @@ from .fileformat import container
 from .image import Picture
 
 PLANES = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What an effort level (``--effort N``, ``-N``) does: whether bits-back models may code, and
+    how models are adapted to the images (``flowzip.adapt``: adapter, Adam steps, learning rate)."""
+
+    words: str
+    bits_back: bool = True
+    adapt: tuple[str, int, float] | None = None
+
+
+EFFORTS = {
+    1: Effort("integer flows only (fastest)", bits_back=False),
+    2: Effort("integer flows only", bits_back=False),
+    3: Effort("integer flows only", bits_back=False),
+    4: Effort("the default models"),
+    5: Effort("the default models (the default level)"),
+    6: Effort("the default models"),
+    7: Effort("adapts the models' normalizations to the image (60 steps)", adapt=("norms", 60, 1e-3)),
+    8: Effort("adapts the models' normalizations and biases to the image (60 steps)", adapt=("biases", 60, 1e-3)),
+    9: Effort("adapts the models' normalizations and biases to the image (120 steps)", adapt=("biases", 120, 1e-3)),
+}
+DEFAULT_EFFORT = 5
 PLANE_NAMES = {3: "colour planes", 1: "gray and alpha planes"}
 
 
@@ -33,6 +57,7 @@ class Plan:
     units: int = 0  # tiles to code, for progress
     chunks: list[tuple[list[tuple[int, int, int]], zoo.LoadedModel | None]] = field(default_factory=list)
     coder: int = 2  # how chunks are coded (``container.CODERS``)
+    adapt: tuple[str, int, float] | None = None  # adapt the models that code plane groups (``Effort.adapt``)
 
     @property
     def models(self) -> list[zoo.LoadedModel]:
@@ -98,12 +123,17 @@ class Policy:
     chunk: int = 2**22  # sub-pixels per chunk of a chunked file
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
-             tile: int | None = None, batch: int | None = None, chunk: int | None = None) -> Plan:
+             tile: int | None = None, batch: int | None = None, chunk: int | None = None,
+             effort: int | None = None) -> Plan:
         """The plan for coding ``pictures`` into one file: a single picture that integer flows code
         becomes a tiled file (version 1); pictures that bits-back codes, and archives, a chunked
         file (version 3) of chunks of about ``chunk`` sub-pixels (``chunk=0``: a stacked file,
         version 2, one stream). ``model`` codes the plane groups it fits, the defaults the rest; a
-        single picture must have a group that it fits."""
+        single picture must have a group that it fits. ``effort`` (1 .. 9, ``EFFORTS``) may keep
+        bits-back models out or adapt the models to the pictures (a chunked file)."""
+        level = EFFORTS.get(DEFAULT_EFFORT if effort is None else effort)
+        if level is None:
+            raise FlowzipError(f"effort must be from 1 to 9, not {effort}")
         if not pictures:
             raise FlowzipError("an archive needs at least one image")
         if tile is not None:
@@ -111,22 +141,24 @@ class Policy:
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
         strict = len(pictures) == 1
-        if not archive and strict:
+        if not archive and strict and level.adapt is None:
             picture = pictures[0]
-            groups = self._groups(picture.mode, model, strict, self._defaults(pictures, tile or self.stacked_tile)[0])
+            defaults = self._defaults(pictures, tile or self.stacked_tile, level.bits_back)[0]
+            groups = self._groups(picture.mode, model, strict, defaults)
             if not any(m.family.bits_back for m, _ in groups):
                 groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
                 tile = tile or self.tiled_tile
                 return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
                             _units(pictures, [groups], tile))
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
-        groups = [self._groups(p.mode, model, strict, d) for p, d in zip(pictures, self._defaults(pictures, tile))]
+        groups = [self._groups(p.mode, model, strict, d)
+                  for p, d in zip(pictures, self._defaults(pictures, tile, level.bits_back))]
         units = _units(pictures, groups, tile)
         chunk = self.chunk if chunk is None else chunk
-        if chunk:
+        if chunk or level.adapt:
             chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
-                      for c in _split(pictures, tile, chunk)]
-            return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks)
+                      for c in _split(pictures, tile, chunk or self.chunk)]
+            return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks, adapt=level.adapt)
         return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units)
 
     def _seed(self, pictures: list[Picture], groups: list[list], tile: int) -> zoo.LoadedModel | None:
@@ -144,14 +176,14 @@ class Policy:
             return dict(self.integer)
         return {**self.integer, **{c: n for c, n in self.integer_photo.items() if zoo.installed(n)}}
 
-    def _defaults(self, pictures: list[Picture], tile: int) -> list[dict[int, str]]:
+    def _defaults(self, pictures: list[Picture], tile: int, bits_back: bool = True) -> list[dict[int, str]]:
         """Default model per number of coded channels for each of the pictures coded together.
-        Colour planes go to a bits-back model when all colour planes together fill more tiles than
-        the seed model codes first: bits-back then pays for its start."""
+        Colour planes go to a bits-back model (unless ``bits_back`` is off) when all colour planes
+        together fill more tiles than the seed model codes first: bits-back then pays for its start."""
         integer = [self._integer(p, tile) for p in pictures]
         colour_tiles = sum(len(tile_boxes(p.pixels.shape[0], p.pixels.shape[1], tile))
                            for p in pictures if p.pixels.shape[2] >= 3)
-        if colour_tiles <= stacked.SEED_TILES or not _installed(self.bits_back):
+        if not bits_back or colour_tiles <= stacked.SEED_TILES or not _installed(self.bits_back):
             return integer
         photo = self.bits_back_photo if _installed(self.bits_back_photo) else {}
         return [{**ints, **self.bits_back, **(photo if self._is_photo(p, tile) else {})}

@@ -33,11 +33,13 @@ def samples(tiny_zoo_dir):
                                                                                        dtype=np.uint8))]
         files.append(api.encode(archive, "tiny-glow", archive=True)[0])
         files.append(api.encode(archive, "tiny-glow", archive=True, chunk=1500)[0])  # a chunked archive
+        mp.setitem(policy.EFFORTS, 8, policy.Effort("test", adapt=("biases", 3, 1e-3)))
+        files.append(api.encode(archive, "tiny-glow", archive=True, effort=8)[0])  # with an adapter
         return files
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(0, 5), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
+@given(st.integers(0, 6), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
 def test_mutated_files_fail_cleanly(tiny_models, samples, which, kind, seed):
     data = mutate(samples[which], kind, np.random.default_rng(seed))
     if data == samples[which]:

@@ -1,0 +1,70 @@
+"""Per-image adaptation: adapters round-trip through their bytes, adapted files decode exactly
+(the decoder rebuilds the same twin from base weights plus the adapter), effort levels choose what
+the policy says, and a damaged adapter is one clean error."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from flowzip import adapt, api, policy, zoo
+from flowzip.cli import main
+from flowzip.errors import FormatError
+from flowzip.fileformat import container
+from flowzip.image import Picture
+
+
+def _smooth(rng, h, w, c):
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = (yy * 3 + xx * 2)[..., None] + np.arange(c) * 30
+    return ((base + rng.integers(0, 8, (h, w, c))) % 256).astype(np.uint8)
+
+
+def test_adapter_bytes_round_trip_and_damage(tiny_models):
+    loaded = zoo.load_model("tiny-glow")
+    rng = np.random.default_rng(0)
+    keys = adapt.adapted_keys(loaded.weights, "biases")
+    deltas = {k: rng.integers(-40, 40, loaded.weights[k].shape) for k in keys[::2]}
+    deltas[keys[1]] = np.zeros(loaded.weights[keys[1]].shape, np.int64)  # unchanged: not sent
+    adapter = adapt.Adapter("biases", deltas)
+    data = adapter.to_bytes(loaded.weights)
+    back = adapt.Adapter.from_bytes(data, loaded.weights)
+    assert set(back.deltas) == set(keys[::2])
+    for k in back.deltas:
+        np.testing.assert_array_equal(back.deltas[k], deltas[k])
+    weights = adapter.apply(loaded.weights)
+    assert all(weights[k].dtype == np.float64 for k in deltas)
+    for bad in (data[:-3], b"\x07" + data[1:], data[:1], data + b"\0\0\0\0"):
+        with pytest.raises(FormatError, match="adapter"):
+            adapt.Adapter.from_bytes(bad, loaded.weights)
+
+
+@pytest.mark.parametrize("model", ["tiny-glow", "tiny-rgb"])
+def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
+    monkeypatch.setitem(policy.EFFORTS, 8, policy.Effort("test", adapt=("biases", 5, 1e-3)))
+    rng = np.random.default_rng(1)
+    pictures = [(f"{i}.png", Picture(_smooth(rng, 40, 48, 3), "RGB")) for i in range(3)]
+    data, _ = api.encode(pictures, model, archive=True, tile=16, effort=8)
+    header = api.inspect(data)
+    assert header.version == container.CHUNKED and header.models[0].adapter
+    for (name, a), (got, b) in zip(pictures, api.decode(data)):
+        assert name == got
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+    plain, _ = api.encode(pictures, model, archive=True, tile=16)
+    assert plain != data
+
+
+def test_effort_levels(tiny_models, monkeypatch, tmp_path):
+    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
+    rng = np.random.default_rng(2)
+    picture = Picture(_smooth(rng, 150, 200, 3), "RGB")
+    assert any(m.family.bits_back for m in api.plan([picture], tile=64).models)
+    assert not any(m.family.bits_back for m in api.plan([picture], tile=64, effort=1).models)
+    with pytest.raises(api.FlowzipError, match="effort"):
+        api.plan([picture], effort=10)
+    from PIL import Image
+
+    path = tmp_path / "a.png"
+    Image.fromarray(picture.pixels).save(path)
+    result = CliRunner().invoke(main, ["compress", "-1", "-q", str(path)])
+    assert result.exit_code == 0, result.output
+    assert not any(m.family == 2 for m in api.inspect((tmp_path / "a.fz").read_bytes()).models)
