@@ -185,3 +185,14 @@ def test_exported_models_are_found_by_name(tiny_run, tiny_models, user_model_fol
     zoo.load_model.cache_clear()
     with pytest.raises(flowzip.ModelError, match="needs model 'my-idf'.*FLOWZIP_MODEL_DIR"):
         flowzip.decompress(data)
+
+
+def test_a_run_stops_with_a_checkpoint_when_its_time_is_up(tiny_run):
+    tmp, config = tiny_run
+    config["train"].update(steps=1000, max_wall_s=1e-6, checkpoint_every=1000)
+    messages = []
+    path = train(config, tmp / "timed", log=messages.append)
+    import torch
+
+    step = torch.load(path, weights_only=True)["step"]
+    assert step == 10 and any("used up" in m for m in messages)  # the time is checked every 10 steps

@@ -48,6 +48,7 @@ class TrainConfig:
     threads: int = 0  # 0: torch's default
     init: str = ""  # start from these weights (a shipped model's name or an exported .json): fine-tuning
     stop_at: int = 0  # end the run at this step (0: at ``steps``), keeping the schedule of ``steps``
+    max_wall_s: float = 0  # end the run (with a checkpoint) once it has trained this long; 0: no limit
 
 
 @dataclass
@@ -105,6 +106,16 @@ def _held_out(arrays: list[np.ndarray], photos: list[list[np.ndarray]], cfg: Tra
                           for p in (photos[i][0] for i in order[: cfg.held_out_photos])]
         photos = [photos[i] for i in np.sort(order[cfg.held_out_photos :])]
     return arrays, [p for versions in photos for p in versions], held
+
+
+def _out_of_time(elapsed: float, limit: float, world: int) -> bool:
+    """Whether the run's time is used up, agreed by every process of a distributed run."""
+    over = elapsed >= limit
+    if world > 1:
+        flag = torch.tensor([float(over)])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        over = bool(flag.item())
+    return over
 
 
 def _load_initial_weights(model: torch.nn.Module, config: dict, init: str) -> None:
@@ -232,6 +243,9 @@ def train(config: dict, out_dir: str | Path, resume: bool = False, device: str =
             t0, window_bpd, window_n = time.time(), 0.0, 0
             if progress:
                 progress(0, f"bpd {record['train_bpd']:.3f}, {rate:.0f} img/s")
+        if tcfg.max_wall_s and step % 10 == 0 and _out_of_time(wall + time.time() - t0, tcfg.max_wall_s, world):
+            log(f"stopped at step {step}: the run's {tcfg.max_wall_s:.0f} s are used up")
+            break
     if main_process:
         log_file.close()
         save()
