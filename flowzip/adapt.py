@@ -154,3 +154,28 @@ def fit(loaded, tiles: np.ndarray, adapter: str, steps: int, lr: float = 2e-3, b
             if q.any():
                 deltas[k] = q
     return Adapter(adapter, deltas)
+
+
+def estimated_bits(model, tiles: np.ndarray, seed: int = 0) -> float:
+    """The float model's estimate of the tiles' size in bits (fixed noise for the Glow's
+    dequantization, so that two models compare on the same draw)."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(tiles), 32):
+            total -= float(model.log_prob(torch.from_numpy(tiles[i : i + 32].astype(np.float32))).sum())
+    return total / math.log(2)
+
+
+def worth_it(loaded, adapter: Adapter, tiles: np.ndarray) -> bool:
+    """Whether the adapter saves more (by the float estimates on the tiles, scaled up to all of
+    them) than its bytes cost: adapt only where it pays."""
+    from .zoo import LoadedModel
+
+    adapted = LoadedModel(loaded.name, loaded.family, loaded.channels, loaded.sha256, loaded.card, loaded.config,
+                          adapter.apply(loaded.weights))
+    saving = estimated_bits(loaded.model, tiles) - estimated_bits(adapted.model, tiles)
+    return saving > 8 * len(adapter.to_bytes(loaded.weights))

@@ -122,8 +122,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
 
 def _fit_adapters(the_plan: policy.Plan, pictures: list[Picture]) -> dict:
     """Base model -> (adapted model, adapter bytes) for every model that codes plane groups: fitted
-    on the tiles it codes (those of its most common shape)."""
-    from .adapt import fit
+    on the tiles it codes (those of its most common shape), and kept where it pays for its bytes."""
+    from .adapt import fit, worth_it
 
     kind, steps, lr = the_plan.adapt
     out = {}
@@ -138,9 +138,10 @@ def _fit_adapters(the_plan: policy.Plan, pictures: list[Picture]) -> dict:
                 for y0, y1, x0, x1 in tile_boxes(*chw.shape[1:], the_plan.tile):
                     tile = pad_to_multiple(chw[:, y0:y1, x0:x1], multiple)
                     tiles.setdefault(tile.shape, []).append(tile)
-        common = max(tiles.values(), key=len)
-        adapter = fit(model, np.stack(common), kind, steps, lr)
-        out[model] = (adapted(model, adapter), adapter.to_bytes(model.weights))
+        common = np.stack(max(tiles.values(), key=len))
+        adapter = fit(model, common, kind, steps, lr)
+        if worth_it(model, adapter, common):
+            out[model] = (adapted(model, adapter), adapter.to_bytes(model.weights))
     return out
 
 

@@ -41,6 +41,7 @@ def test_adapter_bytes_round_trip_and_damage(tiny_models):
 @pytest.mark.parametrize("model", ["tiny-glow", "tiny-rgb"])
 def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
     monkeypatch.setitem(policy.EFFORTS, 8, policy.Effort("test", adapt=("biases", 5, 1e-3)))
+    monkeypatch.setattr(adapt, "worth_it", lambda *args: True)
     rng = np.random.default_rng(1)
     pictures = [(f"{i}.png", Picture(_smooth(rng, 40, 48, 3), "RGB")) for i in range(3)]
     data, _ = api.encode(pictures, model, archive=True, tile=16, effort=8)
@@ -68,3 +69,11 @@ def test_effort_levels(tiny_models, monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["compress", "-1", "-q", str(path)])
     assert result.exit_code == 0, result.output
     assert not any(m.family == 2 for m in api.inspect((tmp_path / "a.fz").read_bytes()).models)
+
+
+def test_an_adapter_that_does_not_pay_is_left_out(tiny_models, monkeypatch):
+    monkeypatch.setitem(policy.EFFORTS, 8, policy.Effort("test", adapt=("biases", 2, 1e-6)))
+    rng = np.random.default_rng(3)
+    pictures = [(f"{i}.png", Picture(_smooth(rng, 32, 32, 3), "RGB")) for i in range(2)]
+    data, _ = api.encode(pictures, "tiny-glow", archive=True, tile=16, effort=8)
+    assert not any(m.adapter for m in api.inspect(data).models)
