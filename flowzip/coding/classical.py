@@ -47,6 +47,7 @@ CORRECT_N, CORRECT_W, CORRECT_NNE = 4, 5, 4
 BASE_WEIGHTS = (13, 12, 12, 12, 12)
 N_PREDICTORS = 5
 # Bias cancellation: 6 texture bits x 4 activity levels, running means halved every BIAS_LIMIT.
+# Each error counts at most 2 + energy / 8 (outliers such as a glyph's edge would drag the mean).
 BIAS_CONTEXTS, BIAS_LIMIT = 64 * 4, 256
 # Inter-plane slope: one running regression per activity level, halved when its energy passes
 # SLOPE_LIMIT (scaled to the plane's depth); slopes are /256 and at most SLOPE_MAX.
@@ -210,8 +211,7 @@ def code_predictive_plane(coder, buf, img, te, c, ref, bits, models, rows, bias,
             u4 = (w4 << 24) // e4
             total = u0 + u1 + u2 + u3 + u4
             pred8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
-            if (ten ^ tew) | (ten ^ tene) >= 0:  # neighbours erred the same way: stay in range
-                pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
+            pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
             energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
             bias_level = min(log_class(energy) >> 2, 3)
             # Another plane's error at this pixel, times a learnt slope.
@@ -259,7 +259,8 @@ def code_predictive_plane(coder, buf, img, te, c, ref, bits, models, rows, bias,
             rows[2, cur, x] = abs(p2 - v8)
             rows[3, cur, x] = abs(p3 - v8)
             rows[4, cur, x] = abs(p4 - v8)
-            bias[bias_ctx, 0] += unbiased8 - v8
+            limit = (2 << FRACTION) + energy
+            bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
             bias[bias_ctx, 1] = count + 1
             if count + 1 >= BIAS_LIMIT:
                 bias[bias_ctx, 0] = bias[bias_ctx, 0] // 2
@@ -356,30 +357,42 @@ class _Planes:
                                      models, self.rows, bias, slope, decoding)
 
     def _code_palette(self, coder, buf, c, palette, decoding):
-        bits = self.bits[c]
-        count, coder = rc.code_raw(coder, buf, 0 if decoding else len(palette) - 1, 4, decoding)
-        count += 1
-        values = np.zeros(count, np.int64)
-        for i in range(count):
-            values[i], coder = rc.code_raw(coder, buf, 0 if decoding else int(palette[i]), bits, decoding)
-        if np.any(np.diff(values) <= 0):
-            raise FormatError("corrupt classical stream: a palette is not in increasing order")
+        values, coder = _code_palette_values(coder, buf, None if decoding else palette[:, None], self.bits[c], decoding)
+        values = values[:, 0]
         self.te[c] = 0
-        depth = (count - 1).bit_length()
-        self.depths[c] = depth
-        if decoding:
-            self.idx[c] = 0
-        else:
+        self.depths[c] = (len(values) - 1).bit_length()
+        if not decoding:
             self.idx[c] = np.searchsorted(values, self.img[c])
-        if depth:
-            ref = self.palette_ref(c)
-            ref_depth = self.depths[ref] if ref >= 0 else 0
-            models = rc.new_models(palette_model_count(depth, ref_depth))
-            coder, ok = code_palette_plane(coder, buf, self.idx, c, ref, ref_depth, depth, count, models, decoding)
-            if not ok:
-                raise FormatError("corrupt classical stream: a palette index is out of range")
+        ref = self.palette_ref(c)
+        coder = _code_indices(coder, buf, self.idx, c, ref, self.depths[ref] if ref >= 0 else 0, len(values), decoding)
         self.img[c] = values[self.idx[c]]
         return coder
+
+
+def _code_palette_values(coder, buf, values: np.ndarray | None, bits: int, decoding: bool, channels: int = 1):
+    """Code a palette: its size less one (4 bits), then its rows of ``channels`` values of
+    ``bits`` bits, which must be distinct and in increasing order; returns ``(values, coder)``."""
+    count, coder = rc.code_raw(coder, buf, 0 if decoding else len(values) - 1, 4, decoding)
+    out = np.zeros((count + 1, channels), np.int64)
+    for i in range(count + 1):
+        for k in range(channels):
+            out[i, k], coder = rc.code_raw(coder, buf, 0 if decoding else int(values[i, k]), bits, decoding)
+    if len(np.unique(out, axis=0)) < len(out) or (np.lexsort(out.T[::-1]) != np.arange(len(out))).any():
+        raise FormatError("corrupt classical stream: a palette is not in increasing order")
+    return out, coder
+
+
+def _code_indices(coder, buf, idx: np.ndarray, c: int, ref: int, ref_depth: int, count: int, decoding: bool):
+    """Code palette indices ``idx[c]`` (below ``count``) with the template coder."""
+    depth = (count - 1).bit_length()
+    if depth == 0:
+        idx[c] = 0
+        return coder
+    models = rc.new_models(palette_model_count(depth, ref_depth))
+    coder, ok = code_palette_plane(coder, buf, idx, c, ref, ref_depth, depth, count, models, decoding)
+    if not ok:
+        raise FormatError("corrupt classical stream: a palette index is out of range")
+    return coder
 
 
 def _subtract_green(x: np.ndarray, bits: int) -> np.ndarray:
@@ -442,41 +455,76 @@ def _code_checksum(coder, buf, checksum: int, decoding: bool):
     return (high << 16) | low, coder
 
 
+def _pixel_palette(x: np.ndarray):
+    """(colours (n, C) in increasing order, indices (1, H, W)) when ``x`` has at most PALETTE_MAX
+    distinct pixels, else None."""
+    channels = x.shape[0]
+    keys = np.zeros(x.shape[1:], np.uint64)
+    for c in range(channels):
+        keys = (keys << np.uint64(16)) | x[c].astype(np.uint64)
+    if len(np.unique(keys.ravel()[:1 << 16])) > PALETTE_MAX:
+        return None
+    colours, inverse = np.unique(keys, return_inverse=True)
+    if len(colours) > PALETTE_MAX:
+        return None
+    values = np.stack([(colours >> np.uint64(16 * (channels - 1 - c))) & np.uint64(0xFFFF)
+                       for c in range(channels)], axis=1).astype(np.int64)
+    return values, inverse.reshape((1,) + x.shape[1:]).astype(np.int32)
+
+
+def _code_pixel_palette(coder, buf, values, idx, bits: int, channels: int, decoding: bool):
+    values, coder = _code_palette_values(coder, buf, values, bits, decoding, channels)
+    return values, _code_indices(coder, buf, idx, 0, -1, 0, len(values), decoding)
+
+
+def _encode_planes(x: np.ndarray, bits: int, digits: np.ndarray, palette):
+    """Code ``x`` into ``digits``, as indices into ``palette`` unless it is None; returns the
+    coder (its position may pass the buffer's end)."""
+    channels = x.shape[0]
+    coder = rc.new_encoder()
+    if channels >= 2:
+        _, coder = rc.code_raw(coder, digits, palette is not None, 1, False)
+    if palette is not None:
+        _, coder = _code_pixel_palette(coder, digits, *palette, bits, channels, False)
+    else:
+        transform = _choose_transform(x, bits)
+        if channels >= 3:
+            _, coder = rc.code_raw(coder, digits, transform, 1, False)
+        img = _subtract_green(x, bits) if transform == SUBTRACT_GREEN else np.array(x, np.int32, order="C")
+        planes = _Planes(img, bits, transform)
+        for c in range(channels):
+            coder = planes.code(coder, digits, c, _choose_mode(planes, c), _palette(img[c], planes.bits[c]), False)
+    _, coder = _code_checksum(coder, digits, _checksum(x, bits), False)
+    return coder
+
+
+def _choose_mode(planes: _Planes, c: int) -> int:
+    """PALETTE or PREDICTIVE for plane ``c``: a plane that may be a palette is coded both ways."""
+    palette = _palette(planes.img[c], planes.bits[c])
+    if palette is None:
+        return PREDICTIVE
+    sizes = {}
+    for trial in (PALETTE, PREDICTIVE) if len(palette) > 1 else (PALETTE,):
+        coder = planes.code(rc.new_encoder(), np.zeros(1024, np.uint16), c, trial, palette, False)
+        sizes[trial] = coder[2]
+    return min(sizes, key=sizes.get)
+
+
 def encode_planes(x: np.ndarray, bits: int) -> bytes:
     """Code ``x`` (C, H, W) of integers in ``[0, 2**bits)`` into a self-checking stream."""
     channels, height, width = x.shape
     _check_shape(channels, height, width, bits)
     if x.size and int(x.max()) >> bits:
         raise ValueError(f"classical coder: a sample does not fit in {bits} bits")
-    transform = _choose_transform(x, bits)
-    img = _subtract_green(x, bits) if transform == SUBTRACT_GREEN else np.array(x, np.int32, order="C")
-    planes = _Planes(img, bits, transform)
-    modes, palettes = [], []
-    for c in range(channels):  # a plane that may be a palette is coded both ways to choose
-        palette = _palette(img[c], planes.bits[c])
-        mode = PREDICTIVE
-        if palette is not None:
-            sizes = {}
-            for trial in (PALETTE, PREDICTIVE) if len(palette) > 1 else (PALETTE,):
-                coder = planes.code(rc.new_encoder(), np.zeros(1024, np.uint16), c, trial, palette, False)
-                sizes[trial] = coder[2]
-            mode = min(sizes, key=sizes.get)
-            planes.modes[c] = mode
-            if mode == PALETTE:
-                planes.te[c] = 0
-        modes.append(mode)
-        palettes.append(palette)
-    checksum = _checksum(x, bits)
+    palette = _pixel_palette(x) if channels >= 2 else None
+    if palette is not None:  # indices into the image's few colours, or planes: whichever is smaller
+        scratch = np.zeros(1024, np.uint16)
+        if _encode_planes(x, bits, scratch, None)[2] < _encode_planes(x, bits, scratch, palette)[2]:
+            palette = None
     capacity = x.size * (bits + 2) // 8 + 1024
     while True:
         digits = np.zeros(capacity, np.uint16)
-        coder = rc.new_encoder()
-        if channels >= 3:
-            _, coder = rc.code_raw(coder, digits, transform, 1, False)
-        for c in range(channels):
-            coder = planes.code(coder, digits, c, modes[c], palettes[c], False)
-        _, coder = _code_checksum(coder, digits, checksum, False)
-        stream = rc.stream_bytes(coder, digits)
+        stream = rc.stream_bytes(_encode_planes(x, bits, digits, palette), digits)
         if isinstance(stream, bytes):
             return stream
         capacity = stream
@@ -487,14 +535,22 @@ def decode_planes(data: bytes, channels: int, height: int, width: int, bits: int
     _check_shape(channels, height, width, bits, FormatError)
     buf = np.frombuffer(data, np.uint8).copy()  # writable: one kernel compiles for both ways
     coder = rc.new_decoder(buf)
-    transform = 0
-    if channels >= 3:
-        transform, coder = rc.code_raw(coder, buf, 0, 1, True)
-    planes = _Planes(np.zeros((channels, height, width), np.int32), bits, transform)
-    for c in range(channels):
-        coder = planes.code(coder, buf, c, 0, None, True)
+    pixel_palette = 0
+    if channels >= 2:
+        pixel_palette, coder = rc.code_raw(coder, buf, 0, 1, True)
+    if pixel_palette:
+        idx = np.zeros((1, height, width), np.int32)
+        values, coder = _code_pixel_palette(coder, buf, None, idx, bits, channels, True)
+        img = np.ascontiguousarray(values[idx[0]].transpose(2, 0, 1))
+    else:
+        transform = 0
+        if channels >= 3:
+            transform, coder = rc.code_raw(coder, buf, 0, 1, True)
+        planes = _Planes(np.zeros((channels, height, width), np.int32), bits, transform)
+        for c in range(channels):
+            coder = planes.code(coder, buf, c, 0, None, True)
+        img = _add_green(planes.img, bits) if transform == SUBTRACT_GREEN else planes.img
     checksum, coder = _code_checksum(coder, buf, 0, True)
-    img = _add_green(planes.img, bits) if transform == SUBTRACT_GREEN else planes.img
     if not rc.ends_cleanly(coder, buf) or _checksum(img, bits) != checksum:
         raise FormatError("corrupt classical stream: its samples do not match its checksum")
     return img.astype(np.uint8 if bits <= 8 else np.uint16)
