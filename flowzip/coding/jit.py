@@ -28,3 +28,4 @@ import numba  # noqa: E402  (after NUMBA_CACHE_DIR is settled: numba reads it on
 
 jit = numba.njit(cache=True, nogil=True)
 kernel = numba.njit(cache=True, nogil=True, _nrt=False)
+inline_kernel = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 TOP = 1 << 24
 MASK32 = 0xFFFFFFFF
@@ -51,7 +51,7 @@ def new_decoder(data: np.ndarray) -> tuple[int, int, int]:
     return int.from_bytes(data[:4].tobytes().ljust(4, b"\0"), "big"), MASK32, 4
 
 
-@kernel
+@inline_kernel
 def _settle(a, rng, pos, buf, decoding):
     """Propagate a carry (encoding) and shift whole bytes out of (in to) ``a`` until the range
     is at least TOP again."""
@@ -70,7 +70,7 @@ def _settle(a, rng, pos, buf, decoding):
     return a, rng, pos
 
 
-@kernel
+@inline_kernel
 def code_bit(coder, buf, p1, bit, decoding):
     """Code one bit under probability ``p1`` / 65536 of a 1; returns ``(bit, coder)``."""
     a, rng, pos = coder
@@ -85,7 +85,7 @@ def code_bit(coder, buf, p1, bit, decoding):
     return bit, _settle(a, rng, pos, buf, decoding)
 
 
-@kernel
+@inline_kernel
 def code_modelled(coder, buf, models, i, bit, decoding):
     """Code one bit under bit model ``i`` and adapt the model; returns ``(bit, coder)``."""
     bit, coder = code_bit(coder, buf, (models[i, 0] + models[i, 1]) >> 1, bit, decoding)
@@ -99,7 +99,7 @@ def code_modelled(coder, buf, models, i, bit, decoding):
     return bit, coder
 
 
-@kernel
+@inline_kernel
 def code_raw(coder, buf, value, nbits, decoding):
     """Code the low ``nbits`` (at most 16) of ``value``, all values equally likely; returns
     ``(value, coder)``."""
