@@ -29,6 +29,7 @@ fraction).
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -78,6 +79,11 @@ PRIOR_COUNT = 8
 
 def predictive_models(bits: int) -> np.ndarray:
     """Bit models for a plane of ``bits``-bit samples, at their starting probabilities."""
+    return _starting_models(bits).copy()
+
+
+@functools.cache
+def _starting_models(bits: int) -> np.ndarray:
     kmax = bits + 1
     classes = energy_classes(bits)
     prior = np.zeros((classes, GRADIENT_CLASSES, residual_block(bits)), np.int32)
@@ -467,6 +473,8 @@ def _choose_transform(x: np.ndarray, bits: int) -> int:
 
 def _palette(plane: np.ndarray, bits: int) -> np.ndarray | None:
     """The sorted distinct values of a plane when there are at most PALETTE_MAX, else None."""
+    if len(np.unique(plane.ravel()[:4096])) > PALETTE_MAX:
+        return None
     counts = np.bincount(plane.ravel(), minlength=1 << bits)
     values = np.flatnonzero(counts)
     return values if len(values) <= PALETTE_MAX else None
@@ -494,11 +502,11 @@ def _pixel_palette(x: np.ndarray):
     """(colours (n, C) in increasing order, indices (1, H, W)) when ``x`` has at most PALETTE_MAX
     distinct pixels, else None."""
     channels = x.shape[0]
+    if len(np.unique(x.reshape(channels, -1)[:, :4096], axis=1)) > PALETTE_MAX:
+        return None
     keys = np.zeros(x.shape[1:], np.uint64)
     for c in range(channels):
         keys = (keys << np.uint64(16)) | x[c].astype(np.uint64)
-    if len(np.unique(keys.ravel()[:1 << 16])) > PALETTE_MAX:
-        return None
     colours, inverse = np.unique(keys, return_inverse=True)
     if len(colours) > PALETTE_MAX:
         return None
@@ -528,14 +536,14 @@ def _encode_planes(x: np.ndarray, bits: int, digits: np.ndarray, palette):
         img = _subtract_green(x, bits) if transform == SUBTRACT_GREEN else np.array(x, np.int32, order="C")
         planes = _Planes(img, bits, transform)
         for c in range(channels):
-            coder = planes.code(coder, digits, c, _choose_mode(planes, c), _palette(img[c], planes.bits[c]), False)
+            palette = _palette(img[c], planes.bits[c])
+            coder = planes.code(coder, digits, c, _choose_mode(planes, c, palette), palette, False)
     _, coder = _code_checksum(coder, digits, _checksum(x, bits), False)
     return coder
 
 
-def _choose_mode(planes: _Planes, c: int) -> int:
+def _choose_mode(planes: _Planes, c: int, palette: np.ndarray | None) -> int:
     """PALETTE or PREDICTIVE for plane ``c``: a plane that may be a palette is coded both ways."""
-    palette = _palette(planes.img[c], planes.bits[c])
     if palette is None:
         return PREDICTIVE
     sizes = {}
@@ -551,11 +559,14 @@ def encode_planes(x: np.ndarray, bits: int) -> bytes:
     _check_shape(channels, height, width, bits)
     if x.size and int(x.max()) >> bits:
         raise ValueError(f"classical coder: a sample does not fit in {bits} bits")
+    streams = [_encode(x, bits, None)]
     palette = _pixel_palette(x) if channels >= 2 else None
-    if palette is not None:  # indices into the image's few colours, or planes: whichever is smaller
-        scratch = np.zeros(1024, np.uint16)
-        if _encode_planes(x, bits, scratch, None)[2] < _encode_planes(x, bits, scratch, palette)[2]:
-            palette = None
+    if palette is not None:  # indices into the image's few colours, when that is smaller
+        streams.append(_encode(x, bits, palette))
+    return min(streams, key=len)
+
+
+def _encode(x: np.ndarray, bits: int, palette) -> bytes:
     capacity = x.size * (bits + 2) // 8 + 1024
     while True:
         digits = np.zeros(capacity, np.uint16)
