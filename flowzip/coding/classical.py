@@ -46,7 +46,8 @@ FRACTION = 3  # predictions carry 3 fractional bits
 # Weighted predictor: error-correction strengths (/32) of sub-predictors 1-3, base weights of all 5.
 CORRECT_N, CORRECT_W, CORRECT_NNE = 4, 5, 4
 BASE_WEIGHTS = (13, 12, 12, 12, 12)
-N_PREDICTORS = 5
+N_PREDICTORS = 6
+SWITCH_SHIFT = 10
 # Bias cancellation: 6 texture bits x 4 activity levels, running means halved every BIAS_LIMIT.
 # Each error counts at most 2 + energy / 8 (outliers such as a glyph's edge would drag the mean).
 BIAS_CONTEXTS, BIAS_LIMIT = 64 * 4, 256
@@ -199,6 +200,7 @@ def code_predictive_plane(coder, buf, img, te, c, ref, bits, models, rows, bias,
     slope_limit = SLOPE_LIMIT << max(2 * (bits - 8), 0)
     w0, w1, w2, w3, w4 = BASE_WEIGHTS
     block = residual_block(bits)
+    plain_err = line_err = 0
     for y in range(height):
         cur = y & 1
         prv = cur ^ 1
@@ -231,27 +233,40 @@ def code_predictive_plane(coder, buf, img, te, c, ref, bits, models, rows, bias,
             p2 = w8 - (((tew + ten + tenw) * CORRECT_W) >> 5)
             p3 = n8 - (((tenw + ten + tene) * CORRECT_NNE) >> 5)
             p4 = n8 + w8 - nw8
+            # Colour line: where plane 0 lies between W and N, this plane lies as far along.
+            p5 = p4
+            w5 = 0
+            if ref >= 0 and y > 0 and x > 0:
+                w5 = w4
+                line = img[0, y - 1, x] - img[0, y, x - 1]
+                if line != 0:
+                    p5 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
             # Weights: inverse of each sub-predictor's error at W, WW, NW, N, NE.
-            e0 = e1 = e2 = e3 = e4 = 1
+            e0 = e1 = e2 = e3 = e4 = e5 = 1
             if y > 0:
                 e0 += rows[0, prv, x] + rows[0, prv, xne] + rows[0, prv, xw]
                 e1 += rows[1, prv, x] + rows[1, prv, xne] + rows[1, prv, xw]
                 e2 += rows[2, prv, x] + rows[2, prv, xne] + rows[2, prv, xw]
                 e3 += rows[3, prv, x] + rows[3, prv, xne] + rows[3, prv, xw]
                 e4 += rows[4, prv, x] + rows[4, prv, xne] + rows[4, prv, xw]
+                e5 += rows[5, prv, x] + rows[5, prv, xne] + rows[5, prv, xw]
             if x > 0:
                 e0 += rows[0, cur, xw] + rows[0, cur, xww]
                 e1 += rows[1, cur, xw] + rows[1, cur, xww]
                 e2 += rows[2, cur, xw] + rows[2, cur, xww]
                 e3 += rows[3, cur, xw] + rows[3, cur, xww]
                 e4 += rows[4, cur, xw] + rows[4, cur, xww]
+                e5 += rows[5, cur, xw] + rows[5, cur, xww]
             u0 = (w0 << 24) // e0
             u1 = (w1 << 24) // e1
             u2 = (w2 << 24) // e2
             u3 = (w3 << 24) // e3
             u4 = (w4 << 24) // e4
+            u5 = (w5 << 24) // e5
             total = u0 + u1 + u2 + u3 + u4
-            pred8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
+            plain8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
+            lined8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + u5 * p5 + ((total + u5) >> 1)) // (total + u5)
+            pred8 = lined8 if line_err < plain_err else plain8
             pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
             energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
             bias_level = min(log_class(energy) >> 2, 3)
@@ -300,6 +315,9 @@ def code_predictive_plane(coder, buf, img, te, c, ref, bits, models, rows, bias,
             rows[2, cur, x] = abs(p2 - v8)
             rows[3, cur, x] = abs(p3 - v8)
             rows[4, cur, x] = abs(p4 - v8)
+            rows[5, cur, x] = abs(p5 - v8)
+            plain_err += abs(plain8 - v8) - (plain_err >> SWITCH_SHIFT)
+            line_err += abs(lined8 - v8) - (line_err >> SWITCH_SHIFT)
             limit = (2 << FRACTION) + energy
             bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
             bias[bias_ctx, 1] = count + 1
