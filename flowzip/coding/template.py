@@ -13,11 +13,19 @@ from ..errors import FormatError
 from . import rangecoder as rc
 from .jit import kernel
 
-# Neighbours (dy, dx) in order of importance; indices of ``depth`` bits take as many as fit in
-# TEMPLATE_BITS with the plane before's index (12 for 1-bit indices, 3 for 4-bit ones).
-TEMPLATE_DY = np.array([0, -1, -1, -1, 0, -2, -1, -1, -2, -2, 0, 0], np.int64)
-TEMPLATE_DX = np.array([-1, 0, -1, 1, -2, 0, -2, 2, -1, 1, -3, -4], np.int64)
-TEMPLATE_BITS = 14
+# Neighbours (dy, dx) in order of importance (see ``template_size``).
+TEMPLATE_DY = np.array([0, -1, -1, -1, 0, -2, -1, -1, -2, -2, 0, 0, -2, -2, -1, -1], np.int64)
+TEMPLATE_DX = np.array([-1, 0, -1, 1, -2, 0, -2, 2, -1, 1, -3, -4, -2, 2, -3, 3], np.int64)
+TEMPLATE_BITS, LARGE_TEMPLATE_BITS, LARGE_PLANE = 14, 16, 1 << 15
+
+
+def template_size(depth: int, ref_depth: int, pixels: int) -> int:
+    """How many neighbours the template holds: as many ``depth``-bit indices as fit in
+    TEMPLATE_BITS with the plane before's (``ref_depth`` bits), at most 12 (12 for 1-bit indices,
+    3 for 4-bit ones); 1-bit indices of planes of LARGE_PLANE pixels or more take up to 16."""
+    if depth == 1 and pixels >= LARGE_PLANE:
+        return min(LARGE_TEMPLATE_BITS - ref_depth, len(TEMPLATE_DY))
+    return min((TEMPLATE_BITS - ref_depth) // depth, 12)
 
 
 def code_indices(coder, buf, idx: np.ndarray, c: int, ref: int, ref_depth: int, count: int, decoding: bool):
@@ -28,20 +36,19 @@ def code_indices(coder, buf, idx: np.ndarray, c: int, ref: int, ref_depth: int, 
     if depth == 0:
         idx[c] = 0
         return coder
-    neighbours = min((TEMPLATE_BITS - ref_depth) // depth, len(TEMPLATE_DY))
+    neighbours = template_size(depth, ref_depth, idx.shape[1] * idx.shape[2])
     models = rc.new_models(1 << (neighbours * depth + ref_depth + depth))
-    coder, ok = _code_indices(coder, buf, idx, c, ref, ref_depth, depth, count, models, decoding)
+    coder, ok = _code_indices(coder, buf, idx, c, ref, ref_depth, neighbours, depth, count, models, decoding)
     if not ok:
         raise FormatError("corrupt classical stream: a palette index is out of range")
     return coder
 
 
 @kernel
-def _code_indices(coder, buf, idx, c, ref, ref_depth, depth, count, models, decoding):
+def _code_indices(coder, buf, idx, c, ref, ref_depth, neighbours, depth, count, models, decoding):
     """``code_indices``' loop; returns ``(coder, ok)``, ``ok`` false when a decoded index is not
     below ``count``."""
     height, width = idx.shape[1], idx.shape[2]
-    neighbours = min((TEMPLATE_BITS - ref_depth) // depth, len(TEMPLATE_DY))
     ok = True
     for y in range(height):
         for x in range(width):
