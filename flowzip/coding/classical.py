@@ -235,6 +235,6 @@ def _encode(img: np.ndarray, bits: int, colours) -> bytes:
 def decode_planes(data: bytes, channels: int, height: int, width: int, bits: int) -> np.ndarray:
     """The (C, H, W) samples of a stream from ``encode_planes``: uint8 up to 8 bits, else uint16."""
     _check_shape(channels, height, width, bits, FormatError)
-    buf = np.frombuffer(data, np.uint8).copy()  # writable: one kernel compiles for both ways
+    buf = rc.decoder_buffer(data)
     img, _ = _code_image(rc.new_decoder(buf), buf, np.zeros((channels, height, width), np.int32), bits, None, True)
     return img.astype(np.uint8 if bits <= 8 else np.uint16)

@@ -6,10 +6,11 @@ model's encoder and decoder cannot drift apart: a kernel computes its contexts, 
 coding functions and uses the bit they return in both directions.
 
 ``coder`` is the tuple ``(low or code, range, position)``; kernels take it and give it back, so it
-lives in registers. Probabilities are 16-bit: ``p1`` in ``[P_MIN, P_MAX]`` is the probability
-(/65536) that the bit is 1. The encoder writes base-256 digits into a uint16 buffer and leaves
-carries in them (a digit may exceed 255); writes past the buffer's end are dropped but counted,
-so an encoder learns the exact size it needs. ``stream_bytes`` ends the stream with the fewest
+lives in registers. ``buf`` is a uint16 array both ways (``decoder_buffer``), so that a kernel
+compiles once. Probabilities are 16-bit: ``p1`` in ``[P_MIN, P_MAX]`` is the probability (/65536)
+that the bit is 1. The encoder writes base-256 digits and leaves carries in them (a digit may
+exceed 255); writes past the buffer's end are dropped but counted, so an encoder learns the exact
+size it needs. ``stream_bytes`` ends the stream with the fewest
 bytes that pin the final interval down and turns the digits into bytes. The decoder reads zeros
 past the end of its bytes, which is how the stream ends, so a stream never ends in a zero byte
 (``ends_cleanly``). The coder itself checks nothing else: callers code a checksum of their data
@@ -47,8 +48,14 @@ def new_encoder() -> tuple[int, int, int]:
     return 0, MASK32, 0
 
 
-def new_decoder(data: np.ndarray) -> tuple[int, int, int]:
-    return int.from_bytes(data[:4].tobytes().ljust(4, b"\0"), "big"), MASK32, 4
+def decoder_buffer(data: bytes) -> np.ndarray:
+    """A stream's bytes as a digit buffer like the encoder's (uint16), so that one compiled
+    kernel serves both ways."""
+    return np.frombuffer(data, np.uint8).astype(np.uint16)
+
+
+def new_decoder(buf: np.ndarray) -> tuple[int, int, int]:
+    return int.from_bytes(bytes(int(b) for b in buf[:4]).ljust(4, b"\0"), "big"), MASK32, 4
 
 
 @inline_kernel
