@@ -111,11 +111,9 @@ def _add_green(img: np.ndarray, bits: int) -> np.ndarray:
 def _residual_cost(planes: np.ndarray, ys: np.ndarray) -> float:
     """A rough cost of coding rows ``ys`` of ``planes`` (C, H, W): the log-magnitude of their
     LOCO-I residuals."""
-    p = planes.astype(np.int64)
-    cur, n, w, nw = p[:, ys, 1:], p[:, ys - 1, 1:], p[:, ys, :-1], p[:, ys - 1, :-1]
-    med = np.where(nw >= np.maximum(n, w), np.minimum(n, w),
-                   np.where(nw <= np.minimum(n, w), np.maximum(n, w), n + w - nw))
-    return float(np.log2(1 + np.abs(cur - med)).sum())
+    cur, n, w, nw = planes[:, ys, 1:], planes[:, ys - 1, 1:], planes[:, ys, :-1], planes[:, ys - 1, :-1]
+    med = np.clip(n + w - nw, np.minimum(n, w), np.maximum(n, w))
+    return float(np.log2(1 + np.abs(cur - med), dtype=np.float32).sum())
 
 
 def _choose_transform(img: np.ndarray, bits: int) -> int:
@@ -153,11 +151,12 @@ def _pixel_palette(x: np.ndarray):
     """(colours (n, C) in increasing order, indices (1, H, W)) when ``x`` has at most PALETTE_MAX
     distinct pixels, else None."""
     channels = x.shape[0]
-    if len(np.unique(x.reshape(channels, -1)[:, :4096], axis=1)) > PALETTE_MAX:
+    pixels = x.reshape(channels, -1).astype(np.uint64)
+    keys = pixels[0]
+    for c in range(1, channels):
+        keys = (keys << np.uint64(16)) | pixels[c]
+    if len(np.unique(keys[:4096])) > PALETTE_MAX:
         return None
-    keys = np.zeros(x.shape[1:], np.uint64)
-    for c in range(channels):
-        keys = (keys << np.uint64(16)) | x[c].astype(np.uint64)
     colours, inverse = np.unique(keys, return_inverse=True)
     if len(colours) > PALETTE_MAX:
         return None
@@ -189,10 +188,12 @@ def _code_image(coder, buf, img: np.ndarray, bits: int, colours, decoding: bool)
             palette = None if decoding else _palette(planes.img[c], planes.bits[c])
             mode = 0 if decoding else _choose_mode(planes, c, palette)
             coder = planes.code(coder, buf, c, mode, palette, decoding)
-        img = _add_green(planes.img, bits) if transform == SUBTRACT_GREEN else planes.img
-    checksum, coder = rc.code_raw(coder, buf, _checksum(img, bits) >> 16, 16, decoding)
-    low, coder = rc.code_raw(coder, buf, _checksum(img, bits) & 0xFFFF, 16, decoding)
-    if decoding and (not rc.ends_cleanly(coder, buf) or _checksum(img, bits) != (checksum << 16 | low)):
+        if decoding and transform == SUBTRACT_GREEN:
+            img = _add_green(planes.img, bits)
+    expected = 0 if decoding else _checksum(img, bits)
+    high, coder = rc.code_raw(coder, buf, expected >> 16, 16, decoding)
+    low, coder = rc.code_raw(coder, buf, expected & 0xFFFF, 16, decoding)
+    if decoding and (not rc.ends_cleanly(coder, buf) or _checksum(img, bits) != (high << 16 | low)):
         raise FormatError("corrupt classical stream: its samples do not match its checksum")
     return img, coder
 
