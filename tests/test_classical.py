@@ -157,8 +157,10 @@ def test_bad_arguments():
         for coder in CODERS:
             with pytest.raises(FormatError):
                 coder.decode_planes(b"\0" * 8, *args)
-    with pytest.raises(ValueError):
-        classical.encode_planes(np.full((1, 2, 2), 4, np.uint8), 2)
+    for coder in CODERS:
+        for x in (np.full((1, 2, 2), 4, np.uint8), np.full((1, 2, 2), -1, np.int16)):
+            with pytest.raises(ValueError):
+                coder.encode_planes(x, 2)
 
 
 def test_rates():

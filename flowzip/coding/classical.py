@@ -213,7 +213,7 @@ def encode_planes(x: np.ndarray, bits: int) -> bytes:
     """Code ``x`` (C, H, W) of integers in ``[0, 2**bits)`` into a self-checking stream."""
     channels, height, width = x.shape
     _check_shape(channels, height, width, bits)
-    if x.size and int(x.max()) >> bits:
+    if int(x.min()) < 0 or int(x.max()) >> bits:
         raise ValueError(f"classical coder: a sample does not fit in {bits} bits")
     img = np.array(x, np.int32, order="C")
     streams = [_encode(img, bits, None)]

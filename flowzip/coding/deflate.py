@@ -116,6 +116,8 @@ def encode_planes(x: np.ndarray, bits: int) -> bytes:
     channels, height, width = x.shape
     if not (1 <= channels <= 4 and height >= 1 and width >= 1 and 1 <= bits <= 16):
         raise ValueError(f"deflate coder: cannot code {channels}x{height}x{width} samples of {bits} bits")
+    if int(x.min()) < 0 or int(x.max()) >> bits:
+        raise ValueError(f"deflate coder: a sample does not fit in {bits} bits")
     _, bpp = _row_layout(channels, width, bits)
     return zlib.compress(_filter_rows(_to_rows(x, bits), bpp).tobytes(), 9)
 

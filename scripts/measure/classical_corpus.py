@@ -192,6 +192,8 @@ def main() -> None:
     ap.add_argument("kodak", type=Path, help="folder of the 24 Kodak PNGs")
     ap.add_argument("--limit", type=int, default=24, help="Kodak images to measure")
     ap.add_argument("--repeat", type=int, default=3, help="timed calls per coding (the fastest counts)")
+    ap.add_argument("--cifar", type=Path, help="CIFAR-10 test.npy (uint8 N x 32 x 32 x 3): bpd of small images")
+    ap.add_argument("--cifar-limit", type=int, default=10_000)
     args = ap.parse_args()
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')} "
           f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS')}; load average at start: "
@@ -232,7 +234,30 @@ def main() -> None:
             enc, dec = samples / speeds[k] / 1e6
             speed = f" {enc:.2f} | {dec:.2f}"
         print(f"| {label} | {8 * totals[k] / samples:.3f} |{speed or ' | '} |")
+    if args.cifar:
+        cifar(np.load(args.cifar)[:args.cifar_limit])
     print(f"\nload average at end: {open('/proc/loadavg').read().split()[:3]}")
+
+
+def cifar(images: np.ndarray) -> None:
+    """bpd of each 32x32 image coded on its own (stream bytes only, no container)."""
+    totals = dict.fromkeys(("classical", "deflate", "best", "png", "jpegxl"), 0)
+    seconds = 0.0
+    for im in images:
+        x = np.ascontiguousarray(im.transpose(2, 0, 1))
+        t = time.perf_counter()
+        data = classical.encode_planes(x, 8)
+        seconds += time.perf_counter() - t
+        totals["classical"] += len(data)
+        totals["deflate"] += len(deflate.encode_planes(x, 8))
+        totals["best"] += len(planes.best_encoding(x, 8)[1])
+        totals["png"] += png_bytes(im, 8)
+        totals["jpegxl"] += jpegxl_bytes(im, 8) or 0
+    print(f"\n## CIFAR-10 test, first {len(images)} images, each on its own (bits per sub-pixel)\n")
+    print("| classical | deflate | best of the two | PNG (Pillow, optimize) | JPEG XL lossless, effort 7 |")
+    print("| --- | --- | --- | --- | --- |")
+    print("| " + " | ".join(f"{8 * totals[k] / images.size:.3f}" for k in totals) + " |")
+    print(f"\nclassical encode: {1e3 * seconds / len(images):.2f} ms per image")
 
 
 if __name__ == "__main__":
