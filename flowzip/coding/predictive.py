@@ -7,9 +7,9 @@ Prediction (in 1/8ths of a level, ``FRACTION`` bits):
 - five sub-predictors: ``W + NE - N``; ``N`` and ``W`` less a share of their neighbours' errors;
   ``N`` less a share of the three errors above; ``N + W - NW``; each weighted by the inverse of its
   own error at W, WW, NW, N and NE (JPEG XL's weighted predictor, with other constants);
-- colour differences (``ref`` >= 0) add a sixth, the colour line: where plane 0 lies between its
+- colour differences (``ref`` >= 0) also have the colour line: where plane 0 lies between its
   W and N, this plane lies as far between its own (exact on the anti-aliased edges of flat-colour
-  graphics). A running error of the blend with and without it picks one per pixel;
+  graphics). Whichever of the blend and the line has the smaller running error predicts;
 - the blend is kept within ``[min(W, N, NE), max(W, N, NE)]``;
 - colour differences then subtract the previous plane's error at the same pixel times a slope,
   a running least-squares fit per activity level;
@@ -36,12 +36,12 @@ from .jit import inline_kernel, kernel
 
 FRACTION = 3  # predictions carry 3 fractional bits
 
-# Weighted predictor: error-correction strengths (/32) of sub-predictors 1-3, base weights of
-# sub-predictors 0-4 (the colour line weighs as much as sub-predictor 4).
+# Weighted predictor: error-correction strengths (/32) of sub-predictors 1-3, base weights.
 CORRECT_N, CORRECT_W, CORRECT_NNE = 4, 5, 4
 BASE_WEIGHTS = (13, 12, 12, 12, 12)
-N_PREDICTORS = 6
-# The running errors that switch the colour line in and out decay by 2**-SWITCH_SHIFT per sample.
+N_PREDICTORS = 5
+# The running errors that choose between the blend and the colour line decay by 2**-SWITCH_SHIFT
+# per sample.
 SWITCH_SHIFT = 10
 # Bias cancellation: 6 texture bits x 4 activity levels, running means halved every BIAS_LIMIT
 # samples; each error counts at most 2 + energy / 8 levels.
@@ -193,7 +193,7 @@ def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, de
     slope_limit = SLOPE_LIMIT << max(2 * (bits - 8), 0)
     w0, w1, w2, w3, w4 = BASE_WEIGHTS
     block = residual_block(bits)
-    plain_err = line_err = 0
+    blend_err = line_err = 0
     for y in range(height):
         cur = y & 1
         prv = cur ^ 1
@@ -226,43 +226,36 @@ def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, de
             p2 = w8 - (((tew + ten + tenw) * CORRECT_W) >> 5)
             p3 = n8 - (((tenw + ten + tene) * CORRECT_NNE) >> 5)
             p4 = n8 + w8 - nw8
-            # Colour line: where plane 0 lies between W and N, this plane lies as far along.
-            p5 = p4
-            w5 = 0
-            if ref >= 0 and y > 0 and x > 0:
-                w5 = w4
-                line = img[0, y - 1, x] - img[0, y, x - 1]
-                if line != 0:
-                    p5 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
             # Weights: inverse of each sub-predictor's error at W, WW, NW, N, NE.
-            e0 = e1 = e2 = e3 = e4 = e5 = 1
+            e0 = e1 = e2 = e3 = e4 = 1
             if y > 0:
                 e0 += rows[0, prv, x] + rows[0, prv, xne] + rows[0, prv, xw]
                 e1 += rows[1, prv, x] + rows[1, prv, xne] + rows[1, prv, xw]
                 e2 += rows[2, prv, x] + rows[2, prv, xne] + rows[2, prv, xw]
                 e3 += rows[3, prv, x] + rows[3, prv, xne] + rows[3, prv, xw]
                 e4 += rows[4, prv, x] + rows[4, prv, xne] + rows[4, prv, xw]
-                e5 += rows[5, prv, x] + rows[5, prv, xne] + rows[5, prv, xw]
             if x > 0:
                 e0 += rows[0, cur, xw] + rows[0, cur, xww]
                 e1 += rows[1, cur, xw] + rows[1, cur, xww]
                 e2 += rows[2, cur, xw] + rows[2, cur, xww]
                 e3 += rows[3, cur, xw] + rows[3, cur, xww]
                 e4 += rows[4, cur, xw] + rows[4, cur, xww]
-                e5 += rows[5, cur, xw] + rows[5, cur, xww]
             u0 = (w0 << 24) // e0
             u1 = (w1 << 24) // e1
             u2 = (w2 << 24) // e2
             u3 = (w3 << 24) // e3
             u4 = (w4 << 24) // e4
             total = u0 + u1 + u2 + u3 + u4
-            blend = u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4
-            plain8 = (blend + (total >> 1)) // total
-            lined8 = plain8
-            if w5:
-                u5 = (w5 << 24) // e5
-                lined8 = (blend + u5 * p5 + ((total + u5) >> 1)) // (total + u5)
-            pred8 = lined8 if line_err < plain_err else plain8
+            blend8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
+            # Colour line: where plane 0 lies between W and N, this plane lies as far along (where
+            # plane 0 has W = N, the plane's N + W - NW).
+            line8 = blend8
+            if ref >= 0 and y > 0 and x > 0:
+                line8 = p4
+                line = img[0, y - 1, x] - img[0, y, x - 1]
+                if line != 0:
+                    line8 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
+            pred8 = line8 if line_err < blend_err else blend8
             pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
             energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
             bias_level = min(log_class(energy) >> 2, 3)
@@ -311,9 +304,8 @@ def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, de
             rows[2, cur, x] = abs(p2 - v8)
             rows[3, cur, x] = abs(p3 - v8)
             rows[4, cur, x] = abs(p4 - v8)
-            rows[5, cur, x] = abs(p5 - v8)
-            plain_err += abs(plain8 - v8) - (plain_err >> SWITCH_SHIFT)
-            line_err += abs(lined8 - v8) - (line_err >> SWITCH_SHIFT)
+            blend_err += abs(blend8 - v8) - (blend_err >> SWITCH_SHIFT)
+            line_err += abs(line8 - v8) - (line_err >> SWITCH_SHIFT)
             limit = (2 << FRACTION) + energy
             bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
             bias[bias_ctx, 1] = count + 1
