@@ -15,7 +15,8 @@ Stream, all inside the range coder (``rangecoder``):
   - ``PALETTE`` (``template``, planes of at most ``PALETTE_MAX`` values): the count less one
     (4 bits), the values in increasing order, then each sample's index;
 - the CRC-32 of the samples (32 bits), checked after decoding; with the coder's own end checks
-  (every byte used, no trailing zero byte) any corrupt or truncated stream raises FormatError.
+  (every byte used, no trailing zero byte), a corrupt or truncated stream raises FormatError
+  (all but one in 2**32 of them; every single flipped bit or cut in the tests).
 
 The encoder chooses by trying: a plane of few values is coded both ways, an image of few colours
 both as colours and as planes; subtracting green is judged on a few rows.

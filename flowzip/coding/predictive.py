@@ -9,8 +9,9 @@ Prediction (in 1/8ths of a level, ``FRACTION`` bits):
   own error at W, WW, NW, N and NE (JPEG XL's weighted predictor, with other constants);
 - colour differences (``ref`` >= 0) also have the colour line: where plane 0 lies between its
   W and N, this plane lies as far between its own (exact on the anti-aliased edges of flat-colour
-  graphics). Whichever of the blend and the line has the smaller running error predicts;
-- the blend is kept within ``[min(W, N, NE), max(W, N, NE)]``;
+  graphics; ``N + W - NW`` where plane 0 has W = N). Whichever of the blend and the line has the
+  smaller running error predicts;
+- the prediction is kept within ``[min(W, N, NE), max(W, N, NE)]``;
 - colour differences then subtract the previous plane's error at the same pixel times a slope,
   a running least-squares fit per activity level;
 - bias cancellation: the mean error so far in the context of which of six neighbours lie above
