@@ -109,30 +109,32 @@ def _add_green(img: np.ndarray, bits: int) -> np.ndarray:
     return out
 
 
-def _residual_cost(planes: np.ndarray, ys: np.ndarray) -> float:
-    """A rough cost of coding rows ``ys`` of ``planes`` (C, H, W): the log-magnitude of their
-    LOCO-I residuals."""
-    cur, n, w, nw = planes[:, ys, 1:], planes[:, ys - 1, 1:], planes[:, ys, :-1], planes[:, ys - 1, :-1]
-    med = np.clip(n + w - nw, np.minimum(n, w), np.maximum(n, w))
-    return float(np.log2(1 + np.abs(cur - med), dtype=np.float32).sum())
-
-
 def _choose_transform(img: np.ndarray, bits: int) -> int:
-    """SUBTRACT_GREEN when it makes the first three planes cheaper, judged on 64 rows, else 0."""
+    """SUBTRACT_GREEN when it makes the first three planes cheaper, else 0: judged on 64 rows by
+    the log-magnitude of their LOCO-I residuals."""
     channels, height, width = img.shape
     if channels < 3 or height < 2 or width < 2:
         return 0
     ys = np.arange(1, height, max(1, height // 64))
-    rgb = img[:3]
-    return SUBTRACT_GREEN if _residual_cost(_subtract_green(rgb, bits), ys) < _residual_cost(rgb, ys) else 0
+    rows = np.concatenate([img[:3, ys - 1], img[:3, ys]], axis=1)  # (3, 2 * len(ys), W)
+    both = np.stack([rows, _subtract_green(rows, bits)])
+    n, cur = both[:, :, :len(ys)], both[:, :, len(ys):]
+    med = np.clip(n[..., 1:] + cur[..., :-1] - n[..., :-1], np.minimum(n[..., 1:], cur[..., :-1]),
+                  np.maximum(n[..., 1:], cur[..., :-1]))
+    cost = np.log2(1 + np.abs(cur[..., 1:] - med), dtype=np.float32).sum(axis=(1, 2, 3))
+    return SUBTRACT_GREEN if cost[1] < cost[0] else 0
 
 
-def _palette(plane: np.ndarray, bits: int) -> np.ndarray | None:
+def _few_values(plane: np.ndarray) -> bool:
+    """Whether a plane's first 4096 samples take at most PALETTE_MAX values (a quick test)."""
+    return np.count_nonzero(np.bincount(plane.ravel()[:4096])) <= PALETTE_MAX
+
+
+def _palette(plane: np.ndarray) -> np.ndarray | None:
     """The sorted distinct values of a plane when there are at most PALETTE_MAX, else None."""
-    if len(np.unique(plane.ravel()[:4096])) > PALETTE_MAX:
+    if not _few_values(plane):
         return None
-    counts = np.bincount(plane.ravel(), minlength=1 << bits)
-    values = np.flatnonzero(counts)
+    values = np.flatnonzero(np.bincount(plane.ravel()))
     return values if len(values) <= PALETTE_MAX else None
 
 
@@ -152,6 +154,8 @@ def _pixel_palette(x: np.ndarray):
     """(colours (n, C) in increasing order, indices (1, H, W)) when ``x`` has at most PALETTE_MAX
     distinct pixels, else None."""
     channels = x.shape[0]
+    if not all(_few_values(plane) for plane in x):
+        return None
     pixels = x.reshape(channels, -1).astype(np.uint64)
     keys = pixels[0]
     for c in range(1, channels):
@@ -186,7 +190,7 @@ def _code_image(coder, buf, img: np.ndarray, bits: int, colours, decoding: bool)
             transform, coder = rc.code_raw(coder, buf, 0 if decoding else _choose_transform(img, bits), 1, decoding)
         planes = _Planes(_subtract_green(img, bits) if transform == SUBTRACT_GREEN else img, bits, transform)
         for c in range(channels):
-            palette = None if decoding else _palette(planes.img[c], planes.bits[c])
+            palette = None if decoding else _palette(planes.img[c])
             mode = 0 if decoding else _choose_mode(planes, c, palette)
             coder = planes.code(coder, buf, c, mode, palette, decoding)
         if decoding and transform == SUBTRACT_GREEN:
