@@ -1,0 +1,65 @@
+"""Best of the classical candidates for a (C, H, W) block of samples: a constant (one value per
+channel), the classical context-modelling coder, or PNG-style deflate. ``best_encoding`` codes
+the block each way that applies and keeps the smallest; ``decode_method`` undoes any of them.
+
+Method ids are part of the bitstream: never renumber them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FormatError
+from . import classical, deflate
+
+CONSTANT, CLASSICAL, DEFLATE = 1, 2, 3
+METHOD_NAMES = {CONSTANT: "constant", CLASSICAL: "classical", DEFLATE: "deflate"}
+
+
+def _sample_bytes(bits: int) -> int:
+    return 1 if bits <= 8 else 2
+
+
+def _check_byte(values: bytes) -> int:
+    """Makes a block's bytes sum to 255 modulo 256, so that any one flipped bit shows."""
+    return (255 - sum(values)) & 0xFF
+
+
+def encode_constant(x: np.ndarray, bits: int) -> bytes | None:
+    """Each channel's one value (big-endian, 1 or 2 bytes) and a check byte, or None if a channel
+    varies."""
+    flat = x.reshape(x.shape[0], -1)
+    if (flat != flat[:, :1]).any():
+        return None
+    values = flat[:, 0].astype(">u2" if bits > 8 else np.uint8).tobytes()
+    return values + bytes([_check_byte(values)])
+
+
+def decode_constant(data: bytes, channels: int, height: int, width: int, bits: int) -> np.ndarray:
+    if not (1 <= channels <= 4 and height >= 1 and width >= 1 and 1 <= bits <= 16):
+        raise FormatError(f"corrupt constant block: {channels}x{height}x{width} samples of {bits} bits")
+    size = _sample_bytes(bits)
+    if len(data) != channels * size + 1 or _check_byte(data[:-1]) != data[-1]:
+        raise FormatError("corrupt constant block: wrong length or check byte")
+    values = np.frombuffer(data[:-1], ">u2" if size == 2 else np.uint8).astype(np.uint16 if size == 2 else np.uint8)
+    if int(values.max()) >> bits:
+        raise FormatError(f"corrupt constant block: a value does not fit in {bits} bits")
+    return np.ascontiguousarray(np.broadcast_to(values[:, None, None], (channels, height, width)))
+
+
+def best_encoding(x: np.ndarray, bits: int) -> tuple[int, bytes]:
+    """(method, bytes) of the smallest coding of ``x`` (C, H, W) of ``bits``-bit samples; on a tie
+    the earlier of constant, deflate, classical (the faster to decode)."""
+    constant = encode_constant(x, bits)
+    if constant is not None:
+        return CONSTANT, constant
+    candidates = [(DEFLATE, deflate.encode_planes(x, bits)), (CLASSICAL, classical.encode_planes(x, bits))]
+    return min(candidates, key=lambda c: len(c[1]))
+
+
+def decode_method(method: int, data: bytes, channels: int, height: int, width: int, bits: int) -> np.ndarray:
+    """The (C, H, W) samples ``method`` coded into ``data``: uint8 up to 8 bits, else uint16."""
+    decoders = {CONSTANT: decode_constant, CLASSICAL: classical.decode_planes, DEFLATE: deflate.decode_planes}
+    if method not in decoders:
+        raise FormatError(f"unknown block coding method {method}")
+    return decoders[method](data, channels, height, width, bits)
