@@ -8,15 +8,17 @@ the models it names, runs the same pipeline backwards, and checks every image's 
 
 from __future__ import annotations
 
+import fnmatch
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
-from . import families, policy, zoo
+from . import families, parallel, policy, zoo
 from .coding import chunked, stacked, tiled
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
@@ -67,19 +69,22 @@ def _codec(model: zoo.LoadedModel, device: torch.device):
 
 
 def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
-         batch: int | None = None, chunk: int | None = None) -> policy.Plan:
+         batch: int | None = None, chunk: int | None = None, jobs: int | None = 1) -> policy.Plan:
     """How ``encode`` would code these pictures (the active policy's plan)."""
-    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk)
+    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk,
+                              jobs=parallel.workers(jobs))
 
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
-           batch: int | None = None, chunk: int | None = None, device=None, progress=None,
-           stats: dict | None = None) -> tuple[bytes, Report]:
+           batch: int | None = None, chunk: int | None = None, jobs: int | None = 1, device=None,
+           progress=None, stats: dict | None = None) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report). One picture becomes a single-image file (tiled, or
-    stacked when a bits-back model codes it); several, or ``archive``, one stacked archive; with
-    ``chunk`` (sub-pixels per chunk), a chunked file. ``progress(n)`` is called as each n tiles
-    are done; ``stats``: see ``coding.stacked.encode``."""
-    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk)
+    stacked when a bits-back model codes it); several, or ``archive``, a chunked archive of about
+    ``chunk`` sub-pixels per chunk (the policy's default; 0: one stacked stream, format version
+    2). ``jobs`` worker processes code the chunks (0: one per core); the file does not depend on
+    it, except that one large bits-back picture is cut into ``jobs`` chunks. ``progress(n)`` is
+    called as each n tiles are done; ``stats``: see ``coding.stacked.encode``."""
+    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk, jobs=jobs)
     device = resolve_device(device)
     models = the_plan.models
     entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, zlib.crc32(p.pixels.tobytes()),
@@ -89,10 +94,45 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     seed = None if the_plan.seed is None else models.index(the_plan.seed)
     chunks = [container.Chunk(units, None if s is None else models.index(s)) for units, s in the_plan.chunks]
     header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks)
-    payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
-                                                         [_codec(m, device) for m in models], progress, stats)
+    images = [p.pixels for _, p in pictures]
+    if header.version == container.CHUNKED:
+        payload, est_bits = _encode_chunks(header, images, models, device, jobs, progress, stats)
+    else:
+        payload, est_bits = PIPELINES[header.version].encode(header, images, [_codec(m, device) for m in models],
+                                                             progress, stats)
     data = container.pack(header, payload)
     return data, Report(len(data), est_bits, header.subpixels)
+
+
+def _encode_chunk(header: container.Header, chunk: container.Chunk, images: list[np.ndarray], models: list,
+                  device, stats: dict | None) -> tuple[bytes, float, dict | None]:
+    """One chunk (of a ``chunked.part`` header) -> (bytes, estimated bits, stats): a worker's task."""
+    codecs = [_codec(m, resolve_device(device)) for m in models]
+    data, bits = chunked.encode_chunk(header, chunk, images, codecs, None, stats)
+    return data, bits, stats
+
+
+def _encode_chunks(header: container.Header, images: list[np.ndarray], models: list, device, jobs,
+                   progress, stats: dict | None) -> tuple[bytes, float]:
+    """The chunks of a chunked file, coded by ``jobs`` workers; fills their lengths and CRCs."""
+    parts = [chunked.part(header, c) for c in header.chunks]
+    tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {})
+             for sub, c, idx in parts)
+    payloads, est_bits = [b""] * len(parts), 0.0
+    for k, result, error in parallel.imap(_encode_chunk, tasks, jobs, fail_fast=True):
+        if error is not None:
+            raise error
+        payloads[k], bits, chunk_stats = result
+        chunk = header.chunks[k]
+        chunk.length, chunk.crc = len(payloads[k]), zlib.crc32(payloads[k])
+        est_bits += bits
+        for kind, values in (chunk_stats or {}).items():
+            into = stats.setdefault(kind, dict.fromkeys(values, 0))
+            for key, value in values.items():
+                into[key] += value
+        if progress:
+            progress(chunked.chunk_units(header, chunk))
+    return b"".join(payloads), est_bits
 
 
 def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zoo.LoadedModel:
@@ -115,12 +155,8 @@ def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zo
     return loaded
 
 
-def decode(data: bytes, *, batch: int | None = None, device=None, model=None,
-           progress=None) -> list[tuple[str, Picture]]:
-    """.fz bytes -> [(name, Picture)]: every image of the file, each checked against its pixel CRC.
-    ``model`` may give a model (e.g. the path of an exported model's JSON card) the file names."""
-    header, start = container.parse(data)
-    override = load(model)
+def _file_models(header: container.Header, override: zoo.LoadedModel | None) -> list[zoo.LoadedModel]:
+    """The models a file's header names, loaded and checked against what the header asks of them."""
     models = [_file_model(ref, override) for ref in header.models]
     for e in header.entries:
         for m, planes in e.groups:
@@ -131,14 +167,112 @@ def decode(data: bytes, *, batch: int | None = None, device=None, model=None,
     seeds = [header.seed] + [c.seed for c in header.chunks]
     if any(seed is not None and models[seed].family.bits_back for seed in seeds):
         raise FormatError("corrupt file: the seed model must code directly, not with bits-back")
+    return models
+
+
+def _checked(entry: container.Entry, pixels: np.ndarray) -> Picture | FormatError:
+    """The decoded image, or the error if its pixels fail the checksum."""
+    if zlib.crc32(pixels.tobytes()) != entry.pixel_crc:
+        return FormatError(f"corrupt file: decoded pixels of {entry.name or 'the image'} fail the checksum")
+    return Picture(pixels, entry.mode, dict(entry.metadata))
+
+
+def _decode_chunk(header: container.Header, chunk: container.Chunk, data: bytes, models: list, device) -> list:
+    """One chunk (of a ``chunked.part`` header) -> its units' rows (``chunked.bands``): a worker's task."""
+    out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    chunked.decode_chunk(header, chunk, data, [_codec(m, resolve_device(device)) for m in models], out)
+    return chunked.bands(header, chunk, out)
+
+
+def decode_each(data: bytes, *, only: Iterable[int] | None = None, jobs: int | None = 1, batch: int | None = None,
+                device=None, model=None, progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
+    """Decode the images of .fz bytes (``only``: these indices), yielding ``(index, name, Picture)``
+    as each is done, each checked against its pixel CRC; an image that cannot be restored (a
+    damaged chunk, a failed checksum) is yielded as ``(index, name, error)`` and the others go on.
+    In a chunked file only the chunks holding the wanted images are decoded, by ``jobs`` workers
+    (0: one per core); older files are one stream. ``model`` may give a model (e.g. the path of an
+    exported model's JSON card) the file names."""
+    header, start = container.parse(data)
+    models = _file_models(header, load(model))
     if header.version == container.TILED:
         header.batch = batch or policy.ACTIVE.tiled_batch
-    device = resolve_device(device)
-    images = PIPELINES[header.version].decode(header, data[start:], [_codec(m, device) for m in models], progress)
-    for e, pixels in zip(header.entries, images):
-        if zlib.crc32(pixels.tobytes()) != e.pixel_crc:
-            raise FormatError(f"corrupt file: decoded pixels of {e.name or 'the image'} fail the checksum")
-    return [(e.name, Picture(pixels, e.mode, dict(e.metadata))) for e, pixels in zip(header.entries, images)]
+    wanted = sorted(set(range(len(header.entries)) if only is None else only))
+    entries = header.entries
+    if header.version != container.CHUNKED:
+        images = PIPELINES[header.version].decode(header, data[start:], [_codec(m, resolve_device(device))
+                                                                         for m in models], progress)
+        for i in wanted:
+            yield i, entries[i].name, _checked(entries[i], images[i])
+        return
+    holders = chunked.chunk_map(header)
+    waiting = {i: len(holders[i]) for i in wanted}
+    chosen = sorted({c for i in wanted for c in holders[i]})
+    parts = [chunked.part(header, header.chunks[c]) for c in chosen]
+    payloads = container.chunk_payloads(header, memoryview(data)[start:])
+    tasks = ((sub, c, bytes(payloads[chosen[k]]), models, device) for k, (sub, c, _) in enumerate(parts))
+    pixels: dict[int, np.ndarray] = {}
+    for k, result, error in parallel.imap(_decode_chunk, tasks, jobs):
+        sub, _, images = parts[k]
+        if error is not None:
+            reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"
+            for i in images:
+                if waiting.pop(i, None) is not None:
+                    pixels.pop(i, None)
+                    yield i, entries[i].name, FormatError(f"{reason} (chunk {chosen[k]})")
+            continue
+        for local, first, count, band in result:
+            i = images[local]
+            if i not in waiting:
+                continue
+            if first == 0 and count == container.num_tiles(entries[i].height, entries[i].width, header.tile):
+                pixels[i] = band
+            else:
+                target = pixels.setdefault(i, np.zeros((entries[i].height, entries[i].width, entries[i].channels),
+                                                       np.uint8))
+                chunked.place(sub, local, first, count, band, target)
+        for i in dict.fromkeys(images):
+            if i in waiting:
+                waiting[i] -= 1
+                if not waiting[i]:
+                    del waiting[i]
+                    yield i, entries[i].name, _checked(entries[i], pixels.pop(i))
+        if progress:
+            progress(chunked.chunk_units(header, header.chunks[chosen[k]]))
+
+
+def decode(data: bytes, *, batch: int | None = None, device=None, model=None, progress=None,
+           only: Iterable[int] | None = None, jobs: int | None = 1) -> list[tuple[str, Picture]]:
+    """.fz bytes -> [(name, Picture)]: every image of the file (``only``: these indices), in file
+    order, each checked against its pixel CRC; the first image that cannot be restored raises.
+    Options as for ``decode_each``."""
+    done = {}
+    for i, name, item in decode_each(data, only=only, jobs=jobs, batch=batch, device=device, model=model,
+                                     progress=progress):
+        if isinstance(item, Exception):
+            raise item
+        done[i] = (name, item)
+    return [done[i] for i in sorted(done)]
+
+
+def find_images(header: container.Header, patterns: Iterable[str]) -> list[int]:
+    """Indices of the images whose names match any of ``patterns`` (names or shell-style globs);
+    a pattern that matches nothing is an error."""
+    names = [e.name for e in header.entries]
+    found: set[int] = set()
+    for pattern in patterns:
+        hits = [i for i, name in enumerate(names) if name == pattern or fnmatch.fnmatchcase(name, pattern)]
+        if not hits:
+            raise FlowzipError(f"no image named {pattern!r} in this file (flowzip list shows its images)")
+        found.update(hits)
+    return sorted(found)
+
+
+def catalog(data: bytes) -> list[dict]:
+    """Per image of .fz bytes: name, size, mode and the chunks holding it (``flowzip list``)."""
+    header = inspect(data)
+    holders = chunked.chunk_map(header) if header.version == container.CHUNKED else [[]] * len(header.entries)
+    return [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode, "chunks": c}
+            for e, c in zip(header.entries, holders)]
 
 
 def inspect(data: bytes) -> container.Header:
@@ -210,14 +344,16 @@ def compress(image, model=None, *, tile: int | None = None, batch: int | None = 
 
 
 def compress_archive(images, model=None, *, tile: int | None = None, batch: int | None = None,
-                     device=None) -> bytes:
+                     chunk: int | None = None, jobs: int | None = 1, device=None) -> bytes:
     """Compress several images into one archive: ``images`` are paths (named after their file
-    names) or (name, image) pairs, an image being anything ``compress`` takes."""
+    names) or (name, image) pairs, an image being anything ``compress`` takes. ``chunk``:
+    sub-pixels per independently decodable chunk (default: the policy's; 0: one stream, the
+    version 2 layout); ``jobs``: worker processes (0: one per core)."""
     named = []
     for item in images:
         name, image = item if isinstance(item, tuple) else (Path(item).name, item)
         named.append((name, read_image(image)))
-    return encode(named, model, archive=True, tile=tile, batch=batch, device=device)[0]
+    return encode(named, model, archive=True, tile=tile, batch=batch, chunk=chunk, jobs=jobs, device=device)[0]
 
 
 def decompress(data: bytes, *, batch: int | None = None, device=None, model=None) -> np.ndarray:
@@ -225,6 +361,9 @@ def decompress(data: bytes, *, batch: int | None = None, device=None, model=None
     return _as_array(decompress_picture(data, batch=batch, device=device, model=model))
 
 
-def decompress_archive(data: bytes, *, device=None, model=None) -> list[tuple[str, np.ndarray]]:
-    """.fz bytes -> [(name, uint8 array)] for every image the file holds (one for a single image)."""
-    return [(name, _as_array(p)) for name, p in decode(data, device=device, model=model)]
+def decompress_archive(data: bytes, *, device=None, model=None, only: Iterable[str] | None = None,
+                       jobs: int | None = 1) -> list[tuple[str, np.ndarray]]:
+    """.fz bytes -> [(name, uint8 array)] for every image the file holds (one for a single image);
+    ``only``: the images with these names (or shell-style patterns), decoding only their chunks."""
+    indices = None if only is None else find_images(inspect(data), only)
+    return [(name, _as_array(p)) for name, p in decode(data, device=device, model=model, only=indices, jobs=jobs)]

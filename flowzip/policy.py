@@ -94,12 +94,18 @@ class Policy:
     tiled_batch: int = 4
     stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
     stacked_batch: int = 16
+    # sub-pixels per chunk of an archive: the smallest measured size costing at most 0.5 % more than
+    # one stream on held-out CIFAR-10 train images (docs/DATASETS.md)
+    archive_chunk: int = 64 * 32 * 32 * 3
+    job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
-             tile: int | None = None, batch: int | None = None, chunk: int | None = None) -> Plan:
-        """The plan for coding ``pictures`` into one file: a chunked file when ``chunk`` (sub-pixels
-        per chunk) is given, else a stacked file when they are an archive or a bits-back model
-        codes them, else a tiled file. ``model`` codes the plane groups it fits, the defaults the
+             tile: int | None = None, batch: int | None = None, chunk: int | None = None, jobs: int = 1) -> Plan:
+        """The plan for coding ``pictures`` into one file. An archive (``archive``, or several
+        pictures) is chunked, ``chunk`` sub-pixels per chunk (by default ``archive_chunk``; 0: one
+        stacked stream). One picture is a tiled file unless a bits-back model codes it (stacked),
+        or ``chunk`` is given; with ``jobs`` > 1 a large bits-back picture is cut into ``jobs``
+        chunks that code side by side. ``model`` codes the plane groups it fits, the defaults the
         rest; a single picture must have a group that it fits."""
         if not pictures:
             raise FlowzipError("an archive needs at least one image")
@@ -107,8 +113,12 @@ class Policy:
             check_tile(tile)
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
+        if chunk is not None and chunk < 0:
+            raise FlowzipError("chunk must be a number of sub-pixels (0: one stream)")
         strict = len(pictures) == 1
-        if not archive and strict and chunk is None:
+        if archive or not strict:
+            chunk = self.archive_chunk if chunk is None else chunk
+        elif chunk is None:
             picture = pictures[0]
             groups = self._groups(picture.mode, model, strict, self._defaults(pictures, tile or self.stacked_tile)[0])
             if not any(m.family.bits_back for m, _ in groups):
@@ -116,14 +126,23 @@ class Policy:
                 tile = tile or self.tiled_tile
                 return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
                             _units(pictures, [groups], tile))
+            chunk = self._chunk_for_jobs(picture, tile or self.stacked_tile, jobs)
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
         groups = [self._groups(p.mode, model, strict, d) for p, d in zip(pictures, self._defaults(pictures, tile))]
         units = _units(pictures, groups, tile)
-        if chunk is not None:
+        if chunk:
             chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
                       for c in _split(pictures, tile, chunk)]
             return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks)
         return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units)
+
+    def _chunk_for_jobs(self, picture: Picture, tile: int, jobs: int) -> int:
+        """Sub-pixels per chunk to cut one bits-back picture into ``jobs`` chunks, when each then
+        has ``job_chunk_tiles`` tiles or more; 0 (one stream) otherwise."""
+        h, w, c = picture.pixels.shape
+        if jobs <= 1 or len(tile_boxes(h, w, tile)) < jobs * self.job_chunk_tiles:
+            return 0
+        return -(-h * w * c // jobs)
 
     def _seed(self, pictures: list[Picture], groups: list[list], tile: int) -> zoo.LoadedModel | None:
         """The seed of a stack: the integer flow of the first picture that bits-back codes."""

@@ -36,6 +36,11 @@ class LoadedModel:
     sha256: str
     card: dict
     model: torch.nn.Module
+    source: str = ""  # the name or card path it was loaded by
+
+    def __reduce__(self):
+        # sent to a worker process as a reference: the worker loads (or finds cached) the same model
+        return load_model, (self.source or self.name,)
 
     @property
     def weights_id(self) -> bytes:
@@ -144,7 +149,7 @@ def load_model(name_or_path: str) -> LoadedModel:
     except (RuntimeError, OSError, TypeError, ValueError) as e:
         raise ModelError(f"weights of model {card['name']!r} do not fit its config: {e}") from None
     model.eval().requires_grad_(False)
-    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, model)
+    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, model, name_or_path)
 
 
 def export(model: torch.nn.Module, family: str, config: dict, name: str, out_dir: str | Path | None = None,
