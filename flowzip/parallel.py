@@ -10,6 +10,7 @@ partial file. A worker run inside a worker codes inline (no nested pools).
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -20,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 from .errors import FlowzipError
 
 _IN_WORKER = False
+_CONTEXT = None  # a worker's ``context`` (see ``imap``)
 DIED = "a worker process died (out of memory, or killed)"
 WINDOW = 4  # tasks queued per worker: keeps memory bounded on long task lists
 
@@ -39,9 +41,9 @@ def workers(jobs: int | None) -> int:
     return cpu_count() if jobs == 0 else max(1, jobs or 1)
 
 
-def _start_worker() -> None:
-    global _IN_WORKER
-    _IN_WORKER = True
+def _start_worker(context) -> None:
+    global _IN_WORKER, _CONTEXT
+    _IN_WORKER, _CONTEXT = True, context
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the workers
     import torch
 
@@ -64,21 +66,29 @@ def _end(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def imap(fn: Callable, tasks: Iterable[tuple], jobs: int | None = 1,
-         fail_fast: bool = False) -> Iterator[tuple[int, object, Exception | None]]:
+def _with_context(fn: Callable, *task):
+    return fn(_CONTEXT, *task)
+
+
+def imap(fn: Callable, tasks: Iterable[tuple], jobs: int | None = 1, fail_fast: bool = False,
+         context=None) -> Iterator[tuple[int, object, Exception | None]]:
     """``(index, fn(*task), None)`` or ``(index, None, error)`` per task, as each finishes. With
-    ``fail_fast`` nothing more is started after an error (the error is still yielded)."""
+    ``fail_fast`` nothing more is started after an error (the error is still yielded). A
+    ``context`` (e.g. codecs that cannot be pickled) is handed to each worker once, when it
+    starts, and the calls are then ``fn(context, *task)``."""
     n = workers(jobs)
     if n <= 1:
+        run = fn if context is None else functools.partial(fn, context)
         for i, task in enumerate(tasks):
             try:
-                yield i, fn(*task), None
+                yield i, run(*task), None
             except Exception as e:  # noqa: BLE001 - handed to the caller, who names the input
                 yield i, None, e
                 if fail_fast:
                     return
         return
-    pool = ProcessPoolExecutor(n, mp_context=_context(), initializer=_start_worker)
+    call = fn if context is None else functools.partial(_with_context, fn)
+    pool = ProcessPoolExecutor(n, mp_context=_context(), initializer=_start_worker, initargs=(context,))
     pending, todo, stop, broken = {}, enumerate(tasks), False, False
     finished = False
     try:
@@ -87,7 +97,7 @@ def imap(fn: Callable, tasks: Iterable[tuple], jobs: int | None = 1,
                 item = next(todo, None)
                 if item is None:
                     break
-                pending[pool.submit(fn, *item[1])] = item[0]
+                pending[pool.submit(call, *item[1])] = item[0]
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -425,10 +425,13 @@ def _pack_chunked(header: Header, payload: bytes) -> bytearray:
     for m in header.models:
         body += _model_bytes(m) + _varint(len(m.adapter)) + m.adapter
     body += _entries_bytes(header.entries, chunked=True) + _varint(len(header.chunks))
+    previous = 0  # a unit's image is stored as the change from the previous unit's (zigzag): it compresses
     for c in header.chunks:
         body += bytes([NO_SEED if c.seed is None else c.seed]) + _varint(len(c.units))
         for image, first, count in c.units:
-            body += _varint(image) + _varint(first) + _varint(count)
+            step = image - previous
+            body += _varint(2 * step if step >= 0 else -2 * step - 1) + _varint(first) + _varint(count)
+            previous = image
         body += _varint(c.length) + c.crc.to_bytes(4, "little")
     packed = zlib.compress(bytes(body), 9)
     return bytearray(MAGIC) + bytes([CHUNKED, 0]) + _varint(len(packed)) + packed
@@ -444,11 +447,16 @@ def _parse_chunked(data: bytes, r: _Reader) -> tuple[Header, int]:
     batch = b.varint(MAX_BATCH, "batch")
     models = [b.model(adapter=True) for _ in range(b.u8())]
     entries = _read_entries(b, len(body), chunked=True)
-    chunks = []
+    chunks, image = [], 0
     for _ in range(b.varint(MAX_CHUNKS, "chunk count")):
         seed = b.u8()
-        units = [(b.varint(MAX_IMAGES, "image index"), b.varint(MAX_PIXELS, "tile index"),
-                  b.varint(MAX_PIXELS, "tile count")) for _ in range(b.varint(MAX_PIXELS, "unit count"))]
+        units = []
+        for _ in range(b.varint(MAX_PIXELS, "unit count")):
+            step = b.varint(2 * MAX_IMAGES, "image step")
+            image += step // 2 if step % 2 == 0 else -(step + 1) // 2
+            if not 0 <= image < len(entries):
+                raise FormatError("corrupt file: a chunk names an image that does not exist")
+            units.append((image, b.varint(MAX_PIXELS, "tile index"), b.varint(MAX_PIXELS, "tile count")))
         chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(len(data), "chunk length"), b.u32()))
     if b.buf.tell() != len(body):
         raise FormatError("corrupt file: the header has bytes left over")
