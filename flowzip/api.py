@@ -184,60 +184,76 @@ def _decode_chunk(header: container.Header, chunk: container.Chunk, data: bytes,
     return chunked.bands(header, chunk, out)
 
 
+class Archive:
+    """A .fz file opened for decoding: its header parsed and its models loaded once. ``data`` may
+    be bytes or a memory map (only the chunks decoded are read). ``model`` may give a model
+    (e.g. the path of an exported model's JSON card) the file names."""
+
+    def __init__(self, data, *, model=None, device=None, batch: int | None = None):
+        self.data = data
+        self.header, self.start = container.parse(data)
+        self.models = _file_models(self.header, load(model))
+        self.device = device
+        if self.header.version == container.TILED:
+            self.header.batch = batch or policy.ACTIVE.tiled_batch
+        chunked_file = self.header.version == container.CHUNKED
+        self.holders = chunked.chunk_map(self.header) if chunked_file else [[] for _ in self.header.entries]
+
+    def decode_each(self, only: Iterable[int] | None = None, jobs: int | None = 1,
+                    progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
+        """Decode the images (``only``: these indices), yielding ``(index, name, Picture)`` as each
+        is done, each checked against its pixel CRC; an image that cannot be restored (a damaged
+        chunk, a failed checksum) comes as ``(index, name, error)`` and the others go on. In a
+        chunked file only the chunks holding the wanted images are decoded, by ``jobs`` workers
+        (0: one per core); older files are one stream."""
+        header, entries = self.header, self.header.entries
+        wanted = sorted(set(range(len(entries)) if only is None else only))
+        if header.version != container.CHUNKED:
+            codecs = [_codec(m, resolve_device(self.device)) for m in self.models]
+            images = PIPELINES[header.version].decode(header, self.data[self.start :], codecs, progress)
+            for i in wanted:
+                yield i, entries[i].name, _checked(entries[i], images[i])
+            return
+        waiting = {i: len(self.holders[i]) for i in wanted}
+        chosen = sorted({c for i in wanted for c in self.holders[i]})
+        parts = [chunked.part(header, header.chunks[c]) for c in chosen]
+        payloads = container.chunk_payloads(header, memoryview(self.data)[self.start :])
+        tasks = ((sub, c, bytes(payloads[chosen[k]]), self.models, self.device) for k, (sub, c, _) in enumerate(parts))
+        pixels: dict[int, np.ndarray] = {}
+        for k, result, error in parallel.imap(_decode_chunk, tasks, jobs):
+            sub, _, images = parts[k]
+            if error is not None:
+                reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"
+                for i in images:
+                    if waiting.pop(i, None) is not None:
+                        pixels.pop(i, None)
+                        yield i, entries[i].name, FormatError(f"{reason} (chunk {chosen[k]})")
+                continue
+            for local, first, count, band in result:
+                i = images[local]
+                if i not in waiting:
+                    continue
+                e = entries[i]
+                if first == 0 and count == container.num_tiles(e.height, e.width, header.tile):
+                    pixels[i] = band
+                else:
+                    target = pixels.setdefault(i, np.zeros((e.height, e.width, e.channels), np.uint8))
+                    chunked.place(sub, local, first, count, band, target)
+            for i in dict.fromkeys(images):
+                if i in waiting:
+                    waiting[i] -= 1
+                    if not waiting[i]:
+                        del waiting[i]
+                        yield i, entries[i].name, _checked(entries[i], pixels.pop(i))
+            if progress:
+                progress(chunked.chunk_units(header, header.chunks[chosen[k]]))
+
+
 def decode_each(data: bytes, *, only: Iterable[int] | None = None, jobs: int | None = 1, batch: int | None = None,
                 device=None, model=None, progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
-    """Decode the images of .fz bytes (``only``: these indices), yielding ``(index, name, Picture)``
-    as each is done, each checked against its pixel CRC; an image that cannot be restored (a
-    damaged chunk, a failed checksum) is yielded as ``(index, name, error)`` and the others go on.
-    In a chunked file only the chunks holding the wanted images are decoded, by ``jobs`` workers
-    (0: one per core); older files are one stream. ``model`` may give a model (e.g. the path of an
-    exported model's JSON card) the file names."""
-    header, start = container.parse(data)
-    models = _file_models(header, load(model))
-    if header.version == container.TILED:
-        header.batch = batch or policy.ACTIVE.tiled_batch
-    wanted = sorted(set(range(len(header.entries)) if only is None else only))
-    entries = header.entries
-    if header.version != container.CHUNKED:
-        images = PIPELINES[header.version].decode(header, data[start:], [_codec(m, resolve_device(device))
-                                                                         for m in models], progress)
-        for i in wanted:
-            yield i, entries[i].name, _checked(entries[i], images[i])
-        return
-    holders = chunked.chunk_map(header)
-    waiting = {i: len(holders[i]) for i in wanted}
-    chosen = sorted({c for i in wanted for c in holders[i]})
-    parts = [chunked.part(header, header.chunks[c]) for c in chosen]
-    payloads = container.chunk_payloads(header, memoryview(data)[start:])
-    tasks = ((sub, c, bytes(payloads[chosen[k]]), models, device) for k, (sub, c, _) in enumerate(parts))
-    pixels: dict[int, np.ndarray] = {}
-    for k, result, error in parallel.imap(_decode_chunk, tasks, jobs):
-        sub, _, images = parts[k]
-        if error is not None:
-            reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"
-            for i in images:
-                if waiting.pop(i, None) is not None:
-                    pixels.pop(i, None)
-                    yield i, entries[i].name, FormatError(f"{reason} (chunk {chosen[k]})")
-            continue
-        for local, first, count, band in result:
-            i = images[local]
-            if i not in waiting:
-                continue
-            if first == 0 and count == container.num_tiles(entries[i].height, entries[i].width, header.tile):
-                pixels[i] = band
-            else:
-                target = pixels.setdefault(i, np.zeros((entries[i].height, entries[i].width, entries[i].channels),
-                                                       np.uint8))
-                chunked.place(sub, local, first, count, band, target)
-        for i in dict.fromkeys(images):
-            if i in waiting:
-                waiting[i] -= 1
-                if not waiting[i]:
-                    del waiting[i]
-                    yield i, entries[i].name, _checked(entries[i], pixels.pop(i))
-        if progress:
-            progress(chunked.chunk_units(header, header.chunks[chosen[k]]))
+    """``Archive(data, ...).decode_each(only, jobs, progress)``: the images of .fz bytes as each is
+    restored, an image that cannot be as its error."""
+    return Archive(data, model=model, device=device, batch=batch).decode_each(only, jobs, progress)
 
 
 def decode(data: bytes, *, batch: int | None = None, device=None, model=None, progress=None,
@@ -270,7 +286,7 @@ def find_images(header: container.Header, patterns: Iterable[str]) -> list[int]:
 def catalog(data: bytes) -> list[dict]:
     """Per image of .fz bytes: name, size, mode and the chunks holding it (``flowzip list``)."""
     header = inspect(data)
-    holders = chunked.chunk_map(header) if header.version == container.CHUNKED else [[]] * len(header.entries)
+    holders = chunked.chunk_map(header) if header.version == container.CHUNKED else [[] for _ in header.entries]
     return [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode, "chunks": c}
             for e, c in zip(header.entries, holders)]
 

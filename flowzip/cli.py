@@ -646,6 +646,42 @@ def models():
     click.echo(f"user model folder: {zoo.user_dir()} (${zoo.MODEL_DIR_VARIABLE} overrides it)")
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: shard-NNNNN.fz archives, plan.json and manifest.json.")
+@click.option("--scheduler", metavar="ADDRESS", help="A running Dask scheduler, e.g. tcp://HEAD:8786 [default: "
+              "start a cluster of --workers processes here].")
+@click.option("--workers", type=click.IntRange(1), default=parallel.cpu_count(), show_default="one per core",
+              help="Worker processes of the cluster started here.")
+@click.option("--shard-images", type=click.IntRange(1), default=1000, show_default=True,
+              help="Images per shard (one chunked archive).")
+@click.option("-m", "--model", help="Model name or path of a model's JSON card (as for compress).")
+@click.option("--chunk", type=_SubPixels(), help="Sub-pixels per chunk (as for compress).")
+@click.option("--tile", type=click.IntRange(16, container.MAX_TILE), help="As for compress.")
+@click.option("--batch", type=click.IntRange(1, container.MAX_BATCH), help="As for compress.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def cluster(inputs, output, scheduler, workers, shard_images, model, chunk, tile, batch, quiet):
+    """Compress a large collection on a Dask cluster (pip install "flowzip[cluster]"): INPUTS are
+    files, folders and quoted globs ('data/**/*.png'); shards of images become chunked archives,
+    listed in OUTPUT/manifest.json. Run the same command again to resume: finished shards are
+    skipped."""
+    from . import cluster as engine
+
+    def shard_done(summary: dict):
+        _say(f"{output / summary['file']}: {summary['images']} images, {summary['bpd']} bpd", quiet, err=True)
+
+    result = engine.compress_collection(list(inputs), output, scheduler=scheduler, workers=workers,
+                                        shard_images=shard_images, model=model, chunk=chunk, tile=tile, batch=batch,
+                                        progress=shard_done)
+    for shard, error in result["failed"].items():
+        click.echo(f"flowzip: error: {output / shard}: {error}", err=True)
+    _say(f"{result['images']} images in {len(result['shards'])} of {result['shards_planned']} shards "
+         f"({result['skipped']} already done) -> {output}/: {result['bytes']} bytes, {result['bpd']} bpd", quiet)
+    if result["failed"]:
+        sys.exit(1)
+
+
 def _names(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -662,7 +698,9 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Plot bpd against encode speed as PNG (needs matplotlib).")
 @click.option("--per-image", is_flag=True, help="Print a row per image, not only the means per set.")
-def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, per_image):
+@_recursive_option("images")
+@_jobs_option("images are benchmarked (speeds are then each worker's, with the others running)")
+def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, per_image, recursive, jobs):
     """Compare flowzip with lossless codecs on PATHS (folders, images, .npy/.npy.xz arrays), checking
     every round trip bit for bit."""
     from . import bench as b
@@ -672,14 +710,14 @@ def bench(paths, codecs, models, device, limit, json_file, csv_file, plot_file, 
     chosen, notes = b.make_codecs(_names(codecs), _names(models), device)
     if not chosen:
         raise FlowzipError("none of the chosen codecs is available here: " + "; ".join(notes))
-    images = b.load_images(paths, limit)
+    images = b.load_images(paths, limit, recursive)
     with click.progressbar(length=len(images) * len(chosen), label="benchmarking", file=sys.stderr) as bar:
-        rows = b.run_bench(images, chosen, progress=bar.update, notes=notes)
+        rows = b.run_bench(images, chosen, progress=bar.update, notes=notes, jobs=jobs)
     click.echo(b.format_table(rows, per_image))
     for note in notes:
         click.echo(f"note: {note}")
     if json_file:
-        b.write_json(json_file, rows, chosen, notes, b.environment(device))
+        b.write_json(json_file, rows, chosen, notes, b.environment(device, jobs))
     if csv_file:
         b.write_csv(csv_file, rows)
     if plot_file:
