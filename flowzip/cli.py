@@ -268,9 +268,19 @@ class _SubPixels(click.ParamType):
         return int(number)
 
 
+def _one_thread_each(ctx, param, jobs: int | None) -> int | None:
+    """With -j, every process codes with one torch thread (here too: -j 1 is one thread)."""
+    if jobs is not None:
+        import torch
+
+        torch.set_num_threads(1)
+    return jobs
+
+
 def _jobs_option(what: str):
-    return click.option("-j", "--jobs", type=click.IntRange(0), default=1, show_default=True,
-                        help=f"Worker processes, one torch thread each: {what} side by side (0: one per core).")
+    return click.option("-j", "--jobs", type=click.IntRange(0), callback=_one_thread_each,
+                        help=f"Worker processes of one torch thread each: {what} side by side (0: one per "
+                             "core) [default: this process alone, with torch's threads].")
 
 
 def _fail_fast_option():
@@ -581,18 +591,28 @@ def _print_info(fields: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the headers as JSON (a list).")
 def info(files, as_json):
     """Print the header of each .fz FILE: its layout, models and images."""
+
+    def show(fields: dict, first: bool):
+        if not first:
+            click.echo("")
+        _print_info(fields)
+
+    _each_file(files, api.describe, show, as_json)
+
+
+def _each_file(files, describe, show, as_json: bool) -> None:
+    """``describe(bytes)`` of each file, printed by ``show(fields, first)`` or as one JSON list; a
+    file that fails is named in one line, the others go on, and the exit status is then 1."""
     out, failed = [], 0
     for src in files:
         try:
-            out.append({"file": _name(src), **api.describe(_read(src))})
+            out.append({"file": _name(src), **describe(_read(src))})
         except (FlowzipError, OSError) as e:
             failed += 1
             _report(src, e)
             continue
         if not as_json:
-            if len(out) > 1:
-                click.echo("")
-            _print_info(out[-1])
+            show(out[-1], len(out) == 1)
     if as_json:
         click.echo(json.dumps(out, indent=2))
     if failed:
@@ -605,24 +625,15 @@ def info(files, as_json):
 def list_images(files, as_json):
     """List the images of .fz FILES: size, mode, the chunks that hold each (in a chunked file,
     what `decompress --only NAME` decodes) and the stored name."""
-    out, failed = [], 0
-    for src in files:
-        try:
-            out.append({"file": _name(src), "images": api.catalog(_read(src))})
-        except (FlowzipError, OSError) as e:
-            failed += 1
-            _report(src, e)
-            continue
-        if not as_json:
-            if len(files) > 1:
-                click.echo(f"{'' if len(out) == 1 else chr(10)}{_name(src)}:")
-            for row in out[-1]["images"]:
-                chunks = ",".join(map(str, row["chunks"])) or "-"
-                click.echo(f"{row['width']}x{row['height']}\t{row['mode']}\t{chunks}\t{row['name'] or '(unnamed)'}")
-    if as_json:
-        click.echo(json.dumps(out, indent=2))
-    if failed:
-        sys.exit(1)
+
+    def show(fields: dict, first: bool):
+        if len(files) > 1:
+            click.echo(f"{'' if first else chr(10)}{fields['file']}:")
+        for row in fields["images"]:
+            chunks = ",".join(map(str, row["chunks"])) or "-"
+            click.echo(f"{row['width']}x{row['height']}\t{row['mode']}\t{chunks}\t{row['name'] or '(unnamed)'}")
+
+    _each_file(files, lambda data: {"images": api.catalog(data)}, show, as_json)
 
 
 @main.command()

@@ -111,3 +111,18 @@ def test_a_restarted_job_skips_finished_shards(tiny_models, client, collection, 
     _check(out, collection)
     with pytest.raises(FlowzipError, match="another job"):
         cluster.compress_collection([str(collection)], out, client=client, shard_images=4, model="tiny-rgb")
+
+
+def test_the_command_line_on_a_running_scheduler(tiny_models, client, collection, tmp_path):
+    from click.testing import CliRunner
+
+    from flowzip.cli import main
+
+    out = tmp_path / "out"
+    args = ["cluster", f"{collection}/**/*.png", "-o", str(out), "--scheduler", client.scheduler.address,
+            "--shard-images", "5", "-m", "tiny-rgb"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "12 images in 3 of 3 shards (0 already done)" in result.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "(3 already done)" in again.output

@@ -43,6 +43,14 @@ def _die(x):
     return x
 
 
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """-j sets this process to one torch thread, as the CLI would: restored after each test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def glow_default(tiny_models, monkeypatch):
     monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
