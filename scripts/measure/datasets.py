@@ -34,7 +34,7 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 
 def emit(out: Path | None, **row) -> None:
-    line = json.dumps(row)
+    line = json.dumps({**row, "load_1min": round(os.getloadavg()[0], 2)})
     print(line, flush=True)
     if out:
         with open(out, "a") as f:
