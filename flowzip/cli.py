@@ -187,13 +187,14 @@ def _report(src: Path, e: Exception) -> None:
 
 def _run_all(pairs: list[tuple[Path, Path]], compute, tasks: list[tuple], finish, label: str, quiet: bool,
              jobs: int, fail_fast: bool, failed: int = 0) -> None:
-    """Per pair ``compute(*task)`` (in ``jobs`` worker processes), then ``finish(src, dst, result)``
-    here, which writes; each failure is one line naming its input, and the others go on unless
-    ``fail_fast``. Exits 1 if anything failed (``failed``: problems found before)."""
+    """Per pair ``compute(*task)`` (in ``jobs`` worker processes; one pair here, its task using
+    the workers), then ``finish(src, dst, result)`` here, which writes; each failure is one line
+    naming its input, and the others go on unless ``fail_fast``. Exits 1 if anything failed
+    (``failed``: problems found before)."""
     show = len(pairs) > 1 and sys.stderr.isatty() and not quiet
     bar = click.progressbar(length=len(pairs), label=label, file=sys.stderr) if show else contextlib.nullcontext()
     with bar:
-        for i, result, error in parallel.imap(compute, tasks, jobs, fail_fast=fail_fast):
+        for i, result, error in parallel.imap(compute, tasks, jobs if len(pairs) > 1 else 1, fail_fast=fail_fast):
             src, dst = pairs[i]
             try:
                 if error is not None:

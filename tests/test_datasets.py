@@ -158,6 +158,20 @@ def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatc
     np.testing.assert_array_equal(api.decompress_picture(two, jobs=2).pixels, picture.pixels)
 
 
+def test_one_large_image_uses_the_workers_from_the_command_line(glow_default, monkeypatch, tmp_path):
+    monkeypatch.setattr(policy.ACTIVE, "job_chunk_tiles", 4)
+    monkeypatch.setattr(policy.ACTIVE, "stacked_tile", 16)
+    pixels = _smooth(np.random.default_rng(5), 64, 70)
+    Image.fromarray(pixels).save(tmp_path / "big.png")
+    runner = CliRunner()
+    result = runner.invoke(main, ["compress", str(tmp_path / "big.png"), "-j", "2", "--no-png"])
+    assert result.exit_code == 0, result.output
+    assert len(api.inspect((tmp_path / "big.fz").read_bytes()).chunks) == 2
+    result = runner.invoke(main, ["decompress", str(tmp_path / "big.fz"), "-j", "2", "-o", str(tmp_path / "back.png")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(_pixels(tmp_path / "back.png"), pixels)
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 @pytest.fixture
