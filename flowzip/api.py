@@ -104,6 +104,11 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     return data, Report(len(data), est_bits, header.subpixels)
 
 
+def _cpu_jobs(jobs: int | None, device) -> int | None:
+    """Worker processes for chunks: none on a GPU (a forked process cannot use CUDA)."""
+    return 1 if resolve_device(device).type == "cuda" else jobs
+
+
 def _encode_chunk(header: container.Header, chunk: container.Chunk, images: list[np.ndarray], models: list,
                   device, stats: dict | None) -> tuple[bytes, float, dict | None]:
     """One chunk (of a ``chunked.part`` header) -> (bytes, estimated bits, stats): a worker's task."""
@@ -119,7 +124,7 @@ def _encode_chunks(header: container.Header, images: list[np.ndarray], models: l
     tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {})
              for sub, c, idx in parts)
     payloads, est_bits = [b""] * len(parts), 0.0
-    for k, result, error in parallel.imap(_encode_chunk, tasks, jobs, fail_fast=True):
+    for k, result, error in parallel.imap(_encode_chunk, tasks, _cpu_jobs(jobs, device), fail_fast=True):
         if error is not None:
             raise error
         payloads[k], bits, chunk_stats = result
@@ -220,7 +225,7 @@ class Archive:
         payloads = container.chunk_payloads(header, memoryview(self.data)[self.start :])
         tasks = ((sub, c, bytes(payloads[chosen[k]]), self.models, self.device) for k, (sub, c, _) in enumerate(parts))
         pixels: dict[int, np.ndarray] = {}
-        for k, result, error in parallel.imap(_decode_chunk, tasks, jobs):
+        for k, result, error in parallel.imap(_decode_chunk, tasks, _cpu_jobs(jobs, self.device)):
             sub, _, images = parts[k]
             if error is not None:
                 reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"

@@ -6,7 +6,9 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,6 +37,8 @@ class _Group(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
+        main_thread = threading.current_thread() is threading.main_thread()
+        before = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -42,14 +46,25 @@ class _Group(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(SIGPIPE_EXIT)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: outputs being written were removed
             click.echo("flowzip: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(143 if isinstance(e, _Terminated) else 130)
         except Exception as e:  # noqa: BLE001 - the one place every error becomes a message
             if ctx.meta.get("flowzip.debug"):
                 raise
             click.echo(f"flowzip: error: {_message(e)}", err=True)
             sys.exit(1)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, before)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated
 
 
 class UsageError(click.UsageError):
@@ -471,18 +486,18 @@ def decompress(files, output, only, device, force, batch, model, recursive, jobs
         _report(path, FlowzipError(problem))
     # Read every header first: the output of each file (an image or a folder) depends on it, and a
     # foreign or broken file, a clash or an unwritable format is reported before any decoding.
-    jobs_done, errors = [], len(problems)
+    opened, errors = [], len(problems)
     for source in sources:
         try:
             data = _read(source.path)
             header = api.inspect(data)
-            jobs_done.append((source, data, header, _decompress_output(source, header, output, several)))
+            opened.append((source, data, header, _decompress_output(source, header, output, several)))
         except (FlowzipError, OSError) as e:
             errors += 1
             _report(source.path, e)
-    _refuse_clashes([(s.path, dst) for s, _, _, dst in jobs_done])
-    archives = [item for item in jobs_done if len(item[2].entries) > 1]
-    singles = [item for item in jobs_done if len(item[2].entries) == 1]
+    _refuse_clashes([(s.path, dst) for s, _, _, dst in opened])
+    archives = [item for item in opened if len(item[2].entries) > 1]
+    singles = [item for item in opened if len(item[2].entries) == 1]
     if only and singles:
         raise UsageError(f"--only picks images of an archive; {_name(singles[0][0].path)} holds one image")
     for source, data, header, dst in archives:

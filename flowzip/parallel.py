@@ -45,6 +45,7 @@ def _start_worker(context) -> None:
     global _IN_WORKER, _CONTEXT
     _IN_WORKER, _CONTEXT = True, context
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ... with SIGTERM, which ends a worker at once
     import torch
 
     torch.set_num_threads(1)

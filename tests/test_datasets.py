@@ -4,7 +4,6 @@ confined to a chunk, folders on the command line, the PyTorch dataset, and bench
 from __future__ import annotations
 
 import os
-import zlib
 
 import numpy as np
 import pytest
@@ -270,6 +269,35 @@ def test_an_interrupted_run_leaves_no_partial_files(tiny_models, tree, tmp_path,
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_sigterm_ends_a_j_run_and_leaves_only_whole_files(tiny_models, tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    models, images, out = tmp_path / "models", tmp_path / "images", tmp_path / "out"
+    shutil.copytree(tiny_models, models)
+    images.mkdir()
+    rng = np.random.default_rng(6)
+    for i in range(150):
+        Image.fromarray(_smooth(rng, 64, 64)).save(images / f"{i:03d}.png")
+    command = [sys.executable, "-m", "flowzip.cli", "compress", str(images), "-r", "-j", "2", "-m", "tiny-rgb",
+               "-o", f"{out}/", "--no-png", "-q"]
+    run = subprocess.Popen(command, env={**os.environ, "FLOWZIP_MODEL_DIR": str(models)}, stderr=subprocess.PIPE,
+                           text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.fz")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143 and err.strip() == "flowzip: interrupted"
+    written = sorted(out.glob("*"))
+    assert 0 < len(written) < 150 and all(p.suffix == ".fz" for p in written)
+    for path in written:  # every file there is whole
+        np.testing.assert_array_equal(api.decompress(path.read_bytes()), _pixels(images / f"{path.stem}.png"))
+
+
 def test_a_damaged_chunk_is_named_and_the_rest_written(small_chunks, tmp_path):
     pictures = _pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
@@ -313,6 +341,18 @@ def test_fzdataset_gives_the_exact_images_of_several_archives(small_chunks, tmp_
     np.testing.assert_array_equal(dataset[-1], second[-1][1].pixels)
     with pytest.raises(IndexError):
         dataset[15]
+
+
+def test_fzdataset_joins_an_image_cut_across_chunks(tiny_models, tmp_path):
+    rng = np.random.default_rng(8)
+    pictures = [("small.png", Picture(_smooth(rng, 10, 12), "RGB")), ("big.png", Picture(_smooth(rng, 64, 70), "RGB")),
+                ("last.png", Picture(_smooth(rng, 9, 9), "RGB"))]
+    data, _ = api.encode(pictures, "tiny-rgb", tile=16, chunk=16 * 70 * 3)
+    assert len(api.Archive(data).holders[1]) > 2
+    (tmp_path / "set.fz").write_bytes(data)
+    dataset = FzDataset(tmp_path / "set.fz", cache_chunks=1)
+    for i in (2, 1, 0, 1):
+        np.testing.assert_array_equal(dataset[i], pictures[i][1].pixels)
 
 
 def test_a_dataloader_epoch_with_two_workers_is_exact(small_chunks, tmp_path):
