@@ -8,16 +8,17 @@ the models it names, runs the same pipeline backwards, and checks every image's 
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import os
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from . import families, policy, zoo
+from . import families, parallel, policy, zoo
 from .coding import chunked, stacked, tiled
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
@@ -84,44 +85,49 @@ def _codec(model: zoo.LoadedModel, device: str):
 
 
 def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
-         batch: int | None = None, chunk: int | None = None, effort: int | None = None) -> policy.Plan:
+         batch: int | None = None, chunk: int | None = None, jobs: int | None = 1,
+         effort: int | None = None) -> policy.Plan:
     """How ``encode`` would code these pictures (the active policy's plan)."""
     return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk,
-                              effort=effort)
+                              jobs=parallel.workers(jobs), effort=effort)
 
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
-           batch: int | None = None, chunk: int | None = None, effort: int | None = None, device=None,
-           progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
+           batch: int | None = None, chunk: int | None = None, jobs: int | None = 1, effort: int | None = None,
+           device=None, progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report), laid out as the policy plans (``Policy.plan``):
     ``chunk`` overrides its sub-pixels per chunk (0: one stream, version 2), ``effort`` its level
-    (1 .. 9: ``policy.EFFORTS``). ``progress(n)`` is called as each n tiles are done; ``stats``:
-    see ``coding.stacked.encode``; ``estimate``: also compute the models' estimate of the size
-    (for the Glow, a pass of the float model)."""
+    (1 .. 9: ``policy.EFFORTS``). ``jobs`` worker processes code the chunks (0: one per core); the
+    file does not depend on it, except that one large bits-back picture is cut into ``jobs``
+    chunks. ``progress(n)`` is called as each n tiles are done; ``stats``: see
+    ``coding.stacked.encode``; ``estimate``: also compute the models' estimate of the size (for
+    the Glow, a pass of the float model)."""
     the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk,
-                    effort=effort)
+                    jobs=jobs, effort=effort)
     device = resolve_device(device)
     adapters = _fit_adapters(the_plan, [p for _, p in pictures]) if the_plan.adapt else {}
-    models = [adapters.get(m, (m, b""))[0] for m in the_plan.models]
+    models = [adapters.get(m, m) for m in the_plan.models]
     index = {m: i for i, m in enumerate(the_plan.models)}
     entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, zlib.crc32(p.pixels.tobytes()),
                                [(index[m], planes) for m, planes in groups], dict(p.metadata))
                for (name, p), groups in zip(pictures, the_plan.groups)]
-    refs = [container.ModelRef(m.family.id, m.name, m.weights_id, adapters.get(m, (m, b""))[1])
-            for m in the_plan.models]
+    refs = [container.ModelRef(m.family.id, m.name, m.weights_id, m.adapter) for m in models]
     seed = None if the_plan.seed is None else index[the_plan.seed]
     chunks = [container.Chunk(units, None if s is None else index[s]) for units, s in the_plan.chunks]
     header = container.Header(the_plan.layout, the_plan.tile, refs, entries, the_plan.batch, seed, chunks=chunks,
                               coder=the_plan.coder)
-    payload, est_bits = PIPELINES[header.version].encode(header, [p.pixels for _, p in pictures],
-                                                         [_codec(m, device) for m in models], progress, stats,
-                                                         estimate)
+    images = [p.pixels for _, p in pictures]
+    if header.version == container.CHUNKED:
+        payload, est_bits = _encode_chunks(header, images, models, device, jobs, progress, stats, estimate)
+    else:
+        payload, est_bits = PIPELINES[header.version].encode(header, images, [_codec(m, device) for m in models],
+                                                             progress, stats, estimate)
     data = container.pack(header, payload)
     return data, Report(len(data), est_bits, header.subpixels)
 
 
 def _fit_adapters(the_plan: policy.Plan, pictures: list[Picture]) -> dict:
-    """Base model -> (adapted model, adapter bytes) for every model that codes plane groups: fitted
+    """Base model -> adapted model for every model that codes plane groups: fitted
     on the tiles it codes (those of its most common shape), and kept where it pays for its bytes."""
     from .adapt import fit, worth_it
 
@@ -141,14 +147,44 @@ def _fit_adapters(the_plan: policy.Plan, pictures: list[Picture]) -> dict:
         common = np.stack(max(tiles.values(), key=len))
         adapter = fit(model, common, kind, steps, lr)
         if worth_it(model, adapter, common):
-            out[model] = (adapted(model, adapter), adapter.to_bytes(model.weights))
+            out[model] = zoo.adapted(model, adapter.to_bytes(model.weights))
     return out
 
 
-def adapted(model: zoo.LoadedModel, adapter) -> zoo.LoadedModel:
-    """A copy of ``model`` with an adapter's changes in its weights (same name and weights id)."""
-    return zoo.LoadedModel(model.name, model.family, model.channels, model.sha256, model.card, model.config,
-                           adapter.apply(model.weights))
+def _cpu_jobs(jobs: int | None, device) -> int | None:
+    """Worker processes for chunks: none on a GPU (a forked process cannot use CUDA)."""
+    return 1 if resolve_device(device).startswith("cuda") else jobs
+
+
+def _encode_chunk(header: container.Header, chunk: container.Chunk, images: list[np.ndarray], models: list,
+                  device, stats: dict | None, estimate: bool) -> tuple[bytes, float | None, dict | None]:
+    """One chunk (of a ``chunked.part`` header) -> (bytes, estimated bits, stats): a worker's task."""
+    codecs = [_codec(m, resolve_device(device)) for m in models]
+    data, bits = chunked.encode_chunk(header, chunk, images, codecs, None, stats, estimate)
+    return data, bits, stats
+
+
+def _encode_chunks(header: container.Header, images: list[np.ndarray], models: list, device, jobs,
+                   progress, stats: dict | None, estimate: bool) -> tuple[bytes, float | None]:
+    """The chunks of a chunked file, coded by ``jobs`` workers; fills their lengths and CRCs."""
+    parts = [chunked.part(header, c) for c in header.chunks]
+    tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {}, estimate)
+             for sub, c, idx in parts)
+    payloads, est_bits = [b""] * len(parts), 0.0
+    for k, result, error in parallel.imap(_encode_chunk, tasks, _cpu_jobs(jobs, device), fail_fast=True):
+        if error is not None:
+            raise error
+        payloads[k], bits, chunk_stats = result
+        chunk = header.chunks[k]
+        chunk.length, chunk.crc = len(payloads[k]), zlib.crc32(payloads[k])
+        est_bits += bits or 0.0
+        for kind, values in (chunk_stats or {}).items():
+            into = stats.setdefault(kind, dict.fromkeys(values, 0))
+            for key, value in values.items():
+                into[key] += value
+        if progress:
+            progress(chunked.chunk_units(header, chunk))
+    return b"".join(payloads), est_bits if estimate else None
 
 
 def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zoo.LoadedModel:
@@ -169,18 +205,12 @@ def _file_model(ref: container.ModelRef, override: zoo.LoadedModel | None) -> zo
     if loaded.family is not family:
         raise FormatError(f"corrupt file: model {loaded.name!r} is not of the {family.name} family")
     if ref.adapter:
-        from .adapt import Adapter
-
-        return adapted(loaded, Adapter.from_bytes(ref.adapter, loaded.weights))
+        return zoo.adapted(loaded, ref.adapter)
     return loaded
 
 
-def decode(data: bytes, *, batch: int | None = None, device=None, model=None,
-           progress=None) -> list[tuple[str, Picture]]:
-    """.fz bytes -> [(name, Picture)]: every image of the file, each checked against its pixel CRC.
-    ``model`` may give a model (e.g. the path of an exported model's JSON card) the file names."""
-    header, start = container.parse(data)
-    override = load(model)
+def _file_models(header: container.Header, override: zoo.LoadedModel | None) -> list[zoo.LoadedModel]:
+    """The models a file's header names, loaded and checked against what the header asks of them."""
     models = [_file_model(ref, override) for ref in header.models]
     for e in header.entries:
         for m, planes in e.groups:
@@ -191,14 +221,128 @@ def decode(data: bytes, *, batch: int | None = None, device=None, model=None,
     seeds = [header.seed] + [c.seed for c in header.chunks]
     if any(seed is not None and models[seed].family.bits_back for seed in seeds):
         raise FormatError("corrupt file: the seed model must code directly, not with bits-back")
-    if header.version == container.TILED:
-        header.batch = batch or policy.ACTIVE.tiled_batch
-    device = resolve_device(device)
-    images = PIPELINES[header.version].decode(header, data[start:], [_codec(m, device) for m in models], progress)
-    for e, pixels in zip(header.entries, images):
-        if zlib.crc32(pixels.tobytes()) != e.pixel_crc:
-            raise FormatError(f"corrupt file: decoded pixels of {e.name or 'the image'} fail the checksum")
-    return [(e.name, Picture(pixels, e.mode, dict(e.metadata))) for e, pixels in zip(header.entries, images)]
+    return models
+
+
+def _checked(entry: container.Entry, pixels: np.ndarray) -> Picture | FormatError:
+    """The decoded image, or the error if its pixels fail the checksum."""
+    if zlib.crc32(pixels.tobytes()) != entry.pixel_crc:
+        return FormatError(f"corrupt file: decoded pixels of {entry.name or 'the image'} fail the checksum")
+    return Picture(pixels, entry.mode, dict(entry.metadata))
+
+
+def _decode_chunk(header: container.Header, chunk: container.Chunk, data: bytes, models: list, device) -> list:
+    """One chunk (of a ``chunked.part`` header) -> its units' rows (``chunked.bands``): a worker's task."""
+    out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    chunked.decode_chunk(header, chunk, data, [_codec(m, resolve_device(device)) for m in models], out)
+    return chunked.bands(header, chunk, out)
+
+
+class Archive:
+    """A .fz file opened for decoding: its header parsed and its models loaded once. ``data`` may
+    be bytes or a memory map (only the chunks decoded are read). ``model`` may give a model
+    (e.g. the path of an exported model's JSON card) the file names."""
+
+    def __init__(self, data, *, model=None, device=None, batch: int | None = None):
+        self.data = data
+        self.header, self.start = container.parse(data)
+        self.models = _file_models(self.header, load(model))
+        self.device = device
+        if self.header.version == container.TILED:
+            self.header.batch = batch or policy.ACTIVE.tiled_batch
+        chunked_file = self.header.version == container.CHUNKED
+        self.holders = chunked.chunk_map(self.header) if chunked_file else [[] for _ in self.header.entries]
+
+    def decode_each(self, only: Iterable[int] | None = None, jobs: int | None = 1,
+                    progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
+        """Decode the images (``only``: these indices), yielding ``(index, name, Picture)`` as each
+        is done, each checked against its pixel CRC; an image that cannot be restored (a damaged
+        chunk, a failed checksum) comes as ``(index, name, error)`` and the others go on. In a
+        chunked file only the chunks holding the wanted images are decoded, by ``jobs`` workers
+        (0: one per core); older files are one stream."""
+        header, entries = self.header, self.header.entries
+        wanted = sorted(set(range(len(entries)) if only is None else only))
+        if header.version != container.CHUNKED:
+            codecs = [_codec(m, resolve_device(self.device)) for m in self.models]
+            images = PIPELINES[header.version].decode(header, self.data[self.start :], codecs, progress)
+            for i in wanted:
+                yield i, entries[i].name, _checked(entries[i], images[i])
+            return
+        waiting = {i: len(self.holders[i]) for i in wanted}
+        chosen = sorted({c for i in wanted for c in self.holders[i]})
+        parts = [chunked.part(header, header.chunks[c]) for c in chosen]
+        payloads = container.chunk_payloads(header, memoryview(self.data)[self.start :])
+        tasks = ((sub, c, bytes(payloads[chosen[k]]), self.models, self.device) for k, (sub, c, _) in enumerate(parts))
+        pixels: dict[int, np.ndarray] = {}
+        for k, result, error in parallel.imap(_decode_chunk, tasks, _cpu_jobs(jobs, self.device)):
+            sub, _, images = parts[k]
+            if error is not None:
+                reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"
+                for i in images:
+                    if waiting.pop(i, None) is not None:
+                        pixels.pop(i, None)
+                        yield i, entries[i].name, FormatError(f"{reason} (chunk {chosen[k]})")
+                continue
+            for local, first, count, band in result:
+                i = images[local]
+                if i not in waiting:
+                    continue
+                e = entries[i]
+                if first == 0 and count == container.num_tiles(e.height, e.width, header.tile):
+                    pixels[i] = band
+                else:
+                    target = pixels.setdefault(i, np.zeros((e.height, e.width, e.channels), np.uint8))
+                    chunked.place(sub, local, first, count, band, target)
+            for i in dict.fromkeys(images):
+                if i in waiting:
+                    waiting[i] -= 1
+                    if not waiting[i]:
+                        del waiting[i]
+                        yield i, entries[i].name, _checked(entries[i], pixels.pop(i))
+            if progress:
+                progress(chunked.chunk_units(header, header.chunks[chosen[k]]))
+
+
+def decode_each(data: bytes, *, only: Iterable[int] | None = None, jobs: int | None = 1, batch: int | None = None,
+                device=None, model=None, progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
+    """``Archive(data, ...).decode_each(only, jobs, progress)``: the images of .fz bytes as each is
+    restored, an image that cannot be as its error."""
+    return Archive(data, model=model, device=device, batch=batch).decode_each(only, jobs, progress)
+
+
+def decode(data: bytes, *, batch: int | None = None, device=None, model=None, progress=None,
+           only: Iterable[int] | None = None, jobs: int | None = 1) -> list[tuple[str, Picture]]:
+    """.fz bytes -> [(name, Picture)]: every image of the file (``only``: these indices), in file
+    order, each checked against its pixel CRC; the first image that cannot be restored raises.
+    Options as for ``decode_each``."""
+    done = {}
+    for i, name, item in decode_each(data, only=only, jobs=jobs, batch=batch, device=device, model=model,
+                                     progress=progress):
+        if isinstance(item, Exception):
+            raise item
+        done[i] = (name, item)
+    return [done[i] for i in sorted(done)]
+
+
+def find_images(header: container.Header, patterns: Iterable[str]) -> list[int]:
+    """Indices of the images whose names match any of ``patterns`` (names or shell-style globs);
+    a pattern that matches nothing is an error."""
+    names = [e.name for e in header.entries]
+    found: set[int] = set()
+    for pattern in patterns:
+        hits = [i for i, name in enumerate(names) if name == pattern or fnmatch.fnmatchcase(name, pattern)]
+        if not hits:
+            raise FlowzipError(f"no image named {pattern!r} in this file (flowzip list shows its images)")
+        found.update(hits)
+    return sorted(found)
+
+
+def catalog(data: bytes) -> list[dict]:
+    """Per image of .fz bytes: name, size, mode and the chunks holding it (``flowzip list``)."""
+    header = inspect(data)
+    holders = chunked.chunk_map(header) if header.version == container.CHUNKED else [[] for _ in header.entries]
+    return [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode, "chunks": c}
+            for e, c in zip(header.entries, holders)]
 
 
 def inspect(data: bytes) -> container.Header:
@@ -270,14 +414,16 @@ def compress(image, model=None, *, tile: int | None = None, batch: int | None = 
 
 
 def compress_archive(images, model=None, *, tile: int | None = None, batch: int | None = None,
-                     device=None) -> bytes:
+                     chunk: int | None = None, jobs: int | None = 1, device=None) -> bytes:
     """Compress several images into one archive: ``images`` are paths (named after their file
-    names) or (name, image) pairs, an image being anything ``compress`` takes."""
+    names) or (name, image) pairs, an image being anything ``compress`` takes. ``chunk``:
+    sub-pixels per independently decodable chunk (default: the policy's; 0: one stream, the
+    version 2 layout); ``jobs``: worker processes (0: one per core)."""
     named = []
     for item in images:
         name, image = item if isinstance(item, tuple) else (Path(item).name, item)
         named.append((name, read_image(image)))
-    return encode(named, model, archive=True, tile=tile, batch=batch, device=device)[0]
+    return encode(named, model, archive=True, tile=tile, batch=batch, chunk=chunk, jobs=jobs, device=device)[0]
 
 
 def decompress(data: bytes, *, batch: int | None = None, device=None, model=None) -> np.ndarray:
@@ -285,6 +431,9 @@ def decompress(data: bytes, *, batch: int | None = None, device=None, model=None
     return _as_array(decompress_picture(data, batch=batch, device=device, model=model))
 
 
-def decompress_archive(data: bytes, *, device=None, model=None) -> list[tuple[str, np.ndarray]]:
-    """.fz bytes -> [(name, uint8 array)] for every image the file holds (one for a single image)."""
-    return [(name, _as_array(p)) for name, p in decode(data, device=device, model=model)]
+def decompress_archive(data: bytes, *, device=None, model=None, only: Iterable[str] | None = None,
+                       jobs: int | None = 1) -> list[tuple[str, np.ndarray]]:
+    """.fz bytes -> [(name, uint8 array)] for every image the file holds (one for a single image);
+    ``only``: the images with these names (or shell-style patterns), decoding only their chunks."""
+    indices = None if only is None else find_images(inspect(data), only)
+    return [(name, _as_array(p)) for name, p in decode(data, device=device, model=model, only=indices, jobs=jobs)]

@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import __version__, api, policy
+from . import __version__, api, parallel, policy
 from .errors import FlowzipError, ModelError
 from .files import atomic_write
 from .image import MODES, load_pictures, picture_from_array, picture_from_pil
@@ -191,9 +191,10 @@ def reference_codec(codecs: list[Codec]) -> Codec:
     return _pillow_png()
 
 
-def load_images(paths: list[str | Path], limit: int | None = None) -> list[BenchImage]:
-    """Images from folders, image files and .npy / .npy.xz arrays (``image.load_pictures``)."""
-    return [BenchImage(p.set, p.name, p.picture.pixels) for p in load_pictures(paths, limit)]
+def load_images(paths: list[str | Path], limit: int | None = None, recursive: bool = False) -> list[BenchImage]:
+    """Images from folders (and below them, with ``recursive``), image files and .npy / .npy.xz
+    arrays (``image.load_pictures``)."""
+    return [BenchImage(p.set, p.name, p.picture.pixels) for p in load_pictures(paths, limit, recursive=recursive)]
 
 
 def _as_hwc(pixels: np.ndarray) -> np.ndarray:
@@ -202,32 +203,47 @@ def _as_hwc(pixels: np.ndarray) -> np.ndarray:
 
 
 def run_bench(images: list[BenchImage], codecs: list[Codec], progress: Callable[[int], None] | None = None,
-              notes: list[str] | None = None, reference: Codec | None = None) -> list[dict]:
+              notes: list[str] | None = None, reference: Codec | None = None, jobs: int | None = 1) -> list[dict]:
     """One row per (image, codec): size, bpd, ratio to PNG, speeds in million sub-pixels per second,
     and whether decoding gave back the exact pixels. Images a codec cannot code are skipped and
-    counted in ``notes``; ``progress(1)`` is called after each (image, codec)."""
+    counted in ``notes``; ``progress(n)`` is called as n (image, codec) pairs are done. ``jobs``
+    worker processes take an image each (0: one per core); each then times its own codings."""
     reference = reference or reference_codec(codecs)
     skipped: dict[tuple[str, str], int] = defaultdict(int)
-    warm: set[tuple[str, int]] = set()
-    rows = []
-    for image in images:
-        pixels, channels = image.pixels, image.pixels.shape[2]
-        image_rows = []
-        for codec in codecs:
-            if channels not in codec.channels:
-                skipped[codec.name, f"codes {'/'.join(map(str, codec.channels))} channels, not {channels}"] += 1
-            elif row := _code_one(image, codec, skipped, warm):
-                image_rows.append(row)
-            if progress:
-                progress(1)
-        sizes = {r["codec"]: r["bytes"] for r in image_rows}
-        ref = sizes.get(reference.name) or len(reference.encode(pixels))
-        for row in image_rows:
-            row["ratio_to_png"] = row["bytes"] / ref
-        rows += image_rows
+    per_image: dict[int, list[dict]] = {}
+    tasks = ((image,) for image in images)
+    for i, result, error in parallel.imap(_bench_image, tasks, jobs, context=(codecs, reference)):
+        if error is not None:
+            raise error
+        per_image[i], image_skipped = result
+        for key, n in image_skipped.items():
+            skipped[key] += n
+        if progress:
+            progress(len(codecs))
     if notes is not None:
         notes += [f"{name}: skipped {n} image(s): {why}" for (name, why), n in skipped.items()]
-    return rows
+    return [row for i in sorted(per_image) for row in per_image[i]]
+
+
+_WARM: set[tuple[str, int]] = set()  # (codec, channels) run once untimed in this process
+
+
+def _bench_image(context: tuple[list[Codec], Codec], image: BenchImage) -> tuple[list[dict], dict]:
+    """The rows of one image, and what was skipped: a worker's task."""
+    codecs, reference = context
+    skipped: dict[tuple[str, str], int] = defaultdict(int)
+    pixels, channels = image.pixels, image.pixels.shape[2]
+    rows = []
+    for codec in codecs:
+        if channels not in codec.channels:
+            skipped[codec.name, f"codes {'/'.join(map(str, codec.channels))} channels, not {channels}"] += 1
+        elif row := _code_one(image, codec, skipped, _WARM):
+            rows.append(row)
+    sizes = {r["codec"]: r["bytes"] for r in rows}
+    ref = sizes.get(reference.name) or len(reference.encode(pixels))
+    for row in rows:
+        row["ratio_to_png"] = row["bytes"] / ref
+    return rows, dict(skipped)
 
 
 def _code_one(image: BenchImage, codec: Codec, skipped, warm) -> dict | None:
@@ -282,7 +298,7 @@ def mismatches(rows: list[dict]) -> list[str]:
             for r in rows if not r["verified"]]
 
 
-def environment(device=None) -> dict:
+def environment(device=None, jobs: int | None = 1) -> dict:
     """Where the numbers were measured."""
     import torch
 
@@ -302,7 +318,7 @@ def environment(device=None) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
             "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "device": str(api.resolve_device(device)), "flowzip": __version__, "imagecodecs": ic_version,
+            "device": str(api.resolve_device(device)), "jobs": parallel.workers(jobs), "flowzip": __version__, "imagecodecs": ic_version,
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
 
 

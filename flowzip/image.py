@@ -166,15 +166,17 @@ class NamedPicture(NamedTuple):
     picture: Picture
 
 
-def load_pictures(paths, limit: int | None = None, start: int = 0) -> list[NamedPicture]:
-    """Pictures from folders (their image files), image files, and .npy / .npy.xz arrays of shape
-    (N, H, W[, C]); per path at most ``limit``, from the ``start``-th on. The set is the folder's
-    name, the array file's name, or for a single image file the name of its folder."""
+def load_pictures(paths, limit: int | None = None, start: int = 0, recursive: bool = False) -> list[NamedPicture]:
+    """Pictures from folders (their image files; with ``recursive`` also those below, named by
+    their relative paths), image files, and .npy / .npy.xz arrays of shape (N, H, W[, C]); per path
+    at most ``limit``, from the ``start``-th on. The set is the folder's name, the array file's
+    name, or for a single image file the name of its folder."""
     out = []
     stop = None if limit is None else start + limit
     for path in map(Path, paths):
         if path.is_dir():
-            out += [NamedPicture(path.name, f.name, read_image(f)) for f in image_files(path)[start:stop]]
+            out += [NamedPicture(path.name, f.relative_to(path).as_posix(), read_image(f))
+                    for f in image_files(path, recursive)[start:stop]]
         elif path.name.endswith(ARRAY_SUFFIXES):
             if not path.is_file():
                 raise ImageError(f"{path}: no such file")

@@ -120,17 +120,21 @@ class Policy:
     tiled_batch: int = 4
     stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
     stacked_batch: int = 16
-    chunk: int = 2**22  # sub-pixels per chunk of a chunked file
+    # sub-pixels per chunk of an archive: the smallest measured size costing at most 0.5 % more than
+    # one stream on held-out CIFAR-10 train images (docs/DATASETS.md)
+    archive_chunk: int = 64 * 32 * 32 * 3
+    job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
-             tile: int | None = None, batch: int | None = None, chunk: int | None = None,
+             tile: int | None = None, batch: int | None = None, chunk: int | None = None, jobs: int = 1,
              effort: int | None = None) -> Plan:
-        """The plan for coding ``pictures`` into one file: a single picture that integer flows code
-        becomes a tiled file (version 1); pictures that bits-back codes, and archives, a chunked
-        file (version 3) of chunks of about ``chunk`` sub-pixels (``chunk=0``: a stacked file,
-        version 2, one stream). ``model`` codes the plane groups it fits, the defaults the rest; a
-        single picture must have a group that it fits. ``effort`` (1 .. 9, ``EFFORTS``) may keep
-        bits-back models out or adapt the models to the pictures (a chunked file)."""
+        """The plan for coding ``pictures`` into one file. An archive (``archive``, or several
+        pictures) is chunked (version 3), ``chunk`` sub-pixels per chunk (by default
+        ``archive_chunk``; 0: one stacked stream, version 2). One picture is a tiled file (version
+        1) when integer flows code it, else one chunk, or with ``jobs`` > 1 and enough tiles,
+        ``jobs`` chunks that code side by side. ``model`` codes the plane groups it fits, the
+        defaults the rest; a single picture must have a group that it fits. ``effort`` (1 .. 9,
+        ``EFFORTS``) may keep bits-back models out or adapt the models to the pictures."""
         level = EFFORTS.get(DEFAULT_EFFORT if effort is None else effort)
         if level is None:
             raise FlowzipError(f"effort must be from 1 to 9, not {effort}")
@@ -140,26 +144,38 @@ class Policy:
             check_tile(tile)
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
+        if chunk is not None and chunk < 0:
+            raise FlowzipError("chunk must be a number of sub-pixels (0: one stream)")
         strict = len(pictures) == 1
-        if not archive and strict and level.adapt is None:
+        if archive or not strict:
+            chunk = self.archive_chunk if chunk is None else chunk
+        elif chunk is None:
             picture = pictures[0]
             defaults = self._defaults(pictures, tile or self.stacked_tile, level.bits_back)[0]
             groups = self._groups(picture.mode, model, strict, defaults)
-            if not any(m.family.bits_back for m, _ in groups):
+            if not any(m.family.bits_back for m, _ in groups) and level.adapt is None:
                 groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
                 tile = tile or self.tiled_tile
                 return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
                             _units(pictures, [groups], tile))
+            chunk = self._chunk_for_jobs(picture, tile or self.stacked_tile, jobs) or picture.pixels.size
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
         groups = [self._groups(p.mode, model, strict, d)
                   for p, d in zip(pictures, self._defaults(pictures, tile, level.bits_back))]
         units = _units(pictures, groups, tile)
-        chunk = self.chunk if chunk is None else chunk
         if chunk or level.adapt:
             chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
-                      for c in _split(pictures, tile, chunk or self.chunk)]
+                      for c in _split(pictures, tile, chunk or self.archive_chunk)]
             return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks, adapt=level.adapt)
         return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units)
+
+    def _chunk_for_jobs(self, picture: Picture, tile: int, jobs: int) -> int:
+        """Sub-pixels per chunk to cut one bits-back picture into ``jobs`` chunks, when each then
+        has ``job_chunk_tiles`` tiles or more; 0 (one stream) otherwise."""
+        h, w, c = picture.pixels.shape
+        if jobs <= 1 or len(tile_boxes(h, w, tile)) < jobs * self.job_chunk_tiles:
+            return 0
+        return -(-h * w * c // jobs)
 
     def _seed(self, pictures: list[Picture], groups: list[list], tile: int) -> zoo.LoadedModel | None:
         """The seed of a stack: the integer flow of the first picture that bits-back codes."""

@@ -41,6 +41,12 @@ class LoadedModel:
     config: dict
     weights: dict[str, np.ndarray]
     _model: object = None
+    source: str = ""  # the name or card path it was loaded by
+    adapter: bytes = b""  # the adapter (flowzip.adapt) whose changes ``weights`` hold
+
+    def __reduce__(self):
+        # sent to a worker process as a reference: the worker loads (or finds cached) the same model
+        return _reload, (self.source or self.name, self.adapter)
 
     @property
     def weights_id(self) -> bytes:
@@ -168,7 +174,25 @@ def load_model(name_or_path: str) -> LoadedModel:
         tensors = load_file(weights)
     except (OSError, ValueError) as e:
         raise ModelError(f"weights of model {card['name']!r} cannot be read: {e}") from None
-    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, config, tensors)
+    return LoadedModel(card["name"], family, config.get("channels", 3), digest, card, config, tensors,
+                       source=name_or_path)
+
+
+def adapted(model: LoadedModel, adapter_bytes: bytes) -> LoadedModel:
+    """A copy of ``model`` with an adapter's changes (``flowzip.adapt``) in its weights; same name
+    and weights id, so that a file names the base model."""
+    from .adapt import Adapter
+
+    weights = Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights)
+    return LoadedModel(model.name, model.family, model.channels, model.sha256, model.card, model.config, weights,
+                       source=model.source, adapter=adapter_bytes)
+
+
+@lru_cache(maxsize=16)
+def _reload(source: str, adapter_bytes: bytes) -> LoadedModel:
+    """A model sent to a worker process: loaded again there, its adapter applied again."""
+    base = load_model(source)
+    return adapted(base, adapter_bytes) if adapter_bytes else base
 
 
 def export(model, family: str, config: dict, name: str, out_dir: str | Path | None = None,

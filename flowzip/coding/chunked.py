@@ -7,6 +7,7 @@ can be coded in parallel, and a damaged chunk (its CRC) loses only the images it
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..errors import FormatError
 from ..fileformat import container
 from ..fileformat.container import Header
 from . import stacked
+from .tiles import tile_boxes
 
 
 def stack_class(coder: int):
@@ -60,6 +62,50 @@ def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: li
     container.check_chunk(chunk, data)
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
     stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
+
+
+def part(header: Header, chunk: container.Chunk) -> tuple[Header, container.Chunk, list[int]]:
+    """What a worker needs to code or decode one chunk alone: a header of only the images it
+    holds (renumbered from 0), the chunk in those numbers, and the images' indices in ``header``.
+    The chunk's stack is the same."""
+    images = list(dict.fromkeys(i for i, _, _ in chunk.units))
+    local = {image: k for k, image in enumerate(images)}
+    sub = dataclasses.replace(header, entries=[header.entries[i] for i in images], chunks=[])
+    return sub, dataclasses.replace(chunk, units=[(local[i], f, n) for i, f, n in chunk.units]), images
+
+
+def bands(header: Header, chunk: container.Chunk, out: list[np.ndarray]) -> list[tuple]:
+    """After ``decode_chunk``: per unit (image, first tile, tiles, the rows of ``out[image]``
+    its tiles span), for ``place``."""
+    result = []
+    for image, first, count in chunk.units:
+        e = header.entries[image]
+        boxes = tile_boxes(e.height, e.width, header.tile)
+        result.append((image, first, count, out[image][boxes[first][0] : boxes[first + count - 1][1]]))
+    return result
+
+
+def place(header: Header, image: int, first: int, count: int, band: np.ndarray, target: np.ndarray) -> None:
+    """Copy a unit's tiles from its rows (``bands``) into the image ``target``."""
+    e = header.entries[image]
+    boxes = tile_boxes(e.height, e.width, header.tile)[first : first + count]
+    y = boxes[0][0]
+    for y0, y1, x0, x1 in boxes:
+        target[y0:y1, x0:x1] = band[y0 - y : y1 - y, x0:x1]
+
+
+def chunk_map(header: Header) -> list[list[int]]:
+    """Per image, the chunks holding its tiles, in file order."""
+    out: list[list[int]] = [[] for _ in header.entries]
+    for c, chunk in enumerate(header.chunks):
+        for image in dict.fromkeys(i for i, _, _ in chunk.units):
+            out[image].append(c)
+    return out
+
+
+def chunk_units(header: Header, chunk: container.Chunk) -> int:
+    """Progress steps (tiles of plane groups) of one chunk."""
+    return sum(n * len(header.entries[i].groups) for i, _, n in chunk.units)
 
 
 def images_of(header: Header, chunks: list[int]) -> set[int]:

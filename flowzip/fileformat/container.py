@@ -17,7 +17,6 @@ numeric id; ``flowzip.families`` says what each id is.
 
 from __future__ import annotations
 
-import io
 import zlib
 from dataclasses import dataclass, field
 
@@ -115,13 +114,19 @@ def _varint(n: int) -> bytes:
 
 
 class _Reader:
-    def __init__(self, data: bytes):
-        self.buf = io.BytesIO(data)
+    """Reads a header from bytes or a memory map, copying only what it reads."""
+
+    def __init__(self, data):
+        self.data, self.pos = memoryview(data), 0
+
+    def tell(self) -> int:
+        return self.pos
 
     def take(self, n: int) -> bytes:
-        b = self.buf.read(n)
+        b = bytes(self.data[self.pos : self.pos + n])
         if len(b) != n:
             raise FormatError("truncated file: the header ends early")
+        self.pos += n
         return b
 
     def u8(self) -> int:
@@ -173,7 +178,7 @@ class _Reader:
 
     def header_crc(self, data: bytes) -> int:
         """Check the header CRC that ends here; returns where the payload starts."""
-        end = self.buf.tell()
+        end = self.tell()
         if zlib.crc32(data[:end]) != self.u32():
             raise FormatError("corrupt file: header checksum mismatch")
         return end + 4
@@ -314,7 +319,7 @@ def _parse_tiled(data: bytes, r: _Reader) -> tuple[Header, int]:
     entry = Entry("", height, width, mode, r.u32(), groups, metadata, bit_depth)
     header = Header(TILED, tile, models, [entry])
     _check(header)
-    remaining = len(data) - r.buf.tell()
+    remaining = len(data) - r.tell()
     tiles = num_tiles(height, width, tile)
     if tiles * len(groups) * 5 + 8 > remaining:  # per tile a length byte and a 4-byte stream
         raise FormatError("truncated or corrupt file: too short for the image it declares")
@@ -395,7 +400,7 @@ def _read_entries(r: _Reader, size: int, chunked: bool = False) -> list[Entry]:
 def _parse_entries(table: bytes) -> list[Entry]:
     r = _Reader(table)
     entries = _read_entries(r, len(table))
-    if r.buf.tell() != len(table):
+    if r.tell() != len(table):
         raise FormatError("corrupt file: the image table has bytes left over")
     return entries
 
@@ -425,10 +430,13 @@ def _pack_chunked(header: Header, payload: bytes) -> bytearray:
     for m in header.models:
         body += _model_bytes(m) + _varint(len(m.adapter)) + m.adapter
     body += _entries_bytes(header.entries, chunked=True) + _varint(len(header.chunks))
+    previous = 0  # a unit's image is stored as the change from the previous unit's (zigzag): it compresses
     for c in header.chunks:
         body += bytes([NO_SEED if c.seed is None else c.seed]) + _varint(len(c.units))
         for image, first, count in c.units:
-            body += _varint(image) + _varint(first) + _varint(count)
+            step = image - previous
+            body += _varint(2 * step if step >= 0 else -2 * step - 1) + _varint(first) + _varint(count)
+            previous = image
         body += _varint(c.length) + c.crc.to_bytes(4, "little")
     packed = zlib.compress(bytes(body), 9)
     return bytearray(MAGIC) + bytes([CHUNKED, 0]) + _varint(len(packed)) + packed
@@ -444,13 +452,18 @@ def _parse_chunked(data: bytes, r: _Reader) -> tuple[Header, int]:
     batch = b.varint(MAX_BATCH, "batch")
     models = [b.model(adapter=True) for _ in range(b.u8())]
     entries = _read_entries(b, len(body), chunked=True)
-    chunks = []
+    chunks, image = [], 0
     for _ in range(b.varint(MAX_CHUNKS, "chunk count")):
         seed = b.u8()
-        units = [(b.varint(MAX_IMAGES, "image index"), b.varint(MAX_PIXELS, "tile index"),
-                  b.varint(MAX_PIXELS, "tile count")) for _ in range(b.varint(MAX_PIXELS, "unit count"))]
+        units = []
+        for _ in range(b.varint(MAX_PIXELS, "unit count")):
+            step = b.varint(2 * MAX_IMAGES, "image step")
+            image += step // 2 if step % 2 == 0 else -(step + 1) // 2
+            if not 0 <= image < len(entries):
+                raise FormatError("corrupt file: a chunk names an image that does not exist")
+            units.append((image, b.varint(MAX_PIXELS, "tile index"), b.varint(MAX_PIXELS, "tile count")))
         chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(len(data), "chunk length"), b.u32()))
-    if b.buf.tell() != len(body):
+    if b.tell() != len(body):
         raise FormatError("corrupt file: the header has bytes left over")
     header = Header(CHUNKED, tile, models, entries, batch, chunks=chunks, coder=coder)
     _check(header)
