@@ -13,7 +13,7 @@ and damaged files: a bad signature, CRC, chunk length or type, truncation, bytes
 critical chunks out of order (IHDR first, one PLTE before the IDATs, consecutive IDATs, IEND last),
 a PLTE in a gray image or none in a palette image, IHDR values PNG does not allow, more than
 ``MAX_PIXELS`` pixels, an IDAT zlib stream that is corrupt, truncated, inflates to more or fewer
-bytes than IHDR declares or has data after it, and unknown row filters.
+bytes than IHDR declares or has data after it, unknown row filters, and a non-empty IEND.
 
 For the compressor, ``to_planes`` gives the samples as planes (a palette image as its index plane,
 mode L) and keeps the rest under metadata keys that start with ``png:``, which writers of other
@@ -162,7 +162,7 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(data, limit)
-        if inflater.unconsumed_tail and inflater.decompress(inflater.unconsumed_tail, 1):
+        if not inflater.eof and inflater.decompress(inflater.unconsumed_tail, 1):
             raise ImageError(f"{what} inflates to more than {limit} bytes")
     except zlib.error as e:
         raise ImageError(f"{what} is not a valid zlib stream ({e})") from None
@@ -217,10 +217,14 @@ def read_png(data: bytes) -> PngImage:
     if not data.startswith(SIGNATURE):
         raise ImageError("not a PNG file (bad signature)")
     pairs, end = _split_chunks(data, len(SIGNATURE), crc=True)
-    if not pairs or pairs[0][0] != b"IHDR":
+    if not pairs:
+        raise _corrupt("the file is truncated (no IHDR chunk)")
+    if pairs[0][0] != b"IHDR":
         raise _corrupt("IHDR is not the first chunk")
     if pairs[-1][0] != b"IEND":
         raise _corrupt("the file is truncated (no IEND chunk)")
+    if pairs[-1][1]:
+        raise _corrupt("IEND chunk is not empty")
     if end != len(data):
         raise _corrupt(f"{len(data) - end} bytes after IEND")
     height, width, colour_type, depth, interlaced = _read_header(pairs[0][1])
@@ -362,9 +366,11 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
         return {}
     out = {}
     for chunk in _restored_chunks(metadata, PALETTE_KEY in metadata):
-        if chunk.type == "iCCP" and b"\x00" in chunk.data:
-            name_end = chunk.data.index(b"\x00")
-            out[ICC_KEY] = _inflate(chunk.data[name_end + 2:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
+        if chunk.type == "iCCP":
+            _, separator, profile = chunk.data.partition(b"\x00")
+            if not separator or profile[:1] != b"\x00":
+                raise ImageError("the ICC profile chunk (iCCP) is malformed")
+            out[ICC_KEY] = _inflate(profile[1:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
         elif chunk.type == "eXIf":
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
     return out
