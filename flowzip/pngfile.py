@@ -45,8 +45,8 @@ MAX_CHUNK_LENGTH = 2**31 - 1
 MAX_METADATA_BYTES = 2**28  # inflated chunk list or ICC profile
 IDAT_LENGTH = 2**20  # bytes of each IDAT chunk written
 
-PALETTE_KEY, INTERLACE_KEY, CHUNKS_KEY = "png:palette", "png:interlaced", "png:chunks"
-PNG_KEY_PREFIX = "png:"
+PNG_KEY_PREFIX = "png:"  # metadata only a PNG can hold: writers of other formats skip these keys
+PALETTE_KEY, INTERLACE_KEY, CHUNKS_KEY = (PNG_KEY_PREFIX + name for name in ("palette", "interlaced", "chunks"))
 ICC_KEY, EXIF_KEY = "icc_profile", "exif"  # the keys of flowzip.image (as Pillow names them)
 EXIF_PREFIX = b"Exif\x00\x00"
 
