@@ -5,8 +5,8 @@ and RGBA 8/16), Adam7 interlacing (written back interlaced), the palette, and ev
 byte for byte in its place (before PLTE, between PLTE and IDAT, after IDAT): tRNS, gAMA, cHRM,
 sRGB, iCCP, sBIT, bKGD, pHYs, sPLT, hIST, tEXt, zTXt, iTXt, tIME, eXIf and unknown ones. Ancillary
 chunks are kept, not interpreted, so a malformed one stays as it was. Only IDAT changes: the same
-samples, filtered and compressed again (the padding bits that end a row of 1, 2 or 4-bit samples
-are written as zeros).
+samples, filtered and compressed again, in IDAT chunks of 1 MiB (the padding bits that end a row of
+1, 2 or 4-bit samples are written as zeros). A palette index beyond the palette is kept too.
 
 Refused with a one-line ``ImageError``: animated PNGs (acTL, fcTL, fdAT), unknown critical chunks,
 and damaged files: a bad signature, CRC, chunk length or type, truncation, bytes after IEND,
@@ -16,8 +16,11 @@ a PLTE in a gray image or none in a palette image, IHDR values PNG does not allo
 bytes than IHDR declares or has data after it, unknown row filters, and a non-empty IEND.
 
 For the compressor, ``to_planes`` gives the samples as planes (a palette image as its index plane,
-mode L) and keeps the rest under metadata keys that start with ``png:``, which writers of other
-formats skip; ``portable_metadata`` gives those writers the ICC profile and the Exif block instead.
+mode L) and keeps the rest under metadata keys that start with ``png:`` (``png:palette``,
+``png:interlaced``, ``png:chunks``), which writers of other formats skip: ``portable_metadata``
+gives them the metadata without those keys, with the ICC profile and the Exif block taken out of
+the chunks. ``from_planes`` puts a ``PngImage`` together again, or makes a plain PNG (with iCCP and
+eXIf from ``icc_profile`` and ``exif``) of planes that came from another format.
 """
 
 from __future__ import annotations
@@ -322,7 +325,6 @@ def to_planes(image: PngImage) -> tuple[np.ndarray, str, int, dict[str, bytes]]:
 
 def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chunk]:
     """The chunks of ``png:chunks``; without it, iCCP and eXIf made of ``icc_profile`` and ``exif``."""
-    plte = [(b"PLTE", b"")] if has_palette else []
     if CHUNKS_KEY in metadata:
         stream = _inflate(metadata[CHUNKS_KEY], MAX_METADATA_BYTES, "png:chunks")
         pairs, _ = _split_chunks(stream, 0, crc=False)
@@ -333,6 +335,7 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
     if metadata.get(EXIF_KEY):
         exif = metadata[EXIF_KEY]
         pairs.append((b"eXIf", exif[len(EXIF_PREFIX):] if exif.startswith(EXIF_PREFIX) else exif))
+    plte = [(b"PLTE", b"")] if has_palette else []
     return _place_chunks(pairs + plte + [(b"IDAT", b"")])[2]
 
 
@@ -340,7 +343,7 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
     """The ``PngImage`` that ``to_planes`` took apart. Planes of other images (no ``png:`` keys)
     make a plain PNG that keeps ``icc_profile`` and ``exif``. An ``ImageError`` when PNG cannot
     hold them or the metadata is damaged."""
-    palette = metadata.get(PALETTE_KEY)
+    palette = bytes(metadata[PALETTE_KEY]) if PALETTE_KEY in metadata else None
     colour_type = {"L": GRAY if palette is None else PALETTE, "LA": GRAY_ALPHA, "RGB": RGB, "RGBA": RGBA}.get(mode)
     if colour_type is None:
         raise ImageError(f"PNG cannot hold mode {mode!r} images")
@@ -360,11 +363,12 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 
 
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
-    """What writers of other formats can keep of a PNG's metadata, under the keys flowzip.image
-    uses: the ICC profile of iCCP (inflated) and the Exif block of eXIf (with Pillow's prefix)."""
+    """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
+    ICC profile of iCCP (inflated) and the Exif block of eXIf (with Pillow's prefix) under the keys
+    flowzip.image uses."""
+    out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
-        return {}
-    out = {}
+        return out
     for chunk in _restored_chunks(metadata, PALETTE_KEY in metadata):
         if chunk.type == "iCCP":
             _, separator, profile = chunk.data.partition(b"\x00")

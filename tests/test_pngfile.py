@@ -253,7 +253,15 @@ def test_plain_planes_make_a_plain_png_keeping_icc_profile_and_exif():
         assert im.info["icc_profile"] == ICC and im.info["exif"] == b"Exif\x00\x00" + EXIF
         assert np.array_equal(np.asarray(im), planes)
     assert from_planes(planes[..., :1], "L", 8, {}).chunks == []
-    assert portable_metadata({}) == {}
+    assert portable_metadata({"exif": b"x", "png:palette": b"abc"}) == {"exif": b"x"}
+
+
+def test_damaged_icc_profile_is_not_dropped_silently():
+    for data in (b"no separator", b"name\x00\x00not zlib"):
+        metadata = to_planes(PngImage(np.zeros((1, 1, 1), np.uint8), GRAY, 8, chunks=[
+            Chunk("iCCP", data, Place.BEFORE_IDAT)]))[3]
+        with pytest.raises(ImageError, match="iCCP"):
+            portable_metadata(metadata)
 
 
 @pytest.mark.parametrize("planes, mode, depth, metadata, message", [
