@@ -22,7 +22,7 @@ from . import families, parallel, policy, zoo
 from .coding import chunked, stacked, tiled
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
-from .coding.tiles import pad_to_multiple, tile_boxes
+from .coding.tiles import blank, pad_to_multiple, tile_boxes
 from .image import Picture, read_image
 
 PIPELINES = {container.TILED: tiled, container.STACKED: stacked, container.CHUNKED: chunked}
@@ -84,33 +84,55 @@ def _codec(model: zoo.LoadedModel, device: str):
     return model.family.codec(model, device)
 
 
-def plan(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
-         batch: int | None = None, chunk: int | None = None, jobs: int | None = 1,
-         effort: int | None = None) -> policy.Plan:
-    """How ``encode`` would code these pictures (the active policy's plan)."""
-    return policy.ACTIVE.plan(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk,
-                              jobs=parallel.workers(jobs), effort=effort)
+def candidates(pictures: list[Picture], model=None, *, archive: bool = False, tile: int | None = None,
+               batch: int | None = None, chunk: int | None = None, jobs: int | None = 1,
+               effort: int | None = None) -> list[policy.Plan]:
+    """The plans ``encode`` would code these pictures with (the active policy's; the smallest file wins)."""
+    return policy.ACTIVE.candidates(pictures, load(model), archive=archive, tile=tile, batch=batch, chunk=chunk,
+                                    jobs=parallel.workers(jobs), effort=effort)
+
+
+def plan(pictures: list[Picture], model=None, **options) -> policy.Plan:
+    """The first of ``candidates``."""
+    return candidates(pictures, model, **options)[0]
+
+
+def pixel_crc(pixels: np.ndarray) -> int:
+    """CRC-32 of an image's samples, row-major H x W x C, 16-bit samples little-endian."""
+    return zlib.crc32(pixels.astype("<u2").tobytes() if pixels.dtype.itemsize > 1 else pixels.tobytes())
 
 
 def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = False, tile: int | None = None,
            batch: int | None = None, chunk: int | None = None, jobs: int | None = 1, effort: int | None = None,
            device=None, progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, Report]:
-    """Named pictures -> (.fz bytes, Report), laid out as the policy plans (``Policy.plan``):
-    ``chunk`` overrides its sub-pixels per chunk (0: one stream, version 2), ``effort`` its level
-    (1 .. 9: ``policy.EFFORTS``). ``jobs`` worker processes code the chunks (0: one per core); the
-    file does not depend on it, except that one large bits-back picture is cut into ``jobs``
-    chunks. ``progress(n)`` is called as each n tiles are done; ``stats``: see
-    ``coding.stacked.encode``; ``estimate``: also compute the models' estimate of the size (for
-    the Glow, a pass of the float model)."""
-    the_plan = plan([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk,
-                    jobs=jobs, effort=effort)
+    """Named pictures -> (.fz bytes, Report), laid out as the policy plans (``Policy.candidates``;
+    where it plans several ways, each is coded and the smallest file kept): ``chunk`` overrides
+    its sub-pixels per chunk (0: one stream, version 2), ``effort`` its level (1 .. 9:
+    ``policy.EFFORTS``). ``jobs`` worker processes code the chunks (0: one per core); the file
+    does not depend on it, except that one large picture is cut into ``jobs`` chunks.
+    ``progress(n)`` is called as each n tiles are done; ``stats``: see ``coding.stacked.encode``;
+    ``estimate``: also compute the models' estimate of the size (for the Glow, a pass of the
+    float model)."""
+    plans = candidates([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk,
+                       jobs=jobs, effort=effort)
     device = resolve_device(device)
+    best = None
+    for the_plan in plans:
+        result = _encode_plan(the_plan, pictures, device, jobs, progress, stats, estimate)
+        if best is None or len(result[0]) < len(best[0]):
+            best = result
+    return best
+
+
+def _encode_plan(the_plan: policy.Plan, pictures: list[tuple[str, Picture]], device: str, jobs, progress,
+                 stats: dict | None, estimate: bool) -> tuple[bytes, Report]:
     adapters = _fit_adapters(the_plan, [p for _, p in pictures]) if the_plan.adapt else {}
     models = [adapters.get(m, m) for m in the_plan.models]
     index = {m: i for i, m in enumerate(the_plan.models)}
-    entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, zlib.crc32(p.pixels.tobytes()),
-                               [(index[m], planes) for m, planes in groups], dict(p.metadata))
-               for (name, p), groups in zip(pictures, the_plan.groups)]
+    entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, pixel_crc(p.pixels),
+                               [(index[m], planes) for m, planes in groups], dict(p.metadata), p.bit_depth,
+                               tile=side)
+               for (name, p), groups, side in zip(pictures, the_plan.groups, the_plan.tiles)]
     refs = [container.ModelRef(m.family.id, m.name, m.weights_id, m.adapter) for m in models]
     seed = None if the_plan.seed is None else index[the_plan.seed]
     chunks = [container.Chunk(units, None if s is None else index[s]) for units, s in the_plan.chunks]
@@ -214,8 +236,10 @@ def _file_models(header: container.Header, override: zoo.LoadedModel | None) -> 
     models = [_file_model(ref, override) for ref in header.models]
     for e in header.entries:
         for m, planes in e.groups:
-            if models[m].channels != len(planes):
+            if models[m].channels and models[m].channels != len(planes):
                 raise FormatError(f"corrupt file: model {models[m].name!r} cannot code {len(planes)} planes")
+            if header.version != container.CHUNKED and not models[m].channels:
+                raise FormatError("corrupt file: only a chunked file can hold classically coded planes")
             if header.version == container.TILED and models[m].family.bits_back:
                 raise FormatError("corrupt file: a tiled file cannot hold bits-back tiles")
     seeds = [header.seed] + [c.seed for c in header.chunks]
@@ -226,14 +250,14 @@ def _file_models(header: container.Header, override: zoo.LoadedModel | None) -> 
 
 def _checked(entry: container.Entry, pixels: np.ndarray) -> Picture | FormatError:
     """The decoded image, or the error if its pixels fail the checksum."""
-    if zlib.crc32(pixels.tobytes()) != entry.pixel_crc:
+    if pixel_crc(pixels) != entry.pixel_crc:
         return FormatError(f"corrupt file: decoded pixels of {entry.name or 'the image'} fail the checksum")
-    return Picture(pixels, entry.mode, dict(entry.metadata))
+    return Picture(pixels, entry.mode, dict(entry.metadata), entry.bit_depth)
 
 
 def _decode_chunk(header: container.Header, chunk: container.Chunk, data: bytes, models: list, device) -> list:
     """One chunk (of a ``chunked.part`` header) -> its units' rows (``chunked.bands``): a worker's task."""
-    out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    out = [blank(e) for e in header.entries]
     chunked.decode_chunk(header, chunk, data, [_codec(m, resolve_device(device)) for m in models], out)
     return chunked.bands(header, chunk, out)
 
@@ -288,10 +312,10 @@ class Archive:
                 if i not in waiting:
                     continue
                 e = entries[i]
-                if first == 0 and count == container.num_tiles(e.height, e.width, header.tile):
+                if first == 0 and count == container.num_tiles(e.height, e.width, header.tile_of(e)):
                     pixels[i] = band
                 else:
-                    target = pixels.setdefault(i, np.zeros((e.height, e.width, e.channels), np.uint8))
+                    target = pixels.setdefault(i, blank(e))
                     chunked.place(sub, local, first, count, band, target)
             for i in dict.fromkeys(images):
                 if i in waiting:

@@ -13,6 +13,7 @@ from importlib import import_module
 
 from .coding.glow import GlowCodec
 from .coding.idf import IDFCodec
+from .coding.planes import PlanesCodec
 from .errors import FormatError, ModelError
 
 
@@ -21,8 +22,8 @@ class Family:
     name: str  # as written in model cards
     id: int  # as written in .fz files
     label: str
-    model_class: str  # "module:Class" of the float model (torch: imported only to train or estimate)
-    config_class: str
+    model_class: str | None  # "module:Class" of the float model (torch: imported only to train or
+    config_class: str | None  # estimate); None for a coder without a model
     codec: type  # built with (loaded model, device); ``codec.bits_back`` says how it codes
 
     @property
@@ -36,6 +37,8 @@ class Family:
 
     def build(self, config: dict):
         """A fresh float model (torch) from a config dict."""
+        if self.model_class is None:
+            raise ModelError(f"the {self.name} coder has no model to build or train")
         model = _import(self.model_class)
         return model(_import(self.config_class)(**config))
 
@@ -50,6 +53,7 @@ FAMILIES = [
            IDFCodec),
     Family("glow", 2, "local bits-back ANS", "flowzip.models.glow:Glow", "flowzip.models.glow:GlowConfig",
            GlowCodec),
+    Family("classical", 3, "context modelling, palette or deflate per tile, no model", None, None, PlanesCodec),
 ]
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_ID = {f.id: f for f in FAMILIES}

@@ -33,6 +33,12 @@ class Picture:
     pixels: np.ndarray
     mode: str
     metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8  # bits per sample: uint8 pixels up to 8, uint16 above
+
+    @property
+    def is_palette(self) -> bool:
+        """Whether the samples are palette indices (the palette is in the metadata)."""
+        return "png:palette" in self.metadata
 
     def to_pil(self) -> Image.Image:
         arr = self.pixels[..., 0] if self.mode == "L" else self.pixels

@@ -21,24 +21,31 @@ PLANES = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], 
 
 @dataclass(frozen=True)
 class Effort:
-    """What an effort level (``--effort N``, ``-N``) does: whether bits-back models may code, and
-    how models are adapted to the images (``flowzip.adapt``: adapter, Adam steps, learning rate)."""
+    """What an effort level (``--effort N``, ``-N``) does: which coders code a picture
+    (``"classical"``: the classical coder only; ``"auto"``: the classical coder for photos, at
+    least a stacked tile high and wide, the flows for thumbnails; ``"best"``: both, keeping the
+    smaller file), whether bits-back models may code, and how flows are adapted to the images
+    (``flowzip.adapt``: adapter, Adam steps, learning rate)."""
 
     words: str
+    coders: str = "auto"
     bits_back: bool = True
     adapt: tuple[str, int, float] | None = None
 
 
 EFFORTS = {
-    1: Effort("integer flows only (fastest)", bits_back=False),
-    2: Effort("integer flows only", bits_back=False),
-    3: Effort("integer flows only", bits_back=False),
-    4: Effort("the default models"),
-    5: Effort("the default models (the default level)"),
-    6: Effort("the default models"),
-    7: Effort("adapts the models' normalizations to the image (60 steps)", adapt=("norms", 60, 1e-3)),
-    8: Effort("adapts the models' normalizations and biases to the image (60 steps)", adapt=("biases", 60, 1e-3)),
-    9: Effort("adapts the models' normalizations and biases to the image (120 steps)", adapt=("biases", 120, 1e-3)),
+    1: Effort("the classical coder only (fastest)", coders="classical"),
+    2: Effort("the classical coder only", coders="classical"),
+    3: Effort("the classical coder only", coders="classical"),
+    4: Effort("the classical coder for photos, integer flows for thumbnails (no bits-back)", bits_back=False),
+    5: Effort("the classical coder for photos, flows for thumbnails (bits-back in archives; the default level)"),
+    6: Effort("codes with the flows and with the classical coder and keeps the smaller file", coders="best"),
+    7: Effort("as 6, the flows adapted to the images (normalizations, 60 steps)", coders="best",
+              adapt=("norms", 60, 1e-3)),
+    8: Effort("as 6, the flows adapted to the images (normalizations and biases, 60 steps)", coders="best",
+              adapt=("biases", 60, 1e-3)),
+    9: Effort("as 6, the flows adapted to the images (normalizations and biases, 120 steps)", coders="best",
+              adapt=("biases", 120, 1e-3)),
 }
 DEFAULT_EFFORT = 5
 PLANE_NAMES = {3: "colour planes", 1: "gray and alpha planes"}
@@ -58,6 +65,7 @@ class Plan:
     chunks: list[tuple[list[tuple[int, int, int]], zoo.LoadedModel | None]] = field(default_factory=list)
     coder: int = 2  # how chunks are coded (``container.CODERS``)
     adapt: tuple[str, int, float] | None = None  # adapt the models that code plane groups (``Effort.adapt``)
+    tiles: list[int] = field(default_factory=list)  # per picture its own tile side (0: ``tile``)
 
     @property
     def models(self) -> list[zoo.LoadedModel]:
@@ -77,15 +85,15 @@ def _installed(table: dict[int, str]) -> bool:
     return bool(table) and all(map(zoo.installed, table.values()))
 
 
-def _units(pictures: list[Picture], groups: list[list], tile: int) -> int:
-    return sum(len(tile_boxes(*p.pixels.shape[:2], tile)) * len(g) for p, g in zip(pictures, groups))
+def _units(pictures: list[Picture], groups: list[list], tiles: list[int]) -> int:
+    return sum(len(tile_boxes(*p.pixels.shape[:2], t)) * len(g) for p, g, t in zip(pictures, groups, tiles))
 
 
-def _split(pictures: list[Picture], tile: int, target: int) -> list[list[tuple[int, int, int]]]:
+def _split(pictures: list[Picture], tiles: list[int], target: int) -> list[list[tuple[int, int, int]]]:
     """Chunks of about ``target`` sub-pixels: (image, first tile, tiles) units in order; small
-    images go whole into a chunk, a larger one is cut between rows of tiles."""
+    images go whole into a chunk, a larger one is cut between rows of its tiles."""
     chunks, current, size = [], [], 0
-    for i, p in enumerate(pictures):
+    for i, (p, tile) in enumerate(zip(pictures, tiles)):
         h, w, c = p.pixels.shape
         cols, rows = -(-w // tile), -(-h // tile)
         r = 0
@@ -124,17 +132,26 @@ class Policy:
     # one stream on held-out CIFAR-10 train images (docs/DATASETS.md)
     archive_chunk: int = 64 * 32 * 32 * 3
     job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
+    classical: str | None = zoo.CLASSICAL  # the classical coder (None: flows only)
+    classical_tile: int = container.MAX_IMAGE_TILE  # it codes pictures whole, up to this size a tile
 
-    def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
-             tile: int | None = None, batch: int | None = None, chunk: int | None = None, jobs: int = 1,
-             effort: int | None = None) -> Plan:
-        """The plan for coding ``pictures`` into one file. An archive (``archive``, or several
-        pictures) is chunked (version 3), ``chunk`` sub-pixels per chunk (by default
-        ``archive_chunk``; 0: one stacked stream, version 2). One picture is a tiled file (version
-        1) when integer flows code it, else one chunk, or with ``jobs`` > 1 and enough tiles,
-        ``jobs`` chunks that code side by side. ``model`` codes the plane groups it fits, the
-        defaults the rest; a single picture must have a group that it fits. ``effort`` (1 .. 9,
-        ``EFFORTS``) may keep bits-back models out or adapt the models to the pictures."""
+    def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, **options) -> Plan:
+        """The first of ``candidates``: how ``pictures`` are coded unless a candidate is smaller."""
+        return self.candidates(pictures, model, **options)[0]
+
+    def candidates(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, *, archive: bool = False,
+                   tile: int | None = None, batch: int | None = None, chunk: int | None = None, jobs: int = 1,
+                   effort: int | None = None) -> list[Plan]:
+        """The plans to code ``pictures`` into one file with; the smallest file wins (one plan but
+        at the effort levels that try several coders). Per picture the effort level chooses the
+        classical coder or the flows (``Effort``); pictures flows cannot code (not 8 bits per
+        sample, palette indices) go to the classical coder, which codes each picture whole (tiles
+        of ``classical_tile``). An archive (``archive``, or several pictures) is a chunked file
+        (version 3), ``chunk`` sub-pixels per chunk (by default ``archive_chunk``; 0: one stacked
+        stream, version 2, flows only). One picture that integer flows code is a tiled file
+        (version 1), one that bits-back or the classical coder codes one chunk, or with ``jobs``
+        > 1 and enough tiles, ``jobs`` chunks coded side by side. ``model`` codes the plane groups
+        it fits, the defaults the rest; a single picture must have a group that it fits."""
         level = EFFORTS.get(DEFAULT_EFFORT if effort is None else effort)
         if level is None:
             raise FlowzipError(f"effort must be from 1 to 9, not {effort}")
@@ -146,10 +163,32 @@ class Policy:
             raise FlowzipError(f"batch must be from 1 to {container.MAX_BATCH}")
         if chunk is not None and chunk < 0:
             raise FlowzipError("chunk must be a number of sub-pixels (0: one stream)")
-        strict = len(pictures) == 1
-        if archive or not strict:
-            chunk = self.archive_chunk if chunk is None else chunk
-        elif chunk is None:
+        archive = archive or len(pictures) > 1
+        options = dict(tile=tile, batch=batch, chunk=chunk, jobs=jobs, level=level, archive=archive)
+        coders = [self._coder(p, model, level, archive) for p in pictures]
+        plans = [self._plan(pictures, model, coders, **options)]
+        if level.coders == "best" and any(c == "flows" for c in coders) and self.classical:
+            plans.append(self._plan(pictures, None, ["classical"] * len(pictures), **options))
+        return plans
+
+    def _flows_can_code(self, picture: Picture) -> bool:
+        return picture.bit_depth == 8 and not picture.is_palette
+
+    def _coder(self, picture: Picture, model: zoo.LoadedModel | None, level: Effort, archive: bool) -> str:
+        """"classical" or "flows" for one picture."""
+        if self.classical is None or model is not None and model.channels:
+            return "flows"  # no classical coder here, or the caller chose a flow
+        if model is not None or not self._flows_can_code(picture) or level.coders == "classical":
+            return "classical"
+        if level.coders == "auto" and self._is_photo(picture, self.stacked_tile):
+            return "classical"
+        return "flows"
+
+    def _plan(self, pictures: list[Picture], model: zoo.LoadedModel | None, coders: list[str], *, tile, batch, chunk,
+              jobs, level: Effort, archive: bool) -> Plan:
+        strict = not archive
+        flows = [p for p, c in zip(pictures, coders) if c == "flows"]
+        if not archive and coders == ["flows"] and chunk is None:
             picture = pictures[0]
             defaults = self._defaults(pictures, tile or self.stacked_tile, level.bits_back)[0]
             groups = self._groups(picture.mode, model, strict, defaults)
@@ -157,25 +196,48 @@ class Policy:
                 groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
                 tile = tile or self.tiled_tile
                 return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
-                            _units(pictures, [groups], tile))
-            chunk = self._chunk_for_jobs(picture, tile or self.stacked_tile, jobs) or picture.pixels.size
+                            _units(pictures, [groups], [tile]), tiles=[0])
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
-        groups = [self._groups(p.mode, model, strict, d)
-                  for p, d in zip(pictures, self._defaults(pictures, tile, level.bits_back))]
-        units = _units(pictures, groups, tile)
-        if chunk or level.adapt:
+        defaults = iter(self._defaults(flows, tile, level.bits_back))
+        groups = [self._groups(p.mode, model, strict, next(defaults)) if c == "flows" else self._classical_groups(p)
+                  for p, c in zip(pictures, coders)]
+        tiles = [0 if c == "flows" else self._classical_side(p, 1 if archive else jobs) for p, c in zip(pictures, coders)]
+        units = _units(pictures, groups, [t or tile for t in tiles])
+        if chunk is None and archive:
+            chunk = self.archive_chunk
+        elif chunk is None:
+            chunk = self._chunk_for_jobs(pictures[0], tiles[0] or tile, jobs, tiles[0] == 0) or pictures[0].pixels.size
+        if chunk == 0 and "classical" in coders:
+            raise FlowzipError("the classical coder writes chunked files only (chunk must not be 0)")
+        adapt = level.adapt if flows else None
+        if chunk or adapt:
+            sides = [t or tile for t in tiles]
             chunks = [(c, self._seed([pictures[i] for i, _, _ in c], [groups[i] for i, _, _ in c], tile))
-                      for c in _split(pictures, tile, chunk or self.archive_chunk)]
-            return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks, adapt=level.adapt)
-        return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units)
+                      for c in _split(pictures, sides, chunk or self.archive_chunk)]
+            return Plan(container.CHUNKED, tile, batch, groups, None, units, chunks, adapt=adapt, tiles=tiles)
+        return Plan(container.STACKED, tile, batch, groups, self._seed(pictures, groups, tile), units,
+                    tiles=tiles)
 
-    def _chunk_for_jobs(self, picture: Picture, tile: int, jobs: int) -> int:
-        """Sub-pixels per chunk to cut one bits-back picture into ``jobs`` chunks, when each then
-        has ``job_chunk_tiles`` tiles or more; 0 (one stream) otherwise."""
+    def _classical_groups(self, picture: Picture) -> list[tuple[zoo.LoadedModel, list[int]]]:
+        """The classical coder codes all of a picture's planes together."""
+        return [(zoo.load_model(self.classical), list(range(picture.pixels.shape[2])))]
+
+    def _chunk_for_jobs(self, picture: Picture, tile: int, jobs: int, seeded: bool = True) -> int:
+        """Sub-pixels per chunk to cut one picture into ``jobs`` chunks, when each then has
+        ``job_chunk_tiles`` tiles or more (a seeded, bits-back stack), or one at least (the
+        classical coder); 0 (one chunk) otherwise."""
         h, w, c = picture.pixels.shape
-        if jobs <= 1 or len(tile_boxes(h, w, tile)) < jobs * self.job_chunk_tiles:
+        if jobs <= 1 or len(tile_boxes(h, w, tile)) < jobs * (self.job_chunk_tiles if seeded else 1):
             return 0
         return -(-h * w * c // jobs)
+
+    def _classical_side(self, picture: Picture, jobs: int) -> int:
+        """The classical coder's tile side for a picture: whole (up to ``classical_tile``), or cut
+        in four for ``jobs`` > 1 workers when it is at least 512 pixels high and wide."""
+        h, w, _ = picture.pixels.shape
+        if jobs > 1 and min(h, w) >= 512:
+            return min(self.classical_tile, -(-max(h, w) // 32) * 16)
+        return self.classical_tile
 
     def _seed(self, pictures: list[Picture], groups: list[list], tile: int) -> zoo.LoadedModel | None:
         """The seed of a stack: the integer flow of the first picture that bits-back codes."""

@@ -75,6 +75,17 @@ def from_torch(model, family: str, config: dict, name: str = "in-memory") -> Loa
                        model)
 
 
+CLASSICAL = "classical-v1"  # the built-in classical coder, named in files like a model
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str) -> LoadedModel:
+    """The coders without a model (no files): their version is in their name."""
+    digest = hashlib.sha256(f"flowzip {name}".encode()).hexdigest()
+    card = {"name": name, "family": "classical", "config": {}, "builtin": True, "installed_in": "built in"}
+    return LoadedModel(name, families.by_name("classical"), 0, digest, card, {}, {}, source=name)
+
+
 def pretrained_dir() -> Path:
     """Where the shipped models are."""
     return Path(str(resources.files("flowzip.pretrained")))
@@ -107,7 +118,7 @@ def _cards(folder: Path) -> dict[str, Path]:
 def available() -> dict[str, dict]:
     """Name -> card, for every shipped model and then every user model (a shipped name wins);
     each card gets ``"installed_in"``: ``"shipped"`` or ``"user"``."""
-    cards = {}
+    cards = {CLASSICAL: _builtin(CLASSICAL).card}
     for where, folder in (("shipped", pretrained_dir()), ("user", user_dir())):
         for name, path in _cards(folder).items():
             if name not in cards:
@@ -156,7 +167,10 @@ def installed(name: str) -> bool:
 
 @lru_cache(maxsize=16)
 def load_model(name_or_path: str) -> LoadedModel:
-    """Load a model by name (shipped or in the user folder), or by the path of its JSON config."""
+    """Load a model by name (built in, shipped or in the user folder), or by the path of its JSON
+    config."""
+    if name_or_path == CLASSICAL:
+        return _builtin(name_or_path)
     card_path = _card_path(name_or_path)
     try:
         card = json.loads(card_path.read_text())

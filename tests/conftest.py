@@ -57,8 +57,10 @@ def tiny_zoo_dir(tmp_path_factory) -> Path:
 
 
 def tiny_policy() -> policy.Policy:
-    """The defaults of the tiny models: integer flows only (tests add bits-back models)."""
-    return policy.Policy(integer={3: "tiny-rgb", 1: "tiny-gray"}, integer_photo={}, bits_back={}, bits_back_photo={})
+    """The defaults of the tiny models: integer flows only (tests add bits-back models and the
+    classical coder)."""
+    return policy.Policy(integer={3: "tiny-rgb", 1: "tiny-gray"}, integer_photo={}, bits_back={}, bits_back_photo={},
+                         classical=None)
 
 
 @pytest.fixture(autouse=True, scope="session")

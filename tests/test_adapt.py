@@ -55,20 +55,32 @@ def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
 
 
 def test_effort_levels(tiny_models, monkeypatch, tmp_path):
+    """Levels choose coders: the classical coder alone (1-3); by default the classical coder for
+    photos and single pictures, flows for thumbnails in archives (bits-back from 5); both from 6."""
     monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
+    monkeypatch.setattr(policy.ACTIVE, "classical", zoo.CLASSICAL)
     rng = np.random.default_rng(2)
-    picture = Picture(_smooth(rng, 150, 200, 3), "RGB")
-    assert any(m.family.bits_back for m in api.plan([picture], tile=64).models)
-    assert not any(m.family.bits_back for m in api.plan([picture], tile=64, effort=1).models)
+    photo = Picture(_smooth(rng, 150, 200, 3), "RGB")
+    thumbs = [Picture(_smooth(rng, 32, 32, 3), "RGB") for _ in range(9)]
+
+    def coders(pictures, **options):
+        return [{m.family.name for m in p.models} for p in api.candidates(pictures, **options)]
+
+    assert coders([photo]) == coders([photo], effort=1) == [{"classical"}]
+    assert coders([photo], effort=6) == [{"glow", "idf"}, {"classical"}]
+    assert coders(thumbs) == [{"glow", "idf"}] and coders(thumbs, effort=4) == [{"idf"}]
+    assert coders(thumbs, effort=3) == [{"classical"}]
+    assert coders([photo, *thumbs]) == [{"classical", "glow", "idf"}]
     with pytest.raises(api.FlowzipError, match="effort"):
-        api.plan([picture], effort=10)
+        api.plan([photo], effort=10)
     from PIL import Image
 
     path = tmp_path / "a.png"
-    Image.fromarray(picture.pixels).save(path)
-    result = CliRunner().invoke(main, ["compress", "-1", "-q", str(path)])
-    assert result.exit_code == 0, result.output
-    assert not any(m.family == 2 for m in api.inspect((tmp_path / "a.fz").read_bytes()).models)
+    Image.fromarray(photo.pixels).save(path)
+    for level in ("-1", "-6"):
+        result = CliRunner().invoke(main, ["compress", level, "-q", "-f", str(path)])
+        assert result.exit_code == 0, result.output
+        np.testing.assert_array_equal(api.decompress((tmp_path / "a.fz").read_bytes()), photo.pixels)
 
 
 def test_an_adapter_that_does_not_pay_is_left_out(tiny_models, monkeypatch):

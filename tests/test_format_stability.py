@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import flowzip
-from flowzip import api
+from flowzip import api, policy
 from flowzip.fileformat import container
 
 from conftest import DATA, shipped_model_available
@@ -22,8 +22,14 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not shipped_model_available(), reason="shipped models not installed")]
 
 
+@pytest.fixture
+def policy_of_0_1(monkeypatch):
+    """0.1's choices: its models, no classical coder."""
+    monkeypatch.setattr(policy, "ACTIVE", policy.Policy(classical=None))
+
+
 @pytest.mark.parametrize("fz, png, model", SINGLE)
-def test_single_files_decode_and_reencode_byte_for_byte(fz, png, model):
+def test_single_files_decode_and_reencode_byte_for_byte(fz, png, model, policy_of_0_1):
     data = (FIXTURES / fz).read_bytes()
     np.testing.assert_array_equal(flowzip.decompress(data), np.asarray(Image.open(FIXTURES / png)))
     chunk = 0 if container.version_of(data) == container.STACKED else None
@@ -31,7 +37,7 @@ def test_single_files_decode_and_reencode_byte_for_byte(fz, png, model):
     assert hashlib.sha256(again).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
-def test_archive_decodes_and_reencodes_byte_for_byte():
+def test_archive_decodes_and_reencodes_byte_for_byte(policy_of_0_1):
     data = (FIXTURES / "cifar16.fz").read_bytes()
     pngs = sorted((FIXTURES / "cifar").glob("*.png"))
     items = flowzip.decompress_archive(data)

@@ -14,6 +14,12 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not shipped_model_available(), reason="shipped model not installed")]
 
 
+@pytest.fixture
+def flows_only(monkeypatch):
+    """The shipped flows' defaults, without the classical coder."""
+    monkeypatch.setattr(policy.ACTIVE, "classical", None)
+
+
 def _check_rate(picture):
     data, report = api.compress_picture(picture, estimate=True)
     assert np.array_equal(flowzip.decompress(data, batch=1).reshape(picture.pixels.shape), picture.pixels)
@@ -22,7 +28,7 @@ def _check_rate(picture):
     return data, report
 
 
-def test_sample_image_round_trip_and_rate():
+def test_sample_image_round_trip_and_rate(flows_only):
     """The sample photo (24 tiles of 64x64) goes to the shipped photo Glow by default, seeded by the
     photo IDF."""
     picture = api.read_image(DATA / "sample.png")
@@ -34,7 +40,7 @@ def test_sample_image_round_trip_and_rate():
     assert report.bpd < 8 * png_size(picture) / report.subpixels
 
 
-def test_gray_and_alpha_with_shipped_models():
+def test_gray_and_alpha_with_shipped_models(flows_only):
     rgb = np.asarray(api.read_image(DATA / "sample.png").pixels)[:67, :45]
     gray = rgb.mean(axis=2).astype(np.uint8)
     rgba = np.concatenate([rgb, gray[..., None]], axis=2)
@@ -42,12 +48,26 @@ def test_gray_and_alpha_with_shipped_models():
         _check_rate(api.read_image(image))
 
 
+def test_the_default_for_a_photo_is_the_smaller_coder(monkeypatch):
+    """By default a single photo goes to the classical coder; at effort 6 the flows and the
+    classical coder both code it and the smaller file is kept."""
+    picture = api.read_image(DATA / "sample.png")
+    default, _ = api.compress_picture(picture)
+    assert [m.name for m in api.inspect(default).models] == [policy.ACTIVE.classical]
+    best, _ = api.compress_picture(picture, effort=6)
+    monkeypatch.setattr(policy.ACTIVE, "classical", None)
+    flows, _ = api.compress_picture(picture)
+    assert len(best) == min(len(default), len(flows))
+    for data in (default, best, flows):
+        np.testing.assert_array_equal(flowzip.decompress(data), picture.pixels)
+
+
 def _group_models(data: bytes) -> list[str]:
     header = api.inspect(data)
     return [header.models[m].name for m, _ in header.entries[0].groups]
 
 
-def test_small_photo_goes_to_the_photo_integer_flow():
+def test_small_photo_goes_to_the_photo_integer_flow(flows_only):
     """A 96x128 photo (4 tiles of 64x64: too few for bits-back) is a tiled file of the photo IDF; in
     gray, of the gray photo IDF."""
     picture = api.read_image(np.ascontiguousarray(api.read_image(DATA / "sample.png").pixels[:96, :128]))

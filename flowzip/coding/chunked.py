@@ -16,7 +16,7 @@ from ..errors import FormatError
 from ..fileformat import container
 from ..fileformat.container import Header
 from . import stacked
-from .tiles import tile_boxes
+from .tiles import blank, boxes_of
 
 
 def stack_class(coder: int):
@@ -51,7 +51,7 @@ def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
     """The inverse of ``encode``: every image of the file, (H, W, C) uint8."""
-    out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    out = [blank(e) for e in header.entries]
     for chunk, data in zip(header.chunks, container.chunk_payloads(header, payload)):
         decode_chunk(header, chunk, data, codecs, out, progress)
     return out
@@ -80,7 +80,7 @@ def bands(header: Header, chunk: container.Chunk, out: list[np.ndarray]) -> list
     result = []
     for image, first, count in chunk.units:
         e = header.entries[image]
-        boxes = tile_boxes(e.height, e.width, header.tile)
+        boxes = boxes_of(header, e)
         result.append((image, first, count, out[image][boxes[first][0] : boxes[first + count - 1][1]]))
     return result
 
@@ -88,7 +88,7 @@ def bands(header: Header, chunk: container.Chunk, out: list[np.ndarray]) -> list
 def place(header: Header, image: int, first: int, count: int, band: np.ndarray, target: np.ndarray) -> None:
     """Copy a unit's tiles from its rows (``bands``) into the image ``target``."""
     e = header.entries[image]
-    boxes = tile_boxes(e.height, e.width, header.tile)[first : first + count]
+    boxes = boxes_of(header, e)[first : first + count]
     y = boxes[0][0]
     for y0, y1, x0, x1 in boxes:
         target[y0:y1, x0:x1] = band[y0 - y : y1 - y, x0:x1]

@@ -308,7 +308,7 @@ class GlowCodec:
         view = (1, -1, 1, 1)
         return np.broadcast_to(self.top_mu.reshape(view), shape), np.broadcast_to(self.top_ls.reshape(view), shape)
 
-    def push(self, coder, pixels: np.ndarray, estimate: bool = False) -> float | None:
+    def push(self, coder, pixels: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
         """Code a (B, C, H, W) uint8 batch onto the stack. Returns, when asked, the model's
         estimate in bits: -log2 of the float model's density at the dequantized pixels the coder
         drew (a pass of the float model in torch)."""
@@ -336,7 +336,7 @@ class GlowCodec:
             nats = self._float64.log_density(torch.from_numpy(v).to(torch.float64) / 2.0**LATENT_BITS)
         return float(-nats.sum()) / LN2
 
-    def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
+    def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
         """The inverse of ``push`` for a batch of the given shape: (B, C, H, W) uint8."""
         m = self.multiple
         top = (batch, self.top_channels, height // m, width // m)

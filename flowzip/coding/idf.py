@@ -131,15 +131,15 @@ class IDFCodec:
         scales = tables.scale_tables()[2]
         return sum(bits_np(z, mu_q / 2.0**FRAC_BITS, scales[j]) for z, mu_q, j in levels)
 
-    def push(self, coder, tiles: np.ndarray, estimate: bool = False) -> float | None:
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
         """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns the model's
-        estimate in bits when asked."""
+        estimate in bits when asked. (8-bit samples only: the policy sends others elsewhere.)"""
         levels = self._levels(tiles)
         for z, mu_q, j in levels:
             coder.push_logistic(z.ravel(), mu_q.ravel(), j.ravel())
         return self._estimate(levels) if estimate else None
 
-    def pop(self, coder, batch: int, channels: int, height: int, width: int) -> np.ndarray:
+    def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
         """Inverse of ``push`` for a batch of the given shape."""
 
         def pop(mu: np.ndarray, ls: np.ndarray) -> np.ndarray:

@@ -63,3 +63,40 @@ def decode_method(method: int, data: bytes, channels: int, height: int, width: i
     if method not in decoders:
         raise FormatError(f"unknown block coding method {method}")
     return decoders[method](data, channels, height, width, bits)
+
+
+class PlanesCodec:
+    """The classical coders as a codec of the stacked pipelines: each tile goes onto the ANS stack
+    as the bytes of its best encoding (8 raw bits each) under its method and byte count. Nothing to
+    pad (``multiple`` 1), no model, no bits-back: it only pushes."""
+
+    bits_back = False
+    multiple = 1
+
+    def __init__(self, loaded=None, device: str = "cpu"):
+        del loaded, device  # no model, no device: plain integer code
+
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
+        """Push a (B, C, H, W) batch of ``bits``-bit samples; its size in bits when asked (exact)."""
+        total = 0
+        for tile in tiles[::-1]:  # the last tile first: ``pop`` returns them in order
+            method, data = best_encoding(np.ascontiguousarray(tile), bits)
+            coder.push_uniform(np.frombuffer(data, np.uint8).astype(np.int64), np.full(len(data), 256))
+            coder.push_uniform(np.array([len(data) >> 16, len(data) & 0xFFFF, method]), _HEAD_SIZES)
+            total += 8 * len(data) + 36
+        return float(total) if estimate else None
+
+    def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
+        out = np.empty((batch, channels, height, width), np.uint8 if bits <= 8 else np.uint16)
+        limit = 4 * channels * height * width * _sample_bytes(bits) + 4096  # no coding is that much larger
+        for i in range(batch):
+            high, low, method = coder.pop_uniform(_HEAD_SIZES)
+            size = int(high) << 16 | int(low)
+            if size > limit:
+                raise FormatError("corrupt file: a classically coded tile is too long")
+            data = coder.pop_uniform(np.full(size, 256)).astype(np.uint8).tobytes()
+            out[i] = decode_method(int(method), data, channels, height, width, bits)
+        return out
+
+
+_HEAD_SIZES = np.array([2**16, 2**16, 4])

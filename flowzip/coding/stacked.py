@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import FormatError
 from ..fileformat.container import Header
 from .ans import AnsStack
-from .tiles import pad_to_multiple, padded_size, tile_boxes
+from .tiles import blank, boxes_of, pad_to_multiple, padded_size
 
 SEED_TILES = 6  # tiles coded by the seed model before bits-back starts
 GROWTH = 8  # a bits-back batch holds at most 1/GROWTH of the sub-pixels coded before it
@@ -40,11 +40,12 @@ class Job:
     capacity: int
     seed: bool = False  # coded by the seed model in place of a bits-back model
     units: list[tuple[int, int, tuple[int, int, int, int]]] = field(default_factory=list)
+    bits: int = 8  # bits per sample of its images
 
 
 def all_units(header: Header) -> list[tuple[int, int, int]]:
     """(image, first tile, tiles) covering every image whole: a version 2 file's one stack."""
-    return [(ei, 0, len(tile_boxes(e.height, e.width, header.tile))) for ei, e in enumerate(header.entries)]
+    return [(ei, 0, len(boxes_of(header, e))) for ei, e in enumerate(header.entries)]
 
 
 def plan(header: Header, codecs: list, units: list[tuple[int, int, int]] | None = None,
@@ -58,7 +59,7 @@ def plan(header: Header, codecs: list, units: list[tuple[int, int, int]] | None 
     coded, seeds = 0, 0 if seed is None else SEED_TILES
     for ei, first, count in units:
         entry = header.entries[ei]
-        boxes = tile_boxes(entry.height, entry.width, header.tile)[first : first + count]
+        boxes = boxes_of(header, entry)[first : first + count]
         for gi, (model, planes) in enumerate(entry.groups):
             tile_models = entry.tile_models.get(gi)
             for k, box in enumerate(boxes, first):
@@ -71,11 +72,11 @@ def plan(header: Header, codecs: list, units: list[tuple[int, int, int]] | None 
                 size = shape[0] * shape[1] * shape[2]
                 job = jobs[-1] if jobs else None
                 if (job is None or job.model != m or job.seed != is_seed or job.shape != shape
-                        or len(job.units) >= job.capacity):
+                        or job.bits != entry.bit_depth or len(job.units) >= job.capacity):
                     capacity = header.batch
                     if codecs[m].bits_back:
                         capacity = max(1, min(header.batch, coded // (GROWTH * size)))
-                    job = Job(m, shape, capacity, is_seed)
+                    job = Job(m, shape, capacity, is_seed, bits=entry.bit_depth)
                     jobs.append(job)
                 job.units.append((ei, gi, box))
                 coded += size
@@ -103,7 +104,7 @@ def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], code
             block = np.ascontiguousarray(images[ei][y0:y1, x0:x1, planes].transpose(2, 0, 1))
             tiles.append(pad_to_multiple(block, codecs[job.model].multiple))
         batch = np.stack(tiles)
-        bits = codecs[job.model].push(coder, batch, estimate)
+        bits = codecs[job.model].push(coder, batch, estimate, job.bits)
         est_bits += bits or 0.0
         if stats is not None:
             kind = stats.setdefault("seed" if job.seed else header.models[job.model].family,
@@ -119,7 +120,7 @@ def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], code
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
     """The inverse of ``encode``: every image of the file, (H, W, C) uint8."""
-    out = [np.empty((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    out = [blank(e) for e in header.entries]
     decode_units(header, plan(header, codecs), payload, codecs, out, progress)
     return out
 
@@ -129,7 +130,7 @@ def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, 
     """The inverse of ``encode_units``: fills the planned tiles of the images in ``out``."""
     coder = stack.from_bytes(payload)
     for job in reversed(jobs):
-        tiles = codecs[job.model].pop(coder, len(job.units), *job.shape)
+        tiles = codecs[job.model].pop(coder, len(job.units), *job.shape, bits=job.bits)
         for (ei, gi, (y0, y1, x0, x1)), t in zip(job.units, tiles):
             planes = header.entries[ei].groups[gi][1]
             out[ei][y0:y1, x0:x1, planes] = t[:, : y1 - y0, : x1 - x0].transpose(1, 2, 0)
@@ -141,4 +142,4 @@ def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, 
 
 def num_units(header: Header) -> int:
     """How many tiles ``encode`` and ``decode`` report progress for."""
-    return sum(len(tile_boxes(e.height, e.width, header.tile)) * len(e.groups) for e in header.entries)
+    return sum(len(boxes_of(header, e)) * len(e.groups) for e in header.entries)

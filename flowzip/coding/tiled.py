@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..fileformat.container import Header
-from .tiles import pad_to_multiple, padded_size, tile_boxes
+from .tiles import blank, boxes_of, pad_to_multiple, padded_size
 
 def _by_shape(boxes, multiple: int) -> dict[tuple[int, int], list[int]]:
     """Tile indices grouped by padded shape, in row-major order within each."""
@@ -29,7 +29,7 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
     ``header.lengths``."""
     (entry,), (pixels,) = header.entries, images
     batch = header.batch
-    boxes = tile_boxes(entry.height, entry.width, header.tile)
+    boxes = boxes_of(header, entry)
     header.lengths, streams, est_bits = [], [], 0.0
     for m, planes in entry.groups:
         codec = codecs[m]
@@ -55,8 +55,8 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
     """The inverse of ``encode``: [the image, (H, W, C) uint8]."""
     (entry,) = header.entries
     batch = header.batch
-    out = np.empty((entry.height, entry.width, entry.channels), np.uint8)
-    boxes = tile_boxes(entry.height, entry.width, header.tile)
+    out = blank(entry)
+    boxes = boxes_of(header, entry)
     pos = 0
     for (m, planes), lengths in zip(entry.groups, header.lengths):
         codec = codecs[m]
@@ -79,4 +79,4 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 def num_units(header: Header) -> int:
     """How many tiles ``encode`` and ``decode`` report progress for."""
     (entry,) = header.entries
-    return len(tile_boxes(entry.height, entry.width, header.tile)) * len(entry.groups)
+    return len(boxes_of(header, entry)) * len(entry.groups)

@@ -23,3 +23,13 @@ def pad_to_multiple(block: np.ndarray, multiple: int) -> np.ndarray:
     if ph or pw:
         block = np.pad(block, ((0, 0), (0, ph), (0, pw)), mode="edge")
     return block
+
+
+def boxes_of(header, entry) -> list[tuple[int, int, int, int]]:
+    """The tiles of one image of a file (``fileformat.container.Header``)."""
+    return tile_boxes(entry.height, entry.width, header.tile_of(entry))
+
+
+def blank(entry) -> np.ndarray:
+    """An array for an image of a file: uint8 up to 8 bits per sample, uint16 above."""
+    return np.zeros((entry.height, entry.width, entry.channels), np.uint8 if entry.bit_depth <= 8 else np.uint16)

@@ -28,6 +28,8 @@ VERSIONS = (TILED, STACKED, CHUNKED)
 CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (coding.rans)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
+RAW_HEADER = 1  # chunked files' flag: the header body is stored as it is, not zlib-compressed
+MAX_IMAGE_TILE = 4096  # chunked: an image's own tile side may be up to this (whole images, classical)
 MODES = ("L", "LA", "RGB", "RGBA")
 MAX_IMAGES = 2**20
 MAX_BATCH = 256
@@ -64,6 +66,7 @@ class Entry:
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8
     tile_models: dict[int, list[int]] = field(default_factory=dict)  # chunked: group -> model per tile
+    tile: int = 0  # chunked: this image's own tile side (0: the header's)
 
     @property
     def channels(self) -> int:
@@ -101,6 +104,10 @@ class Header:
     @property
     def subpixels(self) -> int:
         return sum(e.height * e.width * e.channels for e in self.entries)
+
+    def tile_of(self, entry: Entry) -> int:
+        """The side of an image's tiles: its own, else the file's."""
+        return entry.tile or self.tile
 
 
 def _varint(n: int) -> bytes:
@@ -225,7 +232,9 @@ def _check(header: Header) -> None:
             raise FormatError("corrupt file: the plane groups do not cover the image's channels")
         if any(m >= len(header.models) for m, _ in e.groups):
             raise FormatError("corrupt file: a plane group names a model that does not exist")
-        tiles = num_tiles(e.height, e.width, header.tile)
+        if e.tile and not (MIN_TILE <= e.tile <= MAX_IMAGE_TILE and e.tile % 16 == 0):
+            raise FormatError(f"corrupt file: tile size {e.tile} is invalid")
+        tiles = num_tiles(e.height, e.width, header.tile_of(e))
         for g, models in e.tile_models.items():
             if g >= len(e.groups) or len(models) != tiles or any(m >= len(header.models) for m in models):
                 raise FormatError("corrupt file: the models of a plane group's tiles are invalid")
@@ -251,7 +260,7 @@ def _check_chunks(header: Header) -> None:
                 raise FormatError("corrupt file: the chunks do not cover the images' tiles in order")
             expect[image] += count
     for e, n in zip(header.entries, expect):
-        if n != num_tiles(e.height, e.width, header.tile):
+        if n != num_tiles(e.height, e.width, header.tile_of(e)):
             raise FormatError("corrupt file: the chunks do not cover the images' tiles")
 
 
@@ -278,9 +287,12 @@ def parse(data: bytes) -> tuple[Header, int]:
     version = version_of(data)
     r = _Reader(data)
     r.take(4)
-    if r.u8() != 0:
+    flags = r.u8()
+    if flags & ~(RAW_HEADER if version == CHUNKED else 0):
         raise FormatError("corrupt file: unknown flags are set")
-    return {TILED: _parse_tiled, STACKED: _parse_stacked, CHUNKED: _parse_chunked}[version](data, r)
+    if version == CHUNKED:
+        return _parse_chunked(data, r, raw=bool(flags & RAW_HEADER))
+    return (_parse_tiled if version == TILED else _parse_stacked)(data, r)
 
 
 # --- version 1: tiled ------------------------------------------------------------------------
@@ -368,6 +380,8 @@ def _entries_bytes(entries: list[Entry], chunked: bool = False) -> bytearray:
             if chunked:
                 tile_models = e.tile_models.get(g, [])
                 table += _varint(len(tile_models)) + bytes(tile_models)
+        if chunked:
+            table += _varint(e.tile)
     return table
 
 
@@ -393,7 +407,8 @@ def _read_entries(r: _Reader, size: int, chunked: bool = False) -> list[Entry]:
                 n = r.varint(num_tiles(height, width, MIN_TILE), "tile count")
                 if n:
                     tile_models[g] = list(r.take(n))
-        entries.append(Entry(name, height, width, mode, pixel_crc, groups, metadata, bit_depth, tile_models))
+        tile = r.varint(MAX_IMAGE_TILE, "tile size") if chunked else 0
+        entries.append(Entry(name, height, width, mode, pixel_crc, groups, metadata, bit_depth, tile_models, tile))
     return entries
 
 
@@ -439,13 +454,15 @@ def _pack_chunked(header: Header, payload: bytes) -> bytearray:
             previous = image
         body += _varint(c.length) + c.crc.to_bytes(4, "little")
     packed = zlib.compress(bytes(body), 9)
-    return bytearray(MAGIC) + bytes([CHUNKED, 0]) + _varint(len(packed)) + packed
+    raw = len(body) <= len(packed)  # small headers are smaller as they are
+    stored = bytes(body) if raw else packed
+    return bytearray(MAGIC) + bytes([CHUNKED, RAW_HEADER if raw else 0]) + _varint(len(stored)) + stored
 
 
-def _parse_chunked(data: bytes, r: _Reader) -> tuple[Header, int]:
+def _parse_chunked(data: bytes, r: _Reader, raw: bool = False) -> tuple[Header, int]:
     packed = r.take(r.varint(len(data), "header length"))
     start = r.header_crc(data)  # before inflating: a damaged header is refused cheaply
-    body = _inflate(packed)
+    body = bytes(packed) if raw else _inflate(packed)
     b = _Reader(body)
     coder = b.u8()
     tile = b.varint(MAX_TILE, "tile size")
