@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import pngfile
 from .errors import ImageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
@@ -40,16 +41,22 @@ class Picture:
         """Whether the samples are palette indices (the palette is in the metadata)."""
         return "png:palette" in self.metadata
 
+    @property
+    def plain(self) -> bool:
+        """8 bits per sample, no palette: what every format (and Pillow) can hold."""
+        return self.bit_depth == 8 and not self.is_palette
+
     def to_pil(self) -> Image.Image:
+        if not self.plain:
+            raise ImageError(f"a {self.bit_depth}-bit{' palette' if self.is_palette else ''} image can only be "
+                             "written as PNG")
         arr = self.pixels[..., 0] if self.mode == "L" else self.pixels
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
 
 def _declared_depth(head: bytes, im: Image.Image) -> str | None:
     """What the file itself declares when it is not plain 8 bits per sample, else None.
-    Pillow reads 16-bit RGB PNG, TIFF and PPM files as 8-bit images, so ask the file."""
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] != 8:
-        return f"{head[24]}-bit PNG"
+    Pillow reads 16-bit TIFF and PPM files as 8-bit images, so ask the file."""
     if im.format == "TIFF":
         bits = im.tag_v2.get(258, (8,))
         bits = bits if isinstance(bits, tuple) else (bits,)
@@ -63,13 +70,21 @@ def _declared_depth(head: bytes, im: Image.Image) -> str | None:
 
 
 def picture_from_array(arr: np.ndarray) -> Picture:
-    if arr.dtype != np.uint8:
-        raise ImageError(f"only 8-bit (uint8) arrays are supported, not {arr.dtype}")
+    """A uint8 (8 bits per sample) or uint16 (16) array (H, W) or (H, W, C), C in 1..4."""
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"only uint8 and uint16 arrays are supported, not {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.ndim != 3 or arr.shape[2] not in MODES or min(arr.shape[:2]) < 1:
         raise ImageError(f"an image array must be (H, W) or (H, W, C) with C in 1..4, not {arr.shape}")
-    return Picture(np.ascontiguousarray(arr), MODES[arr.shape[2]])
+    return Picture(np.ascontiguousarray(arr), MODES[arr.shape[2]], bit_depth=8 * arr.dtype.itemsize)
+
+
+def picture_from_png(data: bytes) -> Picture:
+    """Every PNG, kept exactly (``pngfile``): its samples at their own depth, palette indices with
+    their palette, and every chunk."""
+    planes, mode, bit_depth, metadata = pngfile.to_planes(pngfile.read_png(data))
+    return Picture(planes, mode, metadata, bit_depth)
 
 
 def picture_from_pil(im: Image.Image) -> Picture:
@@ -99,6 +114,8 @@ def read_image(source, name: str | None = None) -> Picture:
     prefix = f"{name}: " if name else ""
     try:
         data = bytes(source) if from_bytes else Path(source).read_bytes()
+        if data[:8] == pngfile.SIGNATURE:
+            return picture_from_png(data)
         with Image.open(io.BytesIO(data)) as im:
             depth = _declared_depth(data[:512], im)
             if depth is not None:
@@ -122,17 +139,23 @@ def read_image(source, name: str | None = None) -> Picture:
 
 
 def encode_image(picture: Picture, suffix: str) -> bytes:
-    """Encode to a lossless format chosen by file suffix (``.png`` by default)."""
+    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG gets back
+    what its source PNG held (depth, palette, chunks); other formats get plain 8-bit pictures and
+    their ICC profile and Exif."""
     fmt = LOSSLESS_FORMATS.get(suffix.lower())
     if fmt is None:
         raise ImageError(f"cannot write {suffix or 'files without a suffix'}: choose a lossless format "
                          f"({', '.join(sorted(LOSSLESS_FORMATS))})")
+    if fmt == "PNG" and (not picture.plain or any(k.startswith(pngfile.PNG_KEY_PREFIX) for k in picture.metadata)):
+        return pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, picture.metadata),
+                                 compress_level=6)
+    metadata = pngfile.portable_metadata(picture.metadata)
     options = {"lossless": True} if fmt == "WEBP" else {}
     if fmt == "PNG":
         options["compress_level"] = 6
     for key in KEPT_METADATA:
-        if key in picture.metadata:
-            options[key] = picture.metadata[key]
+        if key in metadata:
+            options[key] = metadata[key]
     buf = io.BytesIO()
     try:
         picture.to_pil().save(buf, fmt, **options)
@@ -142,7 +165,10 @@ def encode_image(picture: Picture, suffix: str) -> bytes:
 
 
 def png_size(picture: Picture) -> int:
-    """Bytes of an optimized PNG of the same pixels (Pillow, optimize=True), for comparison."""
+    """Bytes of an optimized PNG of the same pixels (Pillow, optimize=True; flowzip's own writer
+    at level 9 where Pillow cannot hold them), for comparison."""
+    if not picture.plain:
+        return len(pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, {})))
     buf = io.BytesIO()
     picture.to_pil().save(buf, "PNG", optimize=True)
     return buf.tell()

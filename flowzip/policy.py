@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from . import zoo
 from .coding import stacked
 from .coding.tiles import tile_boxes
-from .errors import FlowzipError, ModelError
+from .errors import FlowzipError, ImageError, ModelError
 from .fileformat import container
 from .image import Picture
 
@@ -176,8 +176,11 @@ class Policy:
 
     def _coder(self, picture: Picture, model: zoo.LoadedModel | None, level: Effort, archive: bool) -> str:
         """"classical" or "flows" for one picture."""
-        if self.classical is None or model is not None and model.channels:
-            return "flows"  # no classical coder here, or the caller chose a flow
+        if not self._flows_can_code(picture) and self.classical is None:
+            raise ImageError(f"a {picture.bit_depth}-bit{' palette' if picture.is_palette else ''} image needs "
+                             "the classical coder, which this policy does not use")
+        if self.classical is None or model is not None and model.channels and self._flows_can_code(picture):
+            return "flows"  # no classical coder here, or the caller chose a flow that can code it
         if model is not None or not self._flows_can_code(picture) or level.coders == "classical":
             return "classical"
         if level.coders == "auto" and self._is_photo(picture, self.stacked_tile):

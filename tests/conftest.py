@@ -73,6 +73,13 @@ def user_model_folder(tmp_path_factory):
 
 
 @pytest.fixture
+def classical(tiny_models, monkeypatch):
+    """The tiny models with the classical coder (the defaults' choice of coder per picture)."""
+    monkeypatch.setattr(policy.ACTIVE, "classical", zoo.CLASSICAL)
+    return tiny_models
+
+
+@pytest.fixture
 def tiny_models(tiny_zoo_dir, monkeypatch):
     """Make the tiny random models the registry and the policy's defaults for one test."""
     monkeypatch.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)

@@ -11,6 +11,7 @@ import flowzip
 from flowzip import api
 from flowzip.fileformat import container
 from flowzip.errors import ImageError, ModelError
+from flowzip.image import encode_image
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 
@@ -84,8 +85,11 @@ def test_icc_profile_and_exif_survive(tiny_models, tmp_path):
     path = tmp_path / "meta.png"
     im.save(path, icc_profile=b"fake icc profile bytes", exif=exif.tobytes())
     picture = api.decompress_picture(flowzip.compress(path))
-    assert picture.metadata["icc_profile"] == b"fake icc profile bytes"
-    assert picture.metadata["exif"] == exif.tobytes()
+    from flowzip import pngfile
+
+    kept = pngfile.portable_metadata(picture.metadata)  # a PNG's chunks are kept as they are
+    assert kept["icc_profile"] == b"fake icc profile bytes"
+    assert kept["exif"] == exif.tobytes()
     from flowzip.image import encode_image
 
     written = Image.open(io.BytesIO(encode_image(picture, ".png")))
@@ -112,7 +116,16 @@ def test_unsupported_images_are_refused(tiny_models, tmp_path, make, message):
         flowzip.compress(path)
 
 
-def test_sixteen_bit_png_is_refused_not_truncated(tiny_models, tmp_path):
+def test_sixteen_bit_png_is_kept_not_truncated(classical, tmp_path):
+    path = tmp_path / "deep.png"
+    pixels = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
+    Image.fromarray(pixels).save(path)
+    picture = api.decompress_picture(flowzip.compress(path))
+    assert picture.bit_depth == 16
+    np.testing.assert_array_equal(picture.pixels[..., 0], pixels)
+
+
+def test_without_the_classical_coder_what_flows_cannot_code_is_refused(tiny_models, tmp_path):
     path = tmp_path / "deep.png"
     Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(path)
     with pytest.raises(ImageError, match="16-bit"):
@@ -223,11 +236,22 @@ def test_every_lossless_format_round_trips(tiny_models, tmp_path, fmt, suffix, m
     (lambda: Image.new("P", (4, 4)), "palette"),
     (lambda: Image.new("1", (4, 4)), "1-bit"),
 ])
-def test_palette_and_bilevel_are_refused(tiny_models, tmp_path, make, message):
-    path = tmp_path / "x.png"
+def test_palette_and_bilevel_are_refused_outside_png(tiny_models, tmp_path, make, message):
+    path = tmp_path / "x.tif"
     make().save(path)
     with pytest.raises(ImageError, match=message):
         flowzip.compress(path)
+
+
+@pytest.mark.parametrize("make", [lambda: Image.new("P", (5, 3), 2), lambda: Image.new("1", (9, 4), 1)])
+def test_palette_and_bilevel_pngs_are_kept(classical, tmp_path, make):
+    path = tmp_path / "x.png"
+    make().save(path)
+    back = tmp_path / "back.png"
+    back.write_bytes(encode_image(api.decompress_picture(flowzip.compress(path)), ".png"))
+    a, b = Image.open(path), Image.open(back)
+    assert (a.mode, a.info, a.getpalette()) == (b.mode, b.info, b.getpalette())
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_the_api_takes_a_loaded_model_and_decompresses_archives(tiny_models, tmp_path):
