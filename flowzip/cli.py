@@ -401,9 +401,11 @@ def compress(images, output, model, device, force, tile, batch, chunk, recursive
     tasks = [(src, options, jobs if len(pairs) == 1 else 1, chunk, show) for src, _ in pairs]
 
     def finish(src: Path, dst: Path, result):
-        data, line = result
+        data, line, warning = result
         _write(dst, data, force, folders=several and output is not None)
         _say(f"{_name(src)}: {line}", quiet, err=dst == STDIO)
+        if warning:
+            _say(f"flowzip: warning: {_name(src)}: {warning}", quiet, err=True)
 
     _run_all(pairs, _compress_file, tasks, finish, "compressing", quiet, jobs, fail_fast, failed)
 
@@ -420,7 +422,18 @@ def _compress_file(src: Path, options: dict, jobs: int, chunk: int | None, show:
                                   device=device, progress=_update(bar), estimate=options["estimate"])
     if options["verify"]:
         _verify(data, pictures, device, not show, _name(src), jobs)
-    return data, f"{len(raw)} -> {_result(data, report, pictures, options['no_png'], options['verify'])}"
+    return data, f"{len(raw)} -> {_result(data, report, pictures, options['no_png'], options['verify'])}", \
+        _larger_than_input(raw, data)
+
+
+def _larger_than_input(raw: bytes, data: bytes) -> str | None:
+    """A warning when the .fz file is larger than the file it came from (a lossy input, mostly)."""
+    if len(data) <= len(raw):
+        return None
+    lossy = raw[:3] == b"\xff\xd8\xff" or (raw[:4] == b"RIFF" and raw[12:16] == b"VP8 ")
+    why = ("; the input is lossy (JPEG or lossy WebP): flowzip keeps its decoded pixels exactly, which takes more "
+           "bytes than the lossy file") if lossy else ""
+    return f"the .fz file ({len(data)} bytes) is larger than the input ({len(raw)} bytes){why}"
 
 
 def _compress_archive(sources: list[Source], dst: Path, force, chunk, jobs, quiet, *, model, tile, batch, device,

@@ -38,7 +38,8 @@ EFFORTS = {
     2: Effort("the classical coder only", coders="classical"),
     3: Effort("the classical coder only", coders="classical"),
     4: Effort("the classical coder for photos, integer flows for thumbnails (no bits-back)", bits_back=False),
-    5: Effort("the classical coder for photos, flows for thumbnails (bits-back in archives; the default level)"),
+    5: Effort("the classical coder for photos; for thumbnails flows (bits-back in archives), or the classical "
+              "coder where it makes a single thumbnail smaller (the default level)"),
     6: Effort("codes with the flows and with the classical coder and keeps the smaller file", coders="best"),
     7: Effort("as 6, the flows adapted to the images (normalizations, 60 steps)", coders="best",
               adapt=("norms", 60, 1e-3)),
@@ -167,7 +168,10 @@ class Policy:
         options = dict(tile=tile, batch=batch, chunk=chunk, jobs=jobs, level=level, archive=archive)
         coders = [self._coder(p, model, level, archive) for p in pictures]
         plans = [self._plan(pictures, model, coders, **options)]
-        if level.coders == "best" and any(c == "flows" for c in coders) and self.classical:
+        # both, keeping the smaller, at the levels that say so, and for a single thumbnail (cheap to
+        # code twice; graphics, where the classical coder wins, come in every size)
+        both = level.coders == "best" or level.coders == "auto" and not archive and model is None
+        if both and any(c == "flows" for c in coders) and self.classical:
             plans.append(self._plan(pictures, None, ["classical"] * len(pictures), **options))
         return plans
 

@@ -296,3 +296,13 @@ def test_quiet_prints_nothing(runner, tiny_models, image_path, tmp_path):
     assert result.exit_code == 0 and result.output == ""
     result = runner.invoke(main, ["decompress", "-q", str(tmp_path / "photo.fz"), "-o", str(tmp_path / "b.png")])
     assert result.exit_code == 0 and result.output == ""
+
+
+def test_a_larger_fz_than_its_input_is_said(runner, tiny_models, tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(path, quality=20)
+    result = runner.invoke(main, ["compress", str(path)])
+    assert result.exit_code == 0, result.output
+    warning = result.output.strip().splitlines()[-1]
+    assert warning.startswith(f"flowzip: warning: {path}: the .fz file (") and "is larger than the input" in warning
+    assert "lossy" in warning
