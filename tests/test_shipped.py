@@ -88,7 +88,7 @@ def test_models_are_registered_with_cards():
 
 
 @pytest.mark.skipif(not (SHARED / "cifar10" / "test.npy").exists(), reason="../shared/data not present")
-def test_cifar_images_beat_png():
+def test_cifar_images_beat_png(flows_only):
     test = np.load(SHARED / "cifar10" / "test.npy", mmap_mode="r")[:40]
     bits = sum(8 * len(_check_rate(api.read_image(np.array(x)))[0]) for x in test)
     assert bits / test.size < 5.87
