@@ -195,20 +195,25 @@ class Policy:
               jobs, level: Effort, archive: bool) -> Plan:
         strict = not archive
         flows = [p for p, c in zip(pictures, coders) if c == "flows"]
+        integer_tile = 0  # one picture that integer flows code: tiles of ``tiled_tile``
         if not archive and coders == ["flows"] and chunk is None:
             picture = pictures[0]
             defaults = self._defaults(pictures, tile or self.stacked_tile, level.bits_back)[0]
             groups = self._groups(picture.mode, model, strict, defaults)
-            if not any(m.family.bits_back for m, _ in groups) and level.adapt is None:
+            if not any(m.family.bits_back for m, _ in groups):
+                integer_tile = tile or self.tiled_tile
+            if integer_tile and level.adapt is None and not self._is_photo(picture, self.stacked_tile):
+                # a thumbnail: the tiled layout's header is the smallest (a photo is coded faster
+                # as a chunk, on flowzip's own ANS coder)
                 groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
-                tile = tile or self.tiled_tile
-                return Plan(container.TILED, tile, batch or self.tiled_batch, [groups], None,
-                            _units(pictures, [groups], [tile]), tiles=[0])
+                return Plan(container.TILED, integer_tile, batch or self.tiled_batch, [groups], None,
+                            _units(pictures, [groups], [integer_tile]), tiles=[0])
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
         defaults = iter(self._defaults(flows, tile, level.bits_back))
         groups = [self._groups(p.mode, model, strict, next(defaults)) if c == "flows" else self._classical_groups(p)
                   for p, c in zip(pictures, coders)]
-        tiles = [0 if c == "flows" else self._classical_side(p, 1 if archive else jobs) for p, c in zip(pictures, coders)]
+        tiles = [integer_tile if c == "flows" else self._classical_side(p, 1 if archive else jobs)
+                 for p, c in zip(pictures, coders)]
         units = _units(pictures, groups, [t or tile for t in tiles])
         if chunk is None and archive:
             chunk = self.archive_chunk

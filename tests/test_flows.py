@@ -153,3 +153,20 @@ def test_the_gpu_path_computes_the_same_integers():
     x = np.random.default_rng(5).integers(-2**20, 2**20, (3, 12, 8, 10))
     cpu = FixedNet(layers, 1.0, 2.0**-16)(x)
     np.testing.assert_array_equal(FixedNet(layers, 1.0, 2.0**-16, device="torch:cpu")(x), cpu)
+
+
+def test_large_tiles_in_strips_give_the_same_integers(monkeypatch):
+    """A tile larger than a block goes through the network in strips of rows with their halo."""
+    from flowzip.coding import fixedpoint
+
+    torch.manual_seed(6)
+    net = ConvNet(6, 12, hidden=16)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    fixed = _twin(net)
+    x = np.random.default_rng(6).integers(-200, 200, (2, 6, 37, 23))
+    whole = fixed(x)
+    monkeypatch.setattr(fixedpoint, "BLOCK_PIXELS", 40)  # strips of one row or two
+    np.testing.assert_array_equal(fixed(x), whole)
+    np.testing.assert_array_equal((whole * 2**FRAC_BITS).astype(np.int64), _reference_fixed(fixed, x))

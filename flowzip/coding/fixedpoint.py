@@ -126,10 +126,26 @@ class FixedNet:
         """``x``: (B, C, H, W) integers (int64 or float64). Returns float64 on the 2**-FRAC_BITS grid."""
         if self.device != "cpu":
             return self._on_torch(x)
-        step = max(1, BLOCK_PIXELS // (x.shape[2] * x.shape[3]))
+        height, width = x.shape[2:]
+        if height * width > 2 * BLOCK_PIXELS:
+            return np.concatenate([self._strips(x[i : i + 1]) for i in range(len(x))])
+        step = max(1, BLOCK_PIXELS // (height * width))
         if len(x) <= step:
             return self._block(x)
         return np.concatenate([self._block(x[i : i + step]) for i in range(0, len(x), step)])
+
+    def _strips(self, x: np.ndarray) -> np.ndarray:
+        """A large tile in strips of rows, each with the rows its outputs see around it (the halo):
+        the integers are those of the whole tile."""
+        halo = sum(layer.k // 2 for layer in self.layers)
+        height = x.shape[2]
+        rows = max(1, BLOCK_PIXELS // x.shape[3])
+        parts = []
+        for r0 in range(0, height, rows):
+            r1 = min(height, r0 + rows)
+            a, b = max(0, r0 - halo), min(height, r1 + halo)
+            parts.append(self._block(x[:, :, a:b])[:, :, r0 - a : r0 - a + r1 - r0])
+        return np.concatenate(parts, axis=2)
 
     def _block(self, x: np.ndarray) -> np.ndarray:
         h = np.ascontiguousarray(np.asarray(x, np.float64).transpose(0, 2, 3, 1)) * self.input_shift
