@@ -135,6 +135,9 @@ class Policy:
     job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
     classical: str | None = zoo.CLASSICAL  # the classical coder (None: flows only)
     classical_tile: int = container.MAX_IMAGE_TILE  # it codes pictures whole, up to this size a tile
+    # one photo that integer flows code: a chunk (version 3) with tiles of ``tiled_tile`` on
+    # flowzip's rANS, faster than the tiled layout (version 1, as flowzip 0.1 wrote it)
+    integer_photo_chunk: bool = True
 
     def plan(self, pictures: list[Picture], model: zoo.LoadedModel | None = None, **options) -> Plan:
         """The first of ``candidates``: how ``pictures`` are coded unless a candidate is smaller."""
@@ -202,13 +205,16 @@ class Policy:
             groups = self._groups(picture.mode, model, strict, defaults)
             if not any(m.family.bits_back for m, _ in groups):
                 integer_tile = tile or self.tiled_tile
-            if integer_tile and level.adapt is None and not self._is_photo(picture, self.stacked_tile):
+            photo_chunk = self.integer_photo_chunk and self._is_photo(picture, self.stacked_tile)
+            if integer_tile and level.adapt is None and not photo_chunk:
                 # a thumbnail: the tiled layout's header is the smallest (a photo is coded faster
                 # as a chunk, on flowzip's own ANS coder)
                 groups = self._groups(picture.mode, model, strict, self._integer(picture, self.stacked_tile))
                 return Plan(container.TILED, integer_tile, batch or self.tiled_batch, [groups], None,
                             _units(pictures, [groups], [integer_tile]), tiles=[0])
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
+        if integer_tile:  # tiles per network pass: about a 256x256 tile, so that the bytes do not follow ``batch``
+            batch = min(container.MAX_BATCH, -(-256 * 256 // integer_tile**2))
         defaults = iter(self._defaults(flows, tile, level.bits_back))
         groups = [self._groups(p.mode, model, strict, next(defaults)) if c == "flows" else self._classical_groups(p)
                   for p, c in zip(pictures, coders)]
