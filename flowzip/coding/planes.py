@@ -53,7 +53,9 @@ def best_encoding(x: np.ndarray, bits: int) -> tuple[int, bytes]:
     constant = encode_constant(x, bits)
     if constant is not None:
         return CONSTANT, constant
-    candidates = [(DEFLATE, deflate.encode_planes(x, bits)), (CLASSICAL, classical.encode_planes(x, bits))]
+    coded = classical.encode_planes(x, bits)
+    deflated = deflate.encode_planes(x, bits, rival=len(coded))
+    candidates = ([] if deflated is None else [(DEFLATE, deflated)]) + [(CLASSICAL, coded)]
     return min(candidates, key=lambda c: len(c[1]))
 
 

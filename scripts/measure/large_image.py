@@ -4,10 +4,14 @@ The image is built from a Kodak photo scaled up (Lanczos) to WIDTHxHEIGHT, so it
 statistics; no data is downloaded.
 
     python scripts/measure/large_image.py --width 6000 --height 4000
+    python scripts/measure/large_image.py --width 2000 --height 1500 --jobs 1 2   # the 2-core ratio
+
+Each run has OMP/BLAS at one thread per process; ``--jobs N`` is flowzip's ``-j N``.
 """
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,8 +24,9 @@ from PIL import Image
 
 
 def timed(cmd: list[str]) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.perf_counter()
-    res = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True)
+    res = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env)
     if res.returncode:
         sys.exit(f"failed: {' '.join(cmd)}\n{res.stderr[-2000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr).group(1))
@@ -34,20 +39,27 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=4000)
     ap.add_argument("--source", default="../shared/data/kodak/kodim05.png")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1], help="flowzip -j values to time, side by side")
+    ap.add_argument("--model", default=None, help="a model for the planes it fits (default: the policy's choice)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "large.png"
         Image.open(args.source).convert("RGB").resize((args.width, args.height), Image.LANCZOS).save(src)
-        fz, out = Path(tmp) / "large.fz", Path(tmp) / "restored.png"
-        enc = timed(["flowzip", "compress", "--no-png", "--device", args.device, str(src), "-o", str(fz)])
-        dec = timed(["flowzip", "decompress", "--device", args.device, str(fz), "-o", str(out)])
-        same = np.array_equal(np.asarray(Image.open(src)), np.asarray(Image.open(out)))
-        print(json.dumps({"width": args.width, "height": args.height, "fz_bytes": fz.stat().st_size,
-                          "bpd": round(8 * fz.stat().st_size / (args.width * args.height * 3), 4),
-                          "compress": enc, "decompress": dec, "identical": same, "device": args.device},
-                         indent=2))
-        if not same:
-            sys.exit("MISMATCH")
+        model = ["-m", args.model] if args.model else []
+        pixels = np.asarray(Image.open(src))
+        for jobs in args.jobs:
+            fz, out = Path(tmp) / f"large-{jobs}.fz", Path(tmp) / f"restored-{jobs}.png"
+            common = ["--device", args.device, "-j", str(jobs)]
+            enc = timed(["flowzip", "compress", "-f", "-q", "--no-png", *common, *model, str(src), "-o", str(fz)])
+            dec = timed(["flowzip", "decompress", "-f", "-q", *common, str(fz), "-o", str(out)])
+            same = np.array_equal(pixels, np.asarray(Image.open(out)))
+            print(json.dumps({"width": args.width, "height": args.height, "jobs": jobs, "model": args.model,
+                              "fz_bytes": fz.stat().st_size,
+                              "bpd": round(8 * fz.stat().st_size / (args.width * args.height * 3), 4),
+                              "compress": enc, "decompress": dec, "identical": same, "device": args.device}),
+                  flush=True)
+            if not same:
+                sys.exit("MISMATCH")
 
 
 if __name__ == "__main__":
