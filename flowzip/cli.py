@@ -577,7 +577,7 @@ def _decompress_file(data: bytes, suffix: str, batch, device, model, jobs: int, 
     with _progress(api.progress_units(api.inspect(data)), label, not show) as bar:
         picture = api.decompress_picture(data, batch=batch, device=device, model=model, jobs=jobs,
                                          progress=_update(bar))
-    return (encode_image(picture, suffix),
+    return (encode_image(picture, suffix, threads=parallel.workers(jobs)),
             f"{picture.pixels.shape[1]}x{picture.pixels.shape[0]} {picture.mode}")
 
 

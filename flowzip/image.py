@@ -138,21 +138,20 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
-def encode_image(picture: Picture, suffix: str) -> bytes:
-    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG gets back
-    what its source PNG held (depth, palette, chunks); other formats get plain 8-bit pictures and
-    their ICC profile and Exif."""
+def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
+    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG, written by
+    flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
+    source PNG held (depth, palette, chunks), or else a picture's ICC profile and Exif; other
+    formats get plain 8-bit pictures and their ICC profile and Exif."""
     fmt = LOSSLESS_FORMATS.get(suffix.lower())
     if fmt is None:
         raise ImageError(f"cannot write {suffix or 'files without a suffix'}: choose a lossless format "
                          f"({', '.join(sorted(LOSSLESS_FORMATS))})")
-    if fmt == "PNG" and (not picture.plain or any(k.startswith(pngfile.PNG_KEY_PREFIX) for k in picture.metadata)):
+    if fmt == "PNG":
         return pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, picture.metadata),
-                                 compress_level=6)
+                                 compress_level=6, threads=threads)
     metadata = pngfile.portable_metadata(picture.metadata)
     options = {"lossless": True} if fmt == "WEBP" else {}
-    if fmt == "PNG":
-        options["compress_level"] = 6
     for key in KEPT_METADATA:
         if key in metadata:
             options[key] = metadata[key]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from flowzip.errors import ImageError
+from flowzip import pngfile
 from flowzip.pngfile import (CHANNELS, DEPTHS, GRAY, GRAY_ALPHA, PALETTE, RGB, RGBA, SIGNATURE, Chunk,
                              PngImage, Place, from_planes, portable_metadata, read_png, to_planes, write_png)
 
@@ -471,3 +472,16 @@ def test_damaged_metadata_restores_or_fails_cleanly(mode, depth, metadata, defla
         assert "\n" not in str(e)
     else:
         assert_same(read_png(write_png(image)), image)
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_zlib_streams_in_segments_inflate_and_do_not_follow_the_threads(level, monkeypatch):
+    monkeypatch.setattr(pngfile, "SEGMENT", 1000)
+    rng = np.random.default_rng(level)
+    for n in [0, 1, 999, 1000, 1001, 4321]:
+        data = (np.cumsum(rng.integers(0, 3, n)) % 256).astype(np.uint8).tobytes()
+        stream = pngfile.zlib_stream(data, level)
+        assert stream == pngfile.zlib_stream(data, level, threads=3) and zlib.decompress(stream) == data
+    picture = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    written = pngfile.write_png(pngfile.PngImage(picture, pngfile.RGB, 8), 6, threads=2)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(written))), picture)
