@@ -15,7 +15,7 @@ from typing import NamedTuple
 import click
 import numpy as np
 
-from . import __version__, api, families, parallel, policy, zoo
+from . import __version__, api, families, parallel, pngfile, policy, zoo
 from .errors import FlowzipError
 from .fileformat import container
 from .files import atomic_write
@@ -265,15 +265,27 @@ def _verify(data: bytes, pictures, device, quiet: bool, label: str, jobs: int = 
         raise FlowzipError(f"{label}: verification failed, decoded pixels differ (nothing written)")
 
 
-def _result(data: bytes, report: api.Report, pictures, no_png: bool, verified: bool) -> str:
-    """What a compressed file measured: bytes, bpd, the estimate, PNG's bpd, verified."""
+def _result(data: bytes, report: api.Report, pictures, no_png: bool, verified: bool,
+            input_png: int | None = None) -> str:
+    """What a compressed file measured: bytes, bpd, the estimate, PNG's bpd (``input_png``: the
+    bytes of the PNG inputs themselves; else an optimized PNG is made to compare), verified."""
     line = f"{len(data)} bytes, {report.bpd:.3f} bpd"
     if report.estimated_bpd is not None:
         line += f" (model estimate {report.estimated_bpd:.3f})"
     if not no_png:
-        png = sum(png_size(p) for _, p in pictures)
-        line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes)"
+        png = input_png if input_png is not None else sum(png_size(p) for _, p in pictures)
+        line += f", PNG {8 * png / report.subpixels:.3f} bpd ({png} bytes{', the input' if input_png else ''})"
     return line + (", verified" if verified else "")
+
+
+def _png_inputs_bytes(heads_and_sizes) -> int | None:
+    """The total bytes of the inputs when every one is a PNG file (by its first 8 bytes), else None."""
+    total = 0
+    for head, size in heads_and_sizes:
+        if not head.startswith(pngfile.SIGNATURE):
+            return None
+        total += size
+    return total
 
 
 class _SubPixels(click.ParamType):
@@ -376,7 +388,7 @@ def compress(images, output, model, device, force, tile, batch, chunk, recursive
         raise UsageError("'-' (standard input) must be the only input")
     sources, problems = _sources(images, recursive, IMAGE_SUFFIXES)
     several = len(images) > 1 or any(p.is_dir() for p in images if p != STDIO)
-    options = dict(model=model, tile=tile, batch=batch, device=device, verify=verify, no_png=no_png,
+    options = dict(model=model, tile=tile, batch=batch, device=device, verify=verify, no_png=no_png or quiet,
                    effort=effort or effort_flag, estimate=estimate)
     if several and output and output.endswith(".fz") and not Path(output).is_dir():
         if problems:
@@ -422,8 +434,8 @@ def _compress_file(src: Path, options: dict, jobs: int, chunk: int | None, show:
                                   device=device, progress=_update(bar), estimate=options["estimate"])
     if options["verify"]:
         _verify(data, pictures, device, not show, _name(src), jobs)
-    return data, f"{len(raw)} -> {_result(data, report, pictures, options['no_png'], options['verify'])}", \
-        _larger_than_input(raw, data)
+    line = _result(data, report, pictures, options["no_png"], options["verify"], _png_inputs_bytes([(raw, len(raw))]))
+    return data, f"{len(raw)} -> {line}", _larger_than_input(raw, data)
 
 
 def _larger_than_input(raw: bytes, data: bytes) -> str | None:
@@ -459,7 +471,14 @@ def _compress_archive(sources: list[Source], dst: Path, force, chunk, jobs, quie
     if verify:
         _verify(data, pictures, device, quiet, str(dst), jobs)
     _write(dst, data, force)
-    _say(f"{len(pictures)} images -> {dst}: {_result(data, report, pictures, no_png, verify)}", quiet)
+    if not quiet:
+        inputs = _png_inputs_bytes((_head(s.path), s.path.stat().st_size) for s in sources)
+        _say(f"{len(pictures)} images -> {dst}: {_result(data, report, pictures, no_png, verify, inputs)}", quiet)
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(8)
 
 
 def _safe_path(name: str) -> Path | None:

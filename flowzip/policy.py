@@ -303,6 +303,8 @@ class Policy:
         """Model name -> what it is the default for, in words (for ``flowzip models`` and help)."""
         t = self.stacked_tile
         size = f"{t}x{t}"
+        # with a classical coder the default effort gives it the photos: the flows code them from effort 6
+        photos = f"pictures at least {size}" + (" (effort 6-9)" if self.classical else "")
         photo_integer = {c: n for c, n in self.integer_photo.items() if zoo.installed(n)}
         out = {}
         for c, name in self.integer.items():
@@ -310,14 +312,18 @@ class Policy:
             out[name] = f"{PLANE_NAMES[c]}{under}" + (" that bits-back does not code" if c == 3 else "")
         for c, name in photo_integer.items():
             seeds = " that bits-back does not code; seeds their bits-back files" if c == 3 else ""
-            out[name] = f"{PLANE_NAMES[c]} of pictures at least {size}{seeds}"
+            out[name] = f"{PLANE_NAMES[c]} of {photos}{seeds}"
         larger = f"colour images (or archives) filling more than {stacked.SEED_TILES} tiles of {size}"
         photo = _installed(self.bits_back_photo)
         for name in self.bits_back.values():
             out[name] = larger + (f": those under {t} pixels high or wide" if photo else "")
         if photo:
             for name in self.bits_back_photo.values():
-                out[name] = f"{larger}: those at least {size}"
+                out[name] = f"{larger}: {photos}"
+        if self.classical:
+            out[self.classical] = (f"pictures at least {size} (the flows too at effort 6-9: the smaller file is "
+                                   "kept), pictures the flows cannot code (other depths than 8 bits, palettes), "
+                                   "single thumbnails it codes smaller; everything at effort 1-3")
         return out
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import FlowzipError, FormatError
 from . import tables
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 CDF_BITS = tables.CDF_BITS
 
@@ -131,18 +131,28 @@ def _pop_bits(state, words, n_words, bits):
     return _pop_raw(state, words, n_words, bits)
 
 
+@inline_kernel
+def _window(mu_q, j, escape, inv_scales, radii, table, shift, frac):
+    """A value's coding window around its rounded location ``mu_q`` under scale index ``j``:
+    (inverse scale, radius, centre, lowest value, symbols, CDF at its start, CDF span or 0 with
+    an escape)."""
+    inv_scale = inv_scales[j]
+    radius = radii[j]
+    center = (mu_q + (np.int64(1) << (frac - 1))) >> frac
+    lower = center - radius
+    n = 2 * radius + 1 + (1 if escape else 0)
+    base = _bound_cdf(0, lower, mu_q, inv_scale, table, shift, frac)
+    end = np.int64(0) if escape else _bound_cdf(2 * radius + 1, lower, mu_q, inv_scale, table, shift, frac) - base
+    return inv_scale, radius, center, lower, n, base, end
+
+
 @kernel
 def _push_logistic(state, words, n_words, values, mu_q, j, escape, inv_scales, radii, table, shift, frac, excess_limit):
     """Push values[i] in reverse order (so that pops return them in order); returns the index of a
     value too far to code, or -1."""
     for i in range(values.shape[0] - 1, -1, -1):
-        inv_scale = inv_scales[j[i]]
-        radius = radii[j[i]]
-        center = (mu_q[i] + (np.int64(1) << (frac - 1))) >> frac
-        lower = center - radius
-        n = 2 * radius + 1 + (1 if escape else 0)
-        base = _bound_cdf(0, lower, mu_q[i], inv_scale, table, shift, frac)
-        end = np.int64(0) if escape else _bound_cdf(2 * radius + 1, lower, mu_q[i], inv_scale, table, shift, frac) - base
+        inv_scale, radius, center, lower, n, base, end = _window(mu_q[i], j[i], escape, inv_scales, radii, table,
+                                                                 shift, frac)
         k = values[i] - lower
         if k < 0 or k > 2 * radius:
             if not escape:
@@ -181,13 +191,8 @@ def _pop_logistic(state, words, n_words, out, mu_q, j, escape, inv_scales, radii
                   excess_limit):
     """Pop len(out) values; returns the index of an invalid escape, or -1."""
     for i in range(out.shape[0]):
-        inv_scale = inv_scales[j[i]]
-        radius = radii[j[i]]
-        center = (mu_q[i] + (np.int64(1) << (frac - 1))) >> frac
-        lower = center - radius
-        n = 2 * radius + 1 + (1 if escape else 0)
-        base = _bound_cdf(0, lower, mu_q[i], inv_scale, table, shift, frac)
-        end = np.int64(0) if escape else _bound_cdf(2 * radius + 1, lower, mu_q[i], inv_scale, table, shift, frac) - base
+        inv_scale, radius, center, lower, n, base, end = _window(mu_q[i], j[i], escape, inv_scales, radii, table,
+                                                                 shift, frac)
         slot = _slot(state)
         lo = _guess(slot, base, end, escape, mu_q[i], scales[j[i]], lower, n, frac)
         c = _cum(lo, n, lower, mu_q[i], inv_scale, base, end, not escape, table, shift, frac)

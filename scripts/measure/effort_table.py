@@ -6,6 +6,7 @@ values asked for; the file's adapters (effort 7-9) are counted apart, as a share
 
     python scripts/measure/effort_table.py ../shared/data/kodak --levels 1 5 6 7 8 9 --jobs 1 2
     python scripts/measure/effort_table.py ../shared/data/cifar10/test.npy --limit 1000 --levels 5 9
+    python scripts/measure/effort_table.py runs/kodak8 --levels 6 9 --model glow-photo-v3   # the adapter alone
 """
 
 from __future__ import annotations
@@ -48,14 +49,15 @@ def _adapter_bytes(fz: Path) -> int:
     return sum(len(ref.adapter) for ref in api.inspect(fz.read_bytes()).models)
 
 
-def measure(images: list[Path], level: int, jobs: int, archive: bool, work: Path) -> dict:
+def measure(images: list[Path], level: int, jobs: int, archive: bool, work: Path, model: str | None = None) -> dict:
     out, back = work / f"e{level}j{jobs}", work / f"e{level}j{jobs}-back"
     out.mkdir()
+    chosen = ["-m", model] if model else []
     target = out / "all.fz" if archive else out
-    encode = _timed(["flowzip", "compress", "-q", "--no-png", "--effort", str(level), "-j", str(jobs),
+    encode = _timed(["flowzip", "compress", "-q", "--no-png", "--effort", str(level), "-j", str(jobs), *chosen,
                      *map(str, images), "-o", str(target)])
     files = sorted(out.glob("*.fz"))
-    decode = _timed(["flowzip", "decompress", "-q", "-j", str(jobs), *map(str, files), "-o", str(back)])
+    decode = _timed(["flowzip", "decompress", "-q", "-j", str(jobs), *map(str, files), "-o", f"{back}/"])
     size = sub = 0
     for src in images:
         a, b = np.asarray(Image.open(src)), np.asarray(Image.open(back / src.name))
@@ -63,7 +65,7 @@ def measure(images: list[Path], level: int, jobs: int, archive: bool, work: Path
         sub += a.size
     size = sum(f.stat().st_size for f in files)
     adapters = sum(_adapter_bytes(f) for f in files)
-    return {"effort": level, "jobs": jobs, "images": len(images), "bpd": 8 * size / sub,
+    return {"effort": level, "jobs": jobs, "model": model, "images": len(images), "bpd": 8 * size / sub,
             "encode_s_per_image": encode / len(images), "decode_s_per_image": decode / len(images),
             "adapter_share": adapters / size}
 
@@ -74,6 +76,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 5, 6, 7, 8, 9])
     ap.add_argument("--jobs", type=int, nargs="+", default=[1])
+    ap.add_argument("--model", help="code with this model (--model): the flows alone, adapted at 7-9")
     ap.add_argument("--json", type=Path, help="append each row here as a line of JSON")
     args = ap.parse_args()
     archive = not args.source.is_dir()
@@ -84,7 +87,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for level in args.levels:
             for jobs in args.jobs:
-                row = measure(images, level, jobs, archive, work)
+                row = measure(images, level, jobs, archive, work, args.model)
                 print(f"| {level} | {jobs} | {row['bpd']:.4f} | {row['encode_s_per_image']:.3f} | "
                       f"{row['decode_s_per_image']:.3f} | {100 * row['adapter_share']:.2f} % |", flush=True)
                 if args.json:
