@@ -173,7 +173,8 @@ class Policy:
         plans = [self._plan(pictures, model, coders, **options)]
         # both, keeping the smaller, at the levels that say so, and for a single thumbnail (cheap to
         # code twice; graphics, where the classical coder wins, come in every size)
-        both = level.coders == "best" or level.coders == "auto" and not archive and model is None
+        # (not when the caller chose a model: it codes what it fits)
+        both = model is None and (level.coders == "best" or level.coders == "auto" and not archive)
         if both and any(c == "flows" for c in coders) and self.classical:
             plans.append(self._plan(pictures, None, ["classical"] * len(pictures), **options))
         return plans
