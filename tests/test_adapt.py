@@ -68,6 +68,7 @@ def test_effort_levels(tiny_models, monkeypatch, tmp_path):
 
     assert coders([photo]) == coders([photo], effort=1) == [{"classical"}]
     assert coders([photo], effort=6) == [{"glow", "idf"}, {"classical"}]
+    assert coders([photo], model="tiny-glow", effort=6) == [{"glow", "idf"}]  # the caller's choice alone
     assert coders(thumbs) == [{"glow", "idf"}] and coders(thumbs, effort=4) == [{"idf"}]
     assert coders(thumbs, effort=3) == [{"classical"}]
     assert coders([photo, *thumbs]) == [{"classical", "glow", "idf"}]
