@@ -72,8 +72,17 @@ def _end(pool: ProcessPoolExecutor) -> None:
     if terminate is not None:
         terminate()
     else:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
             process.terminate()
+        for process in processes:
+            process.join(5)
+        # A result a killed worker was halfway through sending keeps the pool's reader waiting for
+        # its missing bytes, and the pool's shutdown waiting on that reader, for ever: with every
+        # worker gone, closing our own end of the results pipe ends that read.
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
     pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -19,33 +19,38 @@ from .image import Picture
 PLANES = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], [3]]}
 
 
+# What codes one picture (``Policy._coder``), and what an effort level lets code pictures.
+FLOWS, CLASSICAL = "flows", "classical"
+CLASSICAL_ONLY, AUTO, BEST = "classical only", "auto", "best"
+
+
 @dataclass(frozen=True)
 class Effort:
     """What an effort level (``--effort N``, ``-N``) does: which coders code a picture
-    (``"classical"``: the classical coder only; ``"auto"``: the classical coder for photos, at
-    least a stacked tile high and wide, the flows for thumbnails; ``"best"``: both, keeping the
+    (``CLASSICAL_ONLY``: the classical coder only; ``AUTO``: the classical coder for photos, at
+    least a stacked tile high and wide, the flows for thumbnails; ``BEST``: both, keeping the
     smaller file), whether bits-back models may code, and how flows are adapted to the images
     (``flowzip.adapt``: adapter, Adam steps, learning rate)."""
 
     words: str
-    coders: str = "auto"
+    coders: str = AUTO
     bits_back: bool = True
     adapt: tuple[str, int, float] | None = None
 
 
 EFFORTS = {
-    1: Effort("the classical coder only (fastest)", coders="classical"),
-    2: Effort("the classical coder only", coders="classical"),
-    3: Effort("the classical coder only", coders="classical"),
+    1: Effort("the classical coder only (fastest)", coders=CLASSICAL_ONLY),
+    2: Effort("the classical coder only", coders=CLASSICAL_ONLY),
+    3: Effort("the classical coder only", coders=CLASSICAL_ONLY),
     4: Effort("the classical coder for photos, integer flows for thumbnails (no bits-back)", bits_back=False),
     5: Effort("the classical coder for photos; for thumbnails flows (bits-back in archives), or the classical "
               "coder where it makes a single thumbnail smaller (the default level)"),
-    6: Effort("codes with the flows and with the classical coder and keeps the smaller file", coders="best"),
-    7: Effort("as 6, the flows adapted to the images (normalizations, 60 steps)", coders="best",
+    6: Effort("codes with the flows and with the classical coder and keeps the smaller file", coders=BEST),
+    7: Effort("as 6, the flows adapted to the images (normalizations, 60 steps)", coders=BEST,
               adapt=("norms", 60, 1e-3)),
-    8: Effort("as 6, the flows adapted to the images (normalizations and biases, 60 steps)", coders="best",
+    8: Effort("as 6, the flows adapted to the images (normalizations and biases, 60 steps)", coders=BEST,
               adapt=("biases", 60, 1e-3)),
-    9: Effort("as 6, the flows adapted to the images (normalizations and biases, 120 steps)", coders="best",
+    9: Effort("as 6, the flows adapted to the images (normalizations and biases, 120 steps)", coders=BEST,
               adapt=("biases", 120, 1e-3)),
 }
 DEFAULT_EFFORT = 5
@@ -174,33 +179,33 @@ class Policy:
         # both, keeping the smaller, at the levels that say so, and for a single thumbnail (cheap to
         # code twice; graphics, where the classical coder wins, come in every size)
         # (not when the caller chose a model: it codes what it fits)
-        both = model is None and (level.coders == "best" or level.coders == "auto" and not archive)
-        if both and any(c == "flows" for c in coders) and self.classical:
-            plans.append(self._plan(pictures, None, ["classical"] * len(pictures), **options))
+        both = model is None and (level.coders == BEST or level.coders == AUTO and not archive)
+        if both and any(c == FLOWS for c in coders) and self.classical:
+            plans.append(self._plan(pictures, None, [CLASSICAL] * len(pictures), **options))
         return plans
 
     def _flows_can_code(self, picture: Picture) -> bool:
         return picture.bit_depth == 8 and not picture.is_palette
 
     def _coder(self, picture: Picture, model: zoo.LoadedModel | None, level: Effort, archive: bool) -> str:
-        """"classical" or "flows" for one picture."""
+        """``CLASSICAL`` or ``FLOWS`` for one picture."""
         if not self._flows_can_code(picture) and self.classical is None:
             raise ImageError(f"a {picture.bit_depth}-bit{' palette' if picture.is_palette else ''} image needs "
                              "the classical coder, which this policy does not use")
         if self.classical is None or model is not None and model.channels and self._flows_can_code(picture):
-            return "flows"  # no classical coder here, or the caller chose a flow that can code it
-        if model is not None or not self._flows_can_code(picture) or level.coders == "classical":
-            return "classical"
-        if level.coders == "auto" and self._is_photo(picture, self.stacked_tile):
-            return "classical"
-        return "flows"
+            return FLOWS  # no classical coder here, or the caller chose a flow that can code it
+        if model is not None or not self._flows_can_code(picture) or level.coders == CLASSICAL_ONLY:
+            return CLASSICAL
+        if level.coders == AUTO and self._is_photo(picture, self.stacked_tile):
+            return CLASSICAL
+        return FLOWS
 
     def _plan(self, pictures: list[Picture], model: zoo.LoadedModel | None, coders: list[str], *, tile, batch, chunk,
               jobs, level: Effort, archive: bool) -> Plan:
         strict = not archive
-        flows = [p for p, c in zip(pictures, coders) if c == "flows"]
+        flows = [p for p, c in zip(pictures, coders) if c == FLOWS]
         integer_tile = 0  # one picture that integer flows code: tiles of ``tiled_tile``
-        if not archive and coders == ["flows"] and chunk is None:
+        if not archive and coders == [FLOWS] and chunk is None:
             picture = pictures[0]
             defaults = self._defaults(pictures, tile or self.stacked_tile, level.bits_back)[0]
             groups = self._groups(picture.mode, model, strict, defaults)
@@ -217,16 +222,16 @@ class Policy:
         if integer_tile:  # tiles per network pass: about a 256x256 tile, so that the bytes do not follow ``batch``
             batch = min(container.MAX_BATCH, -(-256 * 256 // integer_tile**2))
         defaults = iter(self._defaults(flows, tile, level.bits_back))
-        groups = [self._groups(p.mode, model, strict, next(defaults)) if c == "flows" else self._classical_groups(p)
+        groups = [self._groups(p.mode, model, strict, next(defaults)) if c == FLOWS else self._classical_groups(p)
                   for p, c in zip(pictures, coders)]
-        tiles = [integer_tile if c == "flows" else self._classical_side(p, 1 if archive else jobs)
+        tiles = [integer_tile if c == FLOWS else self._classical_side(p, 1 if archive else jobs)
                  for p, c in zip(pictures, coders)]
         units = _units(pictures, groups, [t or tile for t in tiles])
         if chunk is None and archive:
             chunk = self.archive_chunk
         elif chunk is None:
             chunk = self._chunk_for_jobs(pictures[0], tiles[0] or tile, jobs, tiles[0] == 0) or pictures[0].pixels.size
-        if chunk == 0 and "classical" in coders:
+        if chunk == 0 and CLASSICAL in coders:
             raise FlowzipError("the classical coder writes chunked files only (chunk must not be 0)")
         adapt = level.adapt if flows else None
         if chunk or adapt:

@@ -78,6 +78,26 @@ def test_a_dead_worker_fails_its_tasks_not_the_parent():
     assert any("worker process died" in str(e) for _, _, e in results)
 
 
+def _big(i):
+    return bytes(60_000_000 + i)
+
+
+def test_stopping_while_workers_send_large_results_ends_at_once():
+    """A worker killed halfway through sending its result must not leave the pool waiting for the
+    rest of it (the pool's shutdown used to hang for ever)."""
+    import threading
+    import time
+
+    for _ in range(3):
+        results = parallel.imap(_big, [(i,) for i in range(6)], 2)
+        next(results)
+        time.sleep(0.01)  # the other worker is sending
+        closing = threading.Thread(target=results.close, daemon=True)
+        closing.start()
+        closing.join(30)
+        assert not closing.is_alive()
+
+
 def test_jobs_zero_means_one_per_core():
     assert parallel.workers(0) == parallel.cpu_count() and parallel.workers(3) == 3
 
