@@ -146,11 +146,12 @@ def _unfilter_rows(filtered, bpp, rows):
     return True
 
 
-# Quick passes before the slow level 9 (levels 1 and 6 take a tenth and a quarter of its time on
-# photos), each with a margin: on the test corpus level 1 was at most 2.33 times level 9's size
-# (a 16-bit ramp), level 6 at most 1.42 (a flat plane). A quick stream more than its margin times
-# a rival's size means level 9 would not beat the rival.
-SCREENS = ((1, 2.5), (6, 1.5))
+# Quick passes before the slow level 9 (levels 1 and 4 take a tenth to a half of its time on
+# photos, a fortieth and a sixteenth on smooth ones), each with a margin: on the test corpus and
+# Kodak, level 1 was at most 2.33 times level 9's size (a 16-bit ramp), level 4 at most 1.52 (a
+# 4-bit gray). A quick stream more than its margin times a rival's size means level 9 would not
+# beat the rival.
+SCREENS = ((1, 2.5), (4, 1.6))
 
 
 def encode_planes(x: np.ndarray, bits: int, rival: int | None = None) -> bytes | None:
