@@ -729,8 +729,10 @@ def models():
             kind = f"unknown family {card.get('family')!r}"
         role = f" (default for {roles[name]})" if name in roles else ""
         where = ", user model" if card["installed_in"] == "user" else ""
-        click.echo(f"{name}{role}: {kind}, {card.get('config', {}).get('channels')} channel(s), "
-                   f"{card.get('size_bytes', 0) / 1e6:.1f} MB{where}; {measured}")
+        size = ("built in, any channels and depth" if card.get("builtin") else
+                f"{card.get('config', {}).get('channels')} channel(s), {card.get('size_bytes', 0) / 1e6:.1f} MB")
+        measured = "" if card.get("builtin") and not card.get("measured") else f"; {measured}"
+        click.echo(f"{name}{role}: {kind}, {size}{where}{measured}")
     click.echo(f"user model folder: {zoo.user_dir()} (${zoo.MODEL_DIR_VARIABLE} overrides it)")
     click.echo("effort levels (flowzip compress -e N or -N): " +
                "; ".join(f"{n}: {e.words}" for n, e in policy.EFFORTS.items()))
