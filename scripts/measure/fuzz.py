@@ -1,5 +1,5 @@
 """Long fuzz run of the decoder: mutate valid .fz files, check that every case ends in the library's
-error (or, for payload changes confined to padding, in the true pixels), in bounded time and memory,
+error (or, for changes the file's meaning does not depend on, in the true pixels), in bounded time and memory,
 both through the API and (a sample) through the CLI. Prints a JSON summary.
 
     python scripts/measure/fuzz.py --cases 5000 [--cli-every 50]
@@ -47,7 +47,9 @@ def main() -> None:
             start = time.perf_counter()
             try:
                 out = flowzip.decompress(data)
-                outcome = "decoded_true_pixels" if np.array_equal(out, pixels) and kind == "payload_recrc" else "BAD_DECODE"
+                # a change the file's meaning does not depend on (padding, a field the decoder does not
+                # need, such as the batch of a file without bits-back) may decode: to the true pixels only
+                outcome = "decoded_true_pixels" if out.shape == pixels.shape and np.array_equal(out, pixels) else "BAD_DECODE"
             except FlowzipError as e:
                 outcome = type(e).__name__
             except Exception as e:  # noqa: BLE001 - this is what the fuzzer looks for
