@@ -156,7 +156,7 @@ SCREENS = ((1, 2.5), (4, 1.6))
 
 def encode_planes(x: np.ndarray, bits: int, rival: int | None = None) -> bytes | None:
     """PNG-filtered, zlib-compressed (C, H, W) samples of ``bits`` bits; None, without the slow
-    level-9 pass, when a quick level-1 pass says it would not be smaller than ``rival`` bytes."""
+    level-9 pass, when a quick pass (``SCREENS``) says it would not be smaller than ``rival`` bytes."""
     channels, height, width = x.shape
     if not (1 <= channels <= 4 and height >= 1 and width >= 1 and 1 <= bits <= 16):
         raise ValueError(f"deflate coder: cannot code {channels}x{height}x{width} samples of {bits} bits")
