@@ -42,9 +42,9 @@ EFFORTS = {
     1: Effort("the classical coder only (fastest)", coders=CLASSICAL_ONLY),
     2: Effort("the classical coder only", coders=CLASSICAL_ONLY),
     3: Effort("the classical coder only", coders=CLASSICAL_ONLY),
-    4: Effort("the classical coder for photos, integer flows for thumbnails (no bits-back)", bits_back=False),
-    5: Effort("the classical coder for photos; for thumbnails flows (bits-back in archives), or the classical "
-              "coder where it makes a single thumbnail smaller (the default level)"),
+    4: Effort("the classical coder for photos, integer flows for thumbnails (no bits-back); a single thumbnail "
+              "is coded both ways, the smaller kept", bits_back=False),
+    5: Effort("as 4, with bits-back flows for archives of thumbnails (the default level)"),
     6: Effort("codes with the flows and with the classical coder and keeps the smaller file", coders=BEST),
     7: Effort("as 6, the flows adapted to the images (normalizations, 60 steps)", coders=BEST,
               adapt=("norms", 60, 1e-3)),
