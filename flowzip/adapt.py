@@ -173,9 +173,8 @@ def estimated_bits(model, tiles: np.ndarray, seed: int = 0) -> float:
 def worth_it(loaded, adapter: Adapter, tiles: np.ndarray) -> bool:
     """Whether the adapter saves more (by the float estimates on the tiles, scaled up to all of
     them) than its bytes cost: adapt only where it pays."""
-    from .zoo import LoadedModel
+    from .zoo import with_weights
 
-    adapted = LoadedModel(loaded.name, loaded.family, loaded.channels, loaded.sha256, loaded.card, loaded.config,
-                          adapter.apply(loaded.weights))
+    adapted = with_weights(loaded, adapter.apply(loaded.weights))
     saving = estimated_bits(loaded.model, tiles) - estimated_bits(adapted.model, tiles)
     return saving > 8 * len(adapter.to_bytes(loaded.weights))

@@ -97,6 +97,11 @@ def plan(pictures: list[Picture], model=None, **options) -> policy.Plan:
     return candidates(pictures, model, **options)[0]
 
 
+def work_units(pictures: list[Picture], model=None, **options) -> int:
+    """The tiles ``encode`` codes (every candidate plan's), for progress bars."""
+    return sum(p.units for p in candidates(pictures, model, **options))
+
+
 def pixel_crc(pixels: np.ndarray) -> int:
     """CRC-32 of an image's samples, row-major H x W x C, 16-bit samples little-endian."""
     return zlib.crc32(pixels.astype("<u2").tobytes() if pixels.dtype.itemsize > 1 else pixels.tobytes())
@@ -116,11 +121,14 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, archive: bool = F
     plans = candidates([p for _, p in pictures], model, archive=archive, tile=tile, batch=batch, chunk=chunk,
                        jobs=jobs, effort=effort)
     device = resolve_device(device)
-    best = None
+    best, best_stats = None, None
     for the_plan in plans:
-        result = _encode_plan(the_plan, pictures, device, jobs, progress, stats, estimate)
+        plan_stats = None if stats is None else {}
+        result = _encode_plan(the_plan, pictures, device, jobs, progress, plan_stats, estimate)
         if best is None or len(result[0]) < len(best[0]):
-            best = result
+            best, best_stats = result, plan_stats
+    if stats is not None:
+        stats.update(best_stats)  # the kept file's
     return best
 
 
@@ -274,8 +282,7 @@ class Archive:
         self.device = device
         if self.header.version == container.TILED:
             self.header.batch = batch or policy.ACTIVE.tiled_batch
-        chunked_file = self.header.version == container.CHUNKED
-        self.holders = chunked.chunk_map(self.header) if chunked_file else [[] for _ in self.header.entries]
+        self.holders = _holders(self.header)
 
     def decode_each(self, only: Iterable[int] | None = None, jobs: int | None = 1,
                     progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
@@ -364,9 +371,13 @@ def find_images(header: container.Header, patterns: Iterable[str]) -> list[int]:
 def catalog(data: bytes) -> list[dict]:
     """Per image of .fz bytes: name, size, mode and the chunks holding it (``flowzip list``)."""
     header = inspect(data)
-    holders = chunked.chunk_map(header) if header.version == container.CHUNKED else [[] for _ in header.entries]
     return [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode, "chunks": c}
-            for e, c in zip(header.entries, holders)]
+            for e, c in zip(header.entries, _holders(header))]
+
+
+def _holders(header: container.Header) -> list[list[int]]:
+    """Per image the chunks holding it (none outside chunked files)."""
+    return chunked.chunk_map(header) if header.version == container.CHUNKED else [[] for _ in header.entries]
 
 
 def inspect(data: bytes) -> container.Header:

@@ -318,7 +318,8 @@ def environment(device=None, jobs: int | None = 1) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
             "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "device": str(api.resolve_device(device)), "jobs": parallel.workers(jobs), "flowzip": __version__, "imagecodecs": ic_version,
+            "device": str(api.resolve_device(device)), "jobs": parallel.workers(jobs), "flowzip": __version__,
+            "imagecodecs": ic_version,
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
 
 

@@ -19,7 +19,7 @@ from . import __version__, api, families, parallel, pngfile, policy, zoo
 from .errors import FlowzipError
 from .fileformat import container
 from .files import atomic_write
-from .image import IMAGE_SUFFIXES, LOSSLESS_FORMATS, encode_image, png_size, read_image
+from .image import IMAGE_SUFFIXES, LOSSLESS_FORMATS, encode_image, image_files, png_size, read_image
 
 DEVICES = click.Choice(["auto", "cpu", "cuda"])
 STDIO = Path("-")  # standard input or output
@@ -141,7 +141,7 @@ def _sources(paths: list[Path], recursive: bool, suffixes) -> tuple[list[Source]
         elif not recursive:
             problems.append((path, "is a directory (use -r for the files in it)"))
         else:
-            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in suffixes and f.is_file())
+            found = image_files(path, recursive=True, suffixes=suffixes)
             if not found:
                 problems.append((path, f"no {'/'.join(sorted(suffixes))} files in this folder"))
             sources += [Source(f, f.relative_to(path).as_posix()) for f in found]
@@ -431,7 +431,7 @@ def _compress_file(src: Path, options: dict, jobs: int, chunk: int | None, show:
     picture = read_image(raw, name="")
     pictures = [("", picture)]
     model, tile, batch, device, effort = (options[k] for k in ("model", "tile", "batch", "device", "effort"))
-    units = api.plan([picture], model, tile=tile, batch=batch, chunk=chunk, jobs=jobs, effort=effort).units
+    units = api.work_units([picture], model, tile=tile, batch=batch, chunk=chunk, jobs=jobs, effort=effort)
     with _progress(units, _name(src), not show) as bar:
         data, report = api.encode(pictures, model, tile=tile, batch=batch, chunk=chunk, jobs=jobs, effort=effort,
                                   device=device, progress=_update(bar), estimate=options["estimate"])
@@ -466,8 +466,8 @@ def _compress_archive(sources: list[Source], dst: Path, force, chunk, jobs, quie
             pictures.append((s.name, read_image(s.path)))
         except (FlowzipError, OSError) as e:
             raise FlowzipError(f"{_message(e)} (nothing written)") from None
-    units = api.plan([p for _, p in pictures], model, archive=True, tile=tile, batch=batch, chunk=chunk,
-                     effort=effort).units
+    units = api.work_units([p for _, p in pictures], model, archive=True, tile=tile, batch=batch, chunk=chunk,
+                           effort=effort)
     with _progress(units, dst.name, quiet) as bar:
         data, report = api.encode(pictures, model, archive=True, tile=tile, batch=batch, chunk=chunk, jobs=jobs,
                                   effort=effort, device=device, progress=_update(bar), estimate=estimate)

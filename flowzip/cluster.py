@@ -26,7 +26,7 @@ from typing import Callable
 from . import __version__, api, parallel, policy
 from .errors import FlowzipError
 from .files import atomic_write
-from .image import IMAGE_SUFFIXES, read_image
+from .image import image_files, read_image
 
 PLAN, MANIFEST = "plan.json", "manifest.json"
 SHARD = "shard-{:05d}.fz"
@@ -57,7 +57,7 @@ def expand(inputs: list[str]) -> list[tuple[str, str]]:
             found = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
             files += [(p, Path(os.path.relpath(p, base)).as_posix()) for p in found]
         elif Path(spec).is_dir():
-            found = sorted(p for p in Path(spec).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = image_files(spec, recursive=True)
             files += [(str(p), p.relative_to(spec).as_posix()) for p in found]
         elif Path(spec).is_file():
             files.append((spec, Path(spec).name))

@@ -54,12 +54,12 @@ class FzDataset(Dataset):
         self.files = fz_files(path_or_paths)
         self.transform, self.cache_chunks, self.model = transform, max(1, cache_chunks), model
         self.starts, self.names = [], []
-        for path in self.files:
-            archive = self._open(path)
+        self._archives: dict[int, api.Archive] = {}  # opened once per process
+        for k, path in enumerate(self.files):
+            self._archives[k] = archive = self._open(path)
             self.starts.append(len(self.names))
             self.names += [e.name for e in archive.header.entries]
         self.decoded_chunks = 0  # chunks this process decoded (a stream counts as one)
-        self._archives: dict[int, api.Archive] = {}
         self._cache: OrderedDict[tuple, dict[int, np.ndarray]] = OrderedDict()
         self._pid = os.getpid()
 

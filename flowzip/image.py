@@ -185,10 +185,11 @@ def read_array(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read array ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
-def image_files(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """The image files in a folder (and below it, with ``recursive``), sorted."""
+def image_files(folder: str | Path, recursive: bool = False, suffixes=IMAGE_SUFFIXES) -> list[Path]:
+    """The image files (files with one of ``suffixes``) in a folder, and below it with
+    ``recursive``, sorted."""
     files = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
-    return sorted(f for f in files if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    return sorted(f for f in files if f.suffix.lower() in suffixes and f.is_file())
 
 
 class NamedPicture(NamedTuple):

@@ -190,8 +190,17 @@ def _decode_samples(raw: bytes, height: int, width: int, colour_type: int, depth
         unfiltered = np.empty((h, row_bytes), np.uint8)
         if not _unfilter_rows(filtered, bpp, unfiltered):
             raise _corrupt("a row has an unknown filter type")
-        samples[rows, cols] = _from_rows(unfiltered, channels, h, w, depth).transpose(1, 2, 0)
+        samples[rows, cols] = _row_samples(unfiltered, channels, h, w, depth)
     return samples
+
+
+def _row_samples(rows: np.ndarray, channels: int, height: int, width: int, depth: int) -> np.ndarray:
+    """(H, W, C) samples of unfiltered rows: a view of them at 8 and 16 bits (no copy)."""
+    if depth == 8:
+        return rows.reshape(height, width, channels)
+    if depth == 16:
+        return rows.view(">u2").reshape(height, width, channels)
+    return _from_rows(rows, channels, height, width, depth).transpose(1, 2, 0)
 
 
 def _raw_size(height: int, width: int, colour_type: int, depth: int, interlaced: bool) -> int:
@@ -301,7 +310,8 @@ def _deflate_segment(data: memoryview, start: int, level: int) -> bytes:
     """Raw deflate of one ``SEGMENT`` of ``data``, its window primed with the bytes before it,
     ending on a byte boundary (a sync flush) unless it is the last."""
     window = data[max(0, start - 2**15):start]
-    deflater = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=window) if start else zlib.compressobj(level, zlib.DEFLATED, -15)
+    primed = {"zdict": window} if start else {}
+    deflater = zlib.compressobj(level, zlib.DEFLATED, -15, **primed)
     end = start + SEGMENT
     return deflater.compress(data[start:end]) + deflater.flush(zlib.Z_FINISH if end >= len(data) else zlib.Z_SYNC_FLUSH)
 

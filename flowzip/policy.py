@@ -219,8 +219,8 @@ class Policy:
                 return Plan(container.TILED, integer_tile, batch or self.tiled_batch, [groups], None,
                             _units(pictures, [groups], [integer_tile]), tiles=[0])
         tile, batch = tile or self.stacked_tile, batch or self.stacked_batch
-        if integer_tile:  # tiles per network pass: about a 256x256 tile, so that the bytes do not follow ``batch``
-            batch = min(container.MAX_BATCH, -(-256 * 256 // integer_tile**2))
+        if integer_tile:  # tiles per network pass: about one tiled-layout tile (the bytes do not follow ``batch``)
+            batch = min(container.MAX_BATCH, -(-self.tiled_tile**2 // integer_tile**2))
         defaults = iter(self._defaults(flows, tile, level.bits_back))
         groups = [self._groups(p.mode, model, strict, next(defaults)) if c == FLOWS else self._classical_groups(p)
                   for p, c in zip(pictures, coders)]

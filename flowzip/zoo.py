@@ -197,7 +197,11 @@ def adapted(model: LoadedModel, adapter_bytes: bytes) -> LoadedModel:
     and weights id, so that a file names the base model."""
     from .adapt import Adapter
 
-    weights = Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights)
+    return with_weights(model, Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights), adapter_bytes)
+
+
+def with_weights(model: LoadedModel, weights: dict[str, np.ndarray], adapter_bytes: bytes = b"") -> LoadedModel:
+    """``model`` (same name, weights id and card) with other weights: those of an adapter."""
     return LoadedModel(model.name, model.family, model.channels, model.sha256, model.card, model.config, weights,
                        source=model.source, adapter=adapter_bytes)
 
