@@ -1,16 +1,20 @@
-"""Files written by flowzip 0.1 (tests/data/flowzip-0.1, a copy of ../shared/fixtures/flowzip-0.1)
-decode to exactly their images, and the same inputs and models still give byte for byte the same
-files in their layout (version 1, or version 2 with ``chunk=0``): the legacy coder cannot drift
-(slow: the shipped models)."""
+"""Files written by flowzip 0.1 and 0.2 decode to exactly their images, and the same inputs and
+models still give byte for byte the same files: the coders cannot drift (slow: the shipped models).
+
+0.1 (tests/data/flowzip-0.1, a copy of ../shared/fixtures/flowzip-0.1): its layouts (version 1, or
+version 2 with ``chunk=0``) under 0.1's policy. 0.2 (tests/data/flowzip-0.2): one file per layout
+and kind of image, re-encoded through the command line at 0.2's defaults."""
 
 import hashlib
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 import flowzip
 from flowzip import api, policy
+from flowzip.cli import main
 from flowzip.fileformat import container
 
 from conftest import DATA, shipped_model_available
@@ -45,3 +49,56 @@ def test_archive_decodes_and_reencodes_byte_for_byte(policy_of_0_1):
     for (_, pixels), png in zip(items, pngs):
         np.testing.assert_array_equal(pixels, np.asarray(Image.open(png)))
     assert flowzip.compress_archive(pngs, chunk=0) == data  # chunk=0: one stream, as 0.1 wrote
+
+
+# --- flowzip 0.2 --------------------------------------------------------------------------------
+
+FIXTURES_0_2 = DATA / "flowzip-0.2"
+CIFAR = [f"cifar/c0{i}.png" for i in range(8)]
+# file -> (the SHA-256 it was written with (first 16 hex digits), its images, compress's options)
+WRITTEN_BY_0_2 = {
+    "photo-classical.fz": ("ba46c0faaa01917e", ["photo.png"], []),
+    "photo-idf.fz": ("1228eda051619253", ["photo.png"], ["--model", "idf-photo-v2"]),
+    "photo-glow.fz": ("ba5b71871f34908a", ["photo.png"], ["--model", "glow-photo-v3"]),
+    "thumb.fz": ("6093cfa47453dcab", ["thumb.png"], []),
+    "thumb-adapted.fz": ("d48c146031a96773", ["thumb.png"], None),  # decoded only: a forced adapter
+    "archive-bitsback.fz": ("161738ada7a919bc", CIFAR, []),
+    "archive-mixed.fz": ("bedad17cba99e209", ["photo.png", "cifar/c00.png", "cifar/c01.png"], []),
+    "gray.fz": ("b8e8df2cc478e2c3", ["gray.png"], []),
+    "rgba.fz": ("c53902c7d8a9186f", ["rgba.png"], []),
+    "rgba-idf.fz": ("ff2a508074a7489e", ["rgba.png"], ["--model", "idf-rgb-v2"]),
+    "deep16.fz": ("3633180925240392", ["deep16.png"], []),
+    "palette.fz": ("8d436a313d0b2372", ["palette.png"], []),
+    "meta.fz": ("cb1303e8df7a1db5", ["meta.png"], []),
+}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _samples(path) -> np.ndarray:
+    """An image's samples as flowzip keeps them (a palette PNG's indices, 16 bits at 16)."""
+    return api.read_image(path).pixels
+
+
+@pytest.mark.parametrize("fz", WRITTEN_BY_0_2)
+def test_files_of_0_2_decode_exactly(fz):
+    sha, images, _ = WRITTEN_BY_0_2[fz]
+    data = (FIXTURES_0_2 / fz).read_bytes()
+    assert _sha(data) == sha
+    decoded = api.decode(data)
+    assert len(decoded) == len(images)
+    for (name, picture), image in zip(decoded, images):
+        assert name == ("" if len(images) == 1 else image.split("/")[-1])
+        np.testing.assert_array_equal(picture.pixels, _samples(FIXTURES_0_2 / image))
+
+
+@pytest.mark.parametrize("fz", [fz for fz, (_, _, options) in WRITTEN_BY_0_2.items() if options is not None])
+def test_0_2s_policy_writes_the_same_bytes_again(fz, tmp_path, monkeypatch):
+    sha, images, options = WRITTEN_BY_0_2[fz]
+    monkeypatch.chdir(FIXTURES_0_2)
+    out = tmp_path / fz
+    result = CliRunner().invoke(main, ["compress", *images, *options, "-o", str(out), "-q", "--no-png"])
+    assert result.exit_code == 0, result.output
+    assert _sha(out.read_bytes()) == sha
