@@ -40,7 +40,7 @@ FLOORS = [
     ["cli"],
     ["flowzip", "api", "bench", "cluster", "data", "datasets"],  # entry points ("flowzip": __init__)
     ["policy"],
-    ["zoo", "families", "adapt"],  # the registry of models
+    ["zoo", "families", "adapt", "pretrained"],  # the registry of models (pretrained: the shipped ones)
     ["pipelines", "coding"],  # 0.2's coding held the pipelines, the codecs and the entropy coders
     ["flows", "classical", "models", "training"],
     ["entropy"],
