@@ -53,7 +53,7 @@ class Adapter:
     def to_bytes(self, weights: dict[str, np.ndarray]) -> bytes:
         """The adapter's kind, a coding scale per adapted tensor (in ``adapted_keys`` order; 255:
         unchanged), then the integers of the changed tensors on a rANS stack."""
-        from .coding.rans import RansStack
+        from .entropy.rans import RansStack
 
         keys = adapted_keys(weights, self.kind)
         head = bytearray([list(ADAPTERS).index(self.kind)])
@@ -76,7 +76,7 @@ class Adapter:
     @classmethod
     def from_bytes(cls, data: bytes, weights: dict[str, np.ndarray]) -> "Adapter":
         """The adapter of a file, for the base model whose weights it changes."""
-        from .coding.rans import RansStack
+        from .entropy.rans import RansStack
 
         try:
             kind = list(ADAPTERS)[data[0]]
@@ -110,7 +110,7 @@ def _scale_index(q: np.ndarray) -> int:
 def _table_index(k: int) -> int:
     """The tables' log-scale index of a logistic whose mean absolute value is 2**(k / SCALE_STEPS)
     (a logistic of scale s has mean absolute value 2 ln 2 s)."""
-    from .coding import tables
+    from .entropy import tables
 
     ls = k / SCALE_STEPS * math.log(2) - math.log(2 * math.log(2))
     return int(min(tables.NUM_SCALES - 1, max(0, round((ls - tables.LOG_SCALE_MIN) * tables.LOG_SCALE_STEPS_PER_UNIT - 0.5))))

@@ -18,12 +18,13 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from . import families, parallel, policy, zoo
-from .coding import chunked, stacked, tiled
+from . import families, policy, zoo
 from .errors import FlowzipError, FormatError, ModelError
 from .fileformat import container
-from .coding.tiles import blank, pad_to_multiple, tile_boxes
-from .image import Picture, read_image
+from .images.image import Picture, read_image
+from .pipelines import chunked, stacked, tiled
+from .pipelines import workers as parallel
+from .pipelines.tiles import blank, pad_to_multiple, tile_boxes
 
 PIPELINES = {container.TILED: tiled, container.STACKED: stacked, container.CHUNKED: chunked}
 

@@ -23,10 +23,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import __version__, api, parallel, policy
+from . import __version__, api, policy
 from .errors import FlowzipError, ModelError
 from .files import atomic_write
-from .image import MODES, load_pictures, picture_from_array, picture_from_pil
+from .pipelines import workers as parallel
+from .images.image import MODES, load_pictures, picture_from_array, picture_from_pil
 
 FIELDS = ["set", "image", "codec", "bytes", "bpd", "ratio_to_png", "encode_mbps", "decode_mbps",
           "verified", "estimated_bpd"]

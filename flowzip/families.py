@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-from .coding.glow import GlowCodec
-from .coding.idf import IDFCodec
-from .coding.planes import PlanesCodec
+from .classical.planes import PlanesCodec
+from .flows.glow import GlowCodec
+from .flows.idf import IDFCodec
 from .errors import FormatError, ModelError
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from flowzip import api
-from flowzip.image import read_image
+from flowzip.images.image import read_image
 
 device = os.environ["DEVICE"]
 if device.startswith("cuda"):

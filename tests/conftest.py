@@ -89,8 +89,8 @@ def tiny_models(tiny_zoo_dir, monkeypatch):
 
 def check_codec(push, pop, prefill: int = 3):
     """Push then pop must give the data back and return the coder to its exact initial state."""
-    from flowzip.coding.ans import AnsStack
-    from flowzip.coding.logistic import LogisticCodec
+    from flowzip.entropy.ans import AnsStack
+    from flowzip.entropy.logistic import LogisticCodec
 
     coder = AnsStack()
     rng = np.random.default_rng(prefill)

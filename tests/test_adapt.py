@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from flowzip import adapt, api, policy, zoo
-from flowzip.cli import main
+from flowzip.cli.main import main
 from flowzip.errors import FormatError
 from flowzip.fileformat import container
-from flowzip.image import Picture
+from flowzip.images.image import Picture
 
 
 def _smooth(rng, h, w, c):

@@ -11,7 +11,7 @@ import flowzip
 from flowzip import api
 from flowzip.fileformat import container
 from flowzip.errors import ImageError, ModelError
-from flowzip.image import encode_image
+from flowzip.images.image import encode_image
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 
@@ -85,12 +85,12 @@ def test_icc_profile_and_exif_survive(tiny_models, tmp_path):
     path = tmp_path / "meta.png"
     im.save(path, icc_profile=b"fake icc profile bytes", exif=exif.tobytes())
     picture = api.decompress_picture(flowzip.compress(path))
-    from flowzip import pngfile
+    from flowzip.images import pngfile
 
     kept = pngfile.portable_metadata(picture.metadata)  # a PNG's chunks are kept as they are
     assert kept["icc_profile"] == b"fake icc profile bytes"
     assert kept["exif"] == exif.tobytes()
-    from flowzip.image import encode_image
+    from flowzip.images.image import encode_image
 
     written = Image.open(io.BytesIO(encode_image(picture, ".png")))
     assert written.info["icc_profile"] == b"fake icc profile bytes"
@@ -227,7 +227,7 @@ def test_every_lossless_format_round_trips(tiny_models, tmp_path, fmt, suffix, m
     assert picture.mode == mode
     np.testing.assert_array_equal(picture.pixels, expected)
     # and written back out in the same format, the samples are unchanged
-    from flowzip.image import encode_image
+    from flowzip.images.image import encode_image
     again = Image.open(io.BytesIO(encode_image(picture, suffix)))
     np.testing.assert_array_equal(np.asarray(again).reshape(pixels.shape), expected)
 

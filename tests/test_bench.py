@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from flowzip import bench, policy
-from flowzip.cli import main
+from flowzip.cli.main import main
 
 IMAGECODECS_NAMES = {"png", "webp", "jxl-e7", "jxl-e9", "jpeg2000", "jpegls", "qoi"}
 

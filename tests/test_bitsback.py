@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from flowzip import api, families, policy, zoo
-from flowzip.coding import glow as bitsback
-from flowzip.coding import stacked as stream
+from flowzip.flows import bitsback
+from flowzip.pipelines import stacked as stream
 from flowzip.fileformat import container
-from flowzip.coding.ans import AnsStack
-from flowzip.coding.glow import GlowCodec
-from flowzip.image import Picture
+from flowzip.entropy.ans import AnsStack
+from flowzip.flows.glow import GlowCodec
+from flowzip.images.image import Picture
 
 from conftest import GLOW_CONFIG, check_codec, random_glow
 
@@ -246,7 +246,7 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
 def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
     """Chunks are independent stacks: any chunk size gives back every image, and one chunk decodes
     on its own into the images it holds."""
-    from flowzip.coding import chunked
+    from flowzip.pipelines import chunked
 
     rng = np.random.default_rng(9)
     pictures = [(f"{i}.png", Picture(_smooth(rng, 24 + i, 33, 3), "RGB")) for i in range(7)]

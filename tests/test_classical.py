@@ -1,4 +1,4 @@
-"""The classical coders (``flowzip.coding.classical``, ``deflate``, ``planes``): exact round trips
+"""The classical coders (``flowzip.classical.classical``, ``deflate``, ``planes``): exact round trips
 over awkward shapes, depths and contents, corrupt streams, rates and determinism."""
 
 import os
@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from flowzip.coding import classical, deflate, planes
+from flowzip.classical import classical, deflate, planes
+from flowzip.images import pngrows
 from flowzip.errors import FormatError
 
 CODERS = [classical, deflate]
@@ -201,7 +202,7 @@ def test_deterministic_and_layout_independent():
 def test_numba_cache_goes_to_user_folder_when_package_is_read_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
-    code = ("import os; os.access = lambda path, mode: False; import flowzip.coding.jit, numba.core.config as c; "
+    code = ("import os; os.access = lambda path, mode: False; import flowzip.jit, numba.core.config as c; "
             "print(os.environ['NUMBA_CACHE_DIR'], c.CACHE_DIR)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     expected = str(tmp_path / "flowzip" / "numba")
@@ -233,4 +234,4 @@ def test_the_row_filter_kernel_matches_the_integer_reference(bpp):
         for rows in [rng.integers(0, 256, (h, w * bpp), dtype=np.uint8),
                      (np.cumsum(rng.integers(0, 3, (h, w * bpp)), axis=1) % 256).astype(np.uint8),
                      np.full((h, w * bpp), 200, np.uint8)]:
-            np.testing.assert_array_equal(deflate._filter_rows(rows, bpp), _filter_rows_reference(rows, bpp))
+            np.testing.assert_array_equal(pngrows.filter_rows(rows, bpp), _filter_rows_reference(rows, bpp))

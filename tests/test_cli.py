@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from flowzip import cli
-from flowzip.cli import main
+from flowzip.cli import main as cli
+from flowzip.cli.main import main
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from flowzip import api, zoo
 from flowzip.errors import FlowzipError
 
 distributed = pytest.importorskip("distributed")
-from flowzip import cluster  # noqa: E402
+from flowzip.datasets import cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_a_restarted_job_skips_finished_shards(tiny_models, client, collection, 
 def test_the_command_line_on_a_running_scheduler(tiny_models, client, collection, tmp_path):
     from click.testing import CliRunner
 
-    from flowzip.cli import main
+    from flowzip.cli.main import main
 
     out = tmp_path / "out"
     args = ["cluster", f"{collection}/**/*.png", "-o", str(out), "--scheduler", client.scheduler.address,

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip.coding import tables as pmf
-from flowzip.coding.ans import AnsStack
-from flowzip.coding.logistic import LogisticCodec
+from flowzip.entropy import tables as pmf
+from flowzip.entropy.ans import AnsStack
+from flowzip.entropy.logistic import LogisticCodec
 from flowzip.errors import FlowzipError, FormatError
 
 from conftest import check_codec
@@ -34,7 +34,7 @@ def test_push_then_pop_restores_data_and_state(n, seed, spread):
 
 
 def test_rate_tracks_the_estimate():
-    from flowzip.coding import tables as logistic
+    from flowzip.entropy import tables as logistic
 
     rng = np.random.default_rng(0)
     mu_q, j = _params(rng, 200_000, (-2, 3))
@@ -65,7 +65,7 @@ def test_bytes_round_trip_and_bad_streams():
 
 
 def test_bitstream_does_not_depend_on_chunking(monkeypatch):
-    import flowzip.coding.logistic as codecs
+    import flowzip.entropy.logistic as codecs
 
     rng = np.random.default_rng(1)
     mu_q, j = _params(rng, 5000)

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 import flowzip
-from flowzip import api, pngfile
-from flowzip.image import encode_image
+from flowzip import api
+from flowzip.images import pngfile
+from flowzip.images.image import encode_image
 
 from conftest import shipped_model_available
 
@@ -108,7 +109,7 @@ def test_pngsuite_style_files_are_kept_with_their_chunks(interlaced, tmp_path):
 def test_animated_and_corrupt_pngs_are_refused_in_one_line(tmp_path):
     from click.testing import CliRunner
 
-    from flowzip.cli import main
+    from flowzip.cli.main import main
 
     frames = [Image.new("RGB", (4, 4), c) for c in ((0, 0, 0), (255, 0, 0))]
     frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])

@@ -11,12 +11,13 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from flowzip import api, bench, parallel, policy
-from flowzip.cli import main
-from flowzip.data import FzDataset
+from flowzip import api, bench, policy
+from flowzip.pipelines import workers as parallel
+from flowzip.cli.main import main
+from flowzip.datasets.data import FzDataset
 from flowzip.errors import FlowzipError
 from flowzip.fileformat import container
-from flowzip.image import Picture
+from flowzip.images.image import Picture
 
 
 def _smooth(rng, h, w, c=3):
@@ -269,7 +270,7 @@ def test_a_failing_file_is_named_and_the_others_go_on(tiny_models, tree, tmp_pat
 
 
 def test_an_interrupted_run_leaves_no_partial_files(tiny_models, tree, tmp_path, monkeypatch):
-    from flowzip import cli
+    from flowzip.cli import main as cli
 
     real = cli.atomic_write
     calls = []

@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowzip import zoo
-from flowzip.coding import idf as idf_codec
-from flowzip.coding.fixedpoint import ACT_LIMIT, FRAC_BITS, FixedNet
-from flowzip.coding.idf import ExactIDF
+from flowzip.flows import idf as idf_codec
+from flowzip.flows.fixedpoint import ACT_LIMIT, FRAC_BITS, FixedNet
+from flowzip.flows.idf import ExactIDF
 from flowzip.models.layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
 
 from conftest import random_model, tiny_config
@@ -157,7 +157,7 @@ def test_the_gpu_path_computes_the_same_integers():
 
 def test_large_tiles_in_strips_give_the_same_integers(monkeypatch):
     """A tile larger than a block goes through the network in strips of rows with their halo."""
-    from flowzip.coding import fixedpoint
+    from flowzip.flows import fixedpoint
 
     torch.manual_seed(6)
     net = ConvNet(6, 12, hidden=16)

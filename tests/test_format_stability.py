@@ -14,7 +14,7 @@ from PIL import Image
 
 import flowzip
 from flowzip import api, policy
-from flowzip.cli import main
+from flowzip.cli.main import main
 from flowzip.fileformat import container
 
 from conftest import DATA, shipped_model_available

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import flowzip
 from flowzip import api
-from flowzip.image import Picture
+from flowzip.images.image import Picture
 from flowzip.errors import FlowzipError
 from flowzip.fileformat.mutate import KINDS, mutate
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from flowzip.errors import FlowzipError
-from flowzip.coding.tiles import pad_to_multiple, tile_boxes
+from flowzip.pipelines.tiles import pad_to_multiple, tile_boxes
 from flowzip.files import atomic_write
 
 

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip.coding import tables as pmf
+from flowzip.entropy import tables as pmf
 
 
 def test_tables_are_pinned():
@@ -56,9 +56,16 @@ def test_looked_up_windows_equal_computed_ones():
 
 
 def test_shipped_tables_are_their_definitions():
-    """tables.npz holds exactly what the decimal definitions compute."""
-    from flowzip.coding import precomputed
+    """The shipped tables.npz files hold exactly what scripts/tables/build.py computes with decimal."""
+    import importlib.util
+    from pathlib import Path
 
-    shipped = precomputed._shipped()
-    for name, compute in precomputed.definitions().items():
-        np.testing.assert_array_equal(shipped[name], compute())
+    path = Path(__file__).resolve().parents[1] / "scripts" / "tables" / "build.py"
+    spec = importlib.util.spec_from_file_location("build_tables", path)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for file, arrays in build.build().items():
+        with np.load(file) as shipped:
+            assert sorted(shipped.files) == sorted(arrays)
+            for name, computed in arrays.items():
+                np.testing.assert_array_equal(shipped[name], computed)

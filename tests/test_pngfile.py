@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from flowzip.errors import ImageError
-from flowzip import pngfile
-from flowzip.pngfile import (CHANNELS, DEPTHS, GRAY, GRAY_ALPHA, PALETTE, RGB, RGBA, SIGNATURE, Chunk,
+from flowzip.images import pngfile
+from flowzip.images.pngfile import (CHANNELS, DEPTHS, GRAY, GRAY_ALPHA, PALETTE, RGB, RGBA, SIGNATURE, Chunk,
                              PngImage, Place, from_planes, portable_metadata, read_png, to_planes, write_png)
 
 CASES = [(colour_type, depth) for colour_type, depths in DEPTHS.items() for depth in depths]

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowzip.coding import rans, tables
-from flowzip.coding.rans import RansStack
+from flowzip.entropy import rans, tables
+from flowzip.entropy.rans import RansStack
 from flowzip.errors import FormatError
-from flowzip.coding.tables import bits_np
+from flowzip.entropy.tables import bits_np
 
 
 def _params(rng, n, spread=40.0):

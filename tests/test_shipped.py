@@ -35,7 +35,7 @@ def test_sample_image_round_trip_and_rate(flows_only):
     data, report = _check_rate(picture)
     header, _ = container.parse(data)
     assert [m.name for m in header.models] == [policy.ACTIVE.bits_back_photo[3], policy.ACTIVE.integer_photo[3]]
-    from flowzip.image import png_size
+    from flowzip.images.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 import flowzip
 from flowzip import api, zoo
-from flowzip.cli import main
+from flowzip.cli.main import main
 from flowzip.training.trainer import export_checkpoint, train
 
 

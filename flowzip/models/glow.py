@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .constants import PRIOR_LOG_SCALE, SCALE_LIMIT
+from ..architecture.constants import PRIOR_LOG_SCALE, SCALE_LIMIT
 from .layers import ConvNet, squeeze
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from . import logistic
-from .constants import PIXEL_OFFSET
+from ..architecture.constants import PIXEL_OFFSET
 from .layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
 
 INITIAL_LOG_SCALE = 2.0

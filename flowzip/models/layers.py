@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .constants import CONVNET_INPUT_SCALE, TRANSLATION_LIMIT
+from ..architecture.constants import CONVNET_INPUT_SCALE, TRANSLATION_LIMIT
 
 
 class ConvNet(nn.Module):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .constants import LOG_SCALE_MAX, LOG_SCALE_MIN
+from ..architecture.constants import LOG_SCALE_MAX, LOG_SCALE_MIN
 
 
 def clamp_log_scale(ls: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..image import image_files
+from ..images.image import image_files
 
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
 

@@ -25,7 +25,7 @@ from torch import distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import families, zoo
-from ..image import read_array
+from ..images.image import read_array
 from .data import CropSampler, load_folder, to_gray
 from ..errors import FlowzipError, ModelError
 

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from flowzip import adapt, zoo
-from flowzip.coding.tiles import pad_to_multiple, tile_boxes
-from flowzip.image import image_files, read_image
+from flowzip.pipelines.tiles import pad_to_multiple, tile_boxes
+from flowzip.images.image import image_files, read_image
 
 TRAIN_PHOTOS = Path("../shared/data/train_photos")
 

@@ -1,4 +1,4 @@
-"""Bytes and speed of the classical coders (``flowzip.coding.classical``, ``deflate`` and their
+"""Bytes and speed of the classical coders (``flowzip.classical.classical``, ``deflate`` and their
 best-of in ``planes``) against PNG, JPEG-LS and JPEG XL, on a synthetic corpus this script draws
 (graphics, text, gradients, noise, palettes, low and high bit depths, alpha) and on Kodak.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from flowzip.coding import classical, deflate, planes
+from flowzip.classical import classical, deflate, planes
 
 
 # ----------------------------------------------------------------------------- synthetic corpus

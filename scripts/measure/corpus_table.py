@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from test_corpus import CORPUS  # noqa: E402  (the corpus the tests hold flowzip to)
 
-from flowzip.image import read_image  # noqa: E402
+from flowzip.images.image import read_image  # noqa: E402
 
 
 def _compress(release: Path | None, src: Path, out: Path) -> str:

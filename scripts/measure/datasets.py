@@ -43,7 +43,7 @@ def emit(out: Path | None, **row) -> None:
 
 def curve(args) -> None:
     from flowzip import api
-    from flowzip.image import Picture
+    from flowzip.images.image import Picture
 
     train = np.load(io.BytesIO(lzma.open(DATA / "train.npy.xz").read()))
     held = np.random.default_rng(0).permutation(len(train))[: args.images]
@@ -113,7 +113,7 @@ def cifar(args) -> None:
     exact = np.array_equal(np.asarray(Image.open(only / member)), images[n // 2])
     emit(args.out, step="only", image=member, seconds=seconds_one, exact=bool(exact),
          whole_archive_seconds=seconds, speedup=round(seconds / seconds_one, 1))
-    code = ("import sys, time, numpy as np, torch; from flowzip.data import FzDataset; "
+    code = ("import sys, time, numpy as np, torch; from flowzip.datasets.data import FzDataset; "
             "d = FzDataset(sys.argv[1]); t = time.perf_counter(); "
             "got = torch.cat(list(torch.utils.data.DataLoader(d, batch_size=100, num_workers=2))).numpy(); "
             "print(round(time.perf_counter() - t, 1), int(sum(np.array_equal(a, b) for a, b in "

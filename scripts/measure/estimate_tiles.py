@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 
 from flowzip import policy, zoo
-from flowzip.coding.tiles import pad_to_multiple, tile_boxes
-from flowzip.image import load_pictures
+from flowzip.pipelines.tiles import pad_to_multiple, tile_boxes
+from flowzip.images.image import load_pictures
 from flowzip.training.trainer import held_out_bpd
 
 

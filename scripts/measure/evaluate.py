@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from flowzip import api
-from flowzip.image import load_pictures, read_image
+from flowzip.images.image import load_pictures, read_image
 from flowzip.training.data import to_gray
 
 

@@ -1,0 +1,322 @@
+"""The classical coder's predictive plane coder (a numba kernel): adaptive context modelling of
+the residuals of a self-correcting weighted predictor, in the spirit of JPEG XL's weighted
+predictor, CALIC and JPEG-LS. Integer arithmetic only.
+
+Prediction (in 1/8ths of a level, ``FRACTION`` bits):
+
+- five sub-predictors: ``W + NE - N``; ``N`` and ``W`` less a share of their neighbours' errors;
+  ``N`` less a share of the three errors above; ``N + W - NW``; each weighted by the inverse of its
+  own error at W, WW, NW, N and NE (JPEG XL's weighted predictor, with other constants);
+- colour differences (``ref`` >= 0) also have the colour line: where plane 0 lies between its
+  W and N, this plane lies as far between its own (exact on the anti-aliased edges of flat-colour
+  graphics; ``N + W - NW`` where plane 0 has W = N). Whichever of the blend and the line has the
+  smaller running error predicts;
+- the prediction is kept within ``[min(W, N, NE), max(W, N, NE)]``;
+- colour differences then subtract the previous plane's error at the same pixel times a slope,
+  a running least-squares fit per activity level;
+- bias cancellation: the mean error so far in the context of which of six neighbours lie above
+  the prediction and of the activity is subtracted (each error clamped, so that the edge of a
+  glyph cannot drag the mean).
+
+Coding: the residual, reduced modulo ``2**bits``, as its magnitude class ``k = bit_length(|e|)``
+in unary from the context's usual class (up or down), its sign, the bit below its leading one,
+and raw low bits. The context is the local error energy (two classes per octave; the previous
+plane's error at the pixel counts too) times a gradient class; the sign's context is the
+prediction's rounding fraction and the sign of W's error. Bit models start at probabilities
+typical of photos (``_starting_models``), so that small planes (tiles) learn less.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..entropy import rangecoder as rc
+from ..jit import inline_kernel, kernel
+
+FRACTION = 3  # predictions carry 3 fractional bits
+
+# Weighted predictor: error-correction strengths (/32) of sub-predictors 1-3, base weights.
+CORRECT_N, CORRECT_W, CORRECT_NNE = 4, 5, 4
+BASE_WEIGHTS = (13, 12, 12, 12, 12)
+N_PREDICTORS = 5
+# The running errors that choose between the blend and the colour line decay by 2**-SWITCH_SHIFT
+# per sample.
+SWITCH_SHIFT = 10
+# Bias cancellation: 6 texture bits x 4 activity levels, running means halved every BIAS_LIMIT
+# samples; each error counts at most 2 + energy / 8 levels.
+BIAS_CONTEXTS, BIAS_LIMIT = 64 * 4, 256
+# Inter-plane slope: one running regression per activity level, halved when its energy passes
+# SLOPE_LIMIT (scaled to the plane's depth); slopes are /256 and at most SLOPE_MAX.
+SLOPE_CONTEXTS, SLOPE_LIMIT, SLOPE_MAX, SLOPE_PRIOR = 16, 1 << 20, 512, 64
+# Coding contexts: error-energy classes (two per octave) x gradient classes.
+GRADIENT_CLASSES = 6
+SIGN_CONTEXTS = 16
+# Starting probabilities (/65536) of the residual's bits, roughly where they end up on photos,
+# worth PRIOR_COUNT bits seen: whether the class goes one higher, by distance from the context's
+# usual class; whether it is this one, going down; the first decision; the bit below the leading
+# one. Signs start by the prediction's fraction.
+PRIOR_UP = (24000, 14000, 5000, 4000)
+PRIOR_DOWN = (33000, 36000, 39000, 40000)
+PRIOR_FIRST, PRIOR_MANTISSA = 29000, 19000
+PRIOR_COUNT = 8
+
+
+@kernel
+def energy_classes(bits):
+    return 2 * bits + 8
+
+
+@kernel
+def residual_block(bits):
+    """Bit models per coding context: first class decision, classes up, classes down, bit below
+    the leading one per class, signs."""
+    return 3 * (bits + 1) + 1 + SIGN_CONTEXTS
+
+
+@functools.cache
+def _starting_models(bits: int) -> np.ndarray:
+    """The bit models of a plane of ``bits``-bit samples before it starts (do not modify)."""
+    kmax = bits + 1
+    classes = energy_classes(bits)
+    prior = np.zeros((classes, GRADIENT_CLASSES, residual_block(bits)), np.int32)
+    for energy_class in range(classes):
+        start = min(max((energy_class >> 1) - 1, 0), bits)
+        row = prior[energy_class]
+        row[:, 0] = PRIOR_FIRST
+        for j in range(kmax):
+            row[:, 1 + j] = PRIOR_UP[min(max(j - start, 0), len(PRIOR_UP) - 1)]
+            row[:, 1 + kmax + j] = PRIOR_DOWN[min(max(start - j - 1, 0), len(PRIOR_DOWN) - 1)]
+        row[:, 1 + 2 * kmax: 1 + 3 * kmax] = PRIOR_MANTISSA
+        row[:, 1 + 3 * kmax:] = 42000 - 19000 * (np.arange(SIGN_CONTEXTS) >> 1) // 7
+    models = np.empty((prior.size, 3), np.int32)
+    models[:, 0] = models[:, 1] = prior.ravel()
+    models[:, 2] = PRIOR_COUNT
+    return models
+
+
+BYTE_BIT_LENGTH = np.array([n.bit_length() for n in range(256)], np.int64)
+
+
+@inline_kernel
+def bit_length(v):
+    """Bits needed to write ``v`` >= 0."""
+    n = 0
+    while v >= 1 << 16:
+        v >>= 16
+        n += 16
+    if v >= 256:
+        v >>= 8
+        n += 8
+    return n + BYTE_BIT_LENGTH[v]
+
+
+@inline_kernel
+def log_class(v):
+    """Two classes per octave: 0, 1, 2, 3, 4-5, 6-7, 8-11, 12-15, ..."""
+    if v < 4:
+        return v
+    n = bit_length(v)
+    return 2 * n - 2 + ((v >> (n - 2)) & 1)
+
+
+@inline_kernel
+def code_residual(coder, buf, models, block, start, e, bits, sign_ctx, decoding):
+    """Code a residual with ``|e| <= 2**(bits-1)`` in the context whose models begin at
+    ``block``; returns ``(e, coder)``.
+
+    The magnitude class ``k = bit_length(|e|)`` is coded in unary from the context's usual class
+    ``start``: first whether ``k >= start``, then upwards (``k > j``?) or downwards (``k == j``?).
+    Then the sign, the bit below the leading one, and the remaining bits raw.
+    """
+    kmax = bits + 1
+    magnitude = e if e >= 0 else -e
+    k = bit_length(magnitude)
+    up = block + 1
+    down = up + kmax
+    mantissa = down + kmax
+    signs = mantissa + kmax
+    at_least = 1
+    if start > 0:
+        at_least, coder = rc.code_modelled(coder, buf, models, block, 1 if k >= start else 0, decoding)
+    if at_least:
+        j = start
+        while j < bits:
+            more, coder = rc.code_modelled(coder, buf, models, up + j, 1 if k > j else 0, decoding)
+            if not more:
+                break
+            j += 1
+    else:
+        j = start - 1
+        while j > 0:
+            here, coder = rc.code_modelled(coder, buf, models, down + j, 1 if k == j else 0, decoding)
+            if here:
+                break
+            j -= 1
+    k = j
+    if k == 0:
+        return 0, coder
+    negative, coder = rc.code_modelled(coder, buf, models, signs + sign_ctx, 1 if e < 0 else 0, decoding)
+    value = 1
+    if k >= 2:
+        bit, coder = rc.code_modelled(coder, buf, models, mantissa + k, (magnitude >> (k - 2)) & 1, decoding)
+        value = 2 | bit
+        if k >= 3:
+            low, coder = rc.code_raw(coder, buf, magnitude, k - 2, decoding)
+            value = (value << (k - 2)) | low
+    return (-value if negative else value), coder
+
+
+def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bits: int, rows: np.ndarray,
+               decoding: bool):
+    """Code plane ``c`` of ``img`` (C, H, W int32; decoding: fill it in) of ``bits``-bit samples;
+    returns the coder. ``te[c]`` receives each sample's prediction error (in 1/8ths); ``ref`` >= 0
+    names the earlier plane whose errors ``te[ref]`` feed this plane's prediction and contexts;
+    ``rows`` is a scratch (N_PREDICTORS, 2, W) int32 array."""
+    rows[:] = 0
+    bias = np.zeros((BIAS_CONTEXTS, 2), np.int64)
+    slope = np.zeros((SLOPE_CONTEXTS, 2), np.int64)
+    return _code_plane(coder, buf, img, te, c, ref, bits, _starting_models(bits).copy(), rows, bias, slope,
+                       decoding)
+
+
+@kernel
+def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, decoding):
+    """``code_plane``'s loop; ``models``, ``rows`` (N_PREDICTORS, 2, W), ``bias``
+    (BIAS_CONTEXTS, 2) and ``slope`` (SLOPE_CONTEXTS, 2) are its adaptive state."""
+    height, width = img.shape[1], img.shape[2]
+    maxv = (1 << bits) - 1
+    half = 1 << (bits - 1)
+    top8 = maxv << FRACTION
+    energy_cap = energy_classes(bits) - 1
+    gradient_shift = max(bits - 8, 0)
+    slope_limit = SLOPE_LIMIT << max(2 * (bits - 8), 0)
+    w0, w1, w2, w3, w4 = BASE_WEIGHTS
+    block = residual_block(bits)
+    blend_err = line_err = 0
+    for y in range(height):
+        cur = y & 1
+        prv = cur ^ 1
+        for x in range(width):
+            # Neighbours: the first row sees only W, the first column takes N for W.
+            if y > 0:
+                vn = img[c, y - 1, x]
+                vw = img[c, y, x - 1] if x > 0 else vn
+                vnw = img[c, y - 1, x - 1] if x > 0 else vn
+                vne = img[c, y - 1, x + 1] if x + 1 < width else vn
+                vnn = img[c, y - 2, x] if y > 1 else vn
+            else:
+                vw = img[c, y, x - 1] if x > 0 else half
+                vn = vnw = vne = vnn = vw
+            vww = img[c, y, x - 2] if x > 1 else vw
+            xw = max(x - 1, 0)
+            xww = max(x - 2, 0)
+            xne = min(x + 1, width - 1)
+            ten = te[c, y - 1, x] if y > 0 else 0
+            tew = te[c, y, xw] if x > 0 else ten
+            tenw = te[c, y - 1, xw] if (y > 0 and x > 0) else ten
+            tene = te[c, y - 1, xne] if y > 0 else 0
+            teww = te[c, y, xww] if x > 1 else tew
+            n8 = vn << FRACTION
+            w8 = vw << FRACTION
+            nw8 = vnw << FRACTION
+            ne8 = vne << FRACTION
+            p0 = w8 + ne8 - n8
+            p1 = n8 - (((tew + ten + tene) * CORRECT_N) >> 5)
+            p2 = w8 - (((tew + ten + tenw) * CORRECT_W) >> 5)
+            p3 = n8 - (((tenw + ten + tene) * CORRECT_NNE) >> 5)
+            p4 = n8 + w8 - nw8
+            # Weights: inverse of each sub-predictor's error at W, WW, NW, N, NE.
+            e0 = e1 = e2 = e3 = e4 = 1
+            if y > 0:
+                e0 += rows[0, prv, x] + rows[0, prv, xne] + rows[0, prv, xw]
+                e1 += rows[1, prv, x] + rows[1, prv, xne] + rows[1, prv, xw]
+                e2 += rows[2, prv, x] + rows[2, prv, xne] + rows[2, prv, xw]
+                e3 += rows[3, prv, x] + rows[3, prv, xne] + rows[3, prv, xw]
+                e4 += rows[4, prv, x] + rows[4, prv, xne] + rows[4, prv, xw]
+            if x > 0:
+                e0 += rows[0, cur, xw] + rows[0, cur, xww]
+                e1 += rows[1, cur, xw] + rows[1, cur, xww]
+                e2 += rows[2, cur, xw] + rows[2, cur, xww]
+                e3 += rows[3, cur, xw] + rows[3, cur, xww]
+                e4 += rows[4, cur, xw] + rows[4, cur, xww]
+            u0 = (w0 << 24) // e0
+            u1 = (w1 << 24) // e1
+            u2 = (w2 << 24) // e2
+            u3 = (w3 << 24) // e3
+            u4 = (w4 << 24) // e4
+            total = u0 + u1 + u2 + u3 + u4
+            blend8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
+            # Colour line: where plane 0 lies between W and N, this plane lies as far along (where
+            # plane 0 has W = N, the plane's N + W - NW).
+            line8 = blend8
+            if ref >= 0 and y > 0 and x > 0:
+                line8 = p4
+                line = img[0, y - 1, x] - img[0, y, x - 1]
+                if line != 0:
+                    line8 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
+            pred8 = line8 if line_err < blend_err else blend8
+            pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
+            energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
+            bias_level = min(log_class(energy) >> 2, 3)
+            # Another plane's error at this pixel, times a learnt slope.
+            spatial8 = pred8
+            slope_ctx = 0
+            tref = 0
+            if ref >= 0:
+                tref = te[ref, y, x]
+                slope_ctx = min(log_class((abs(ten) + abs(tew) + abs(tenw) + abs(tene) + 4) >> FRACTION),
+                                SLOPE_CONTEXTS - 1)
+                k = (slope[slope_ctx, 0] << 8) // (slope[slope_ctx, 1] + SLOPE_PRIOR)
+                k = min(max(k, -SLOPE_MAX), SLOPE_MAX)
+                pred8 = spatial8 - ((k * tref) >> 8)
+                energy += (abs(tref) + 8) >> 4
+            # Bias cancellation in the context of which neighbours lie above the prediction.
+            texture = ((1 if n8 > pred8 else 0) | (2 if w8 > pred8 else 0) | (4 if nw8 > pred8 else 0)
+                       | (8 if ne8 > pred8 else 0) | (16 if (vnn << FRACTION) > pred8 else 0)
+                       | (32 if (vww << FRACTION) > pred8 else 0))
+            bias_ctx = texture * 4 + bias_level
+            count = bias[bias_ctx, 1]
+            unbiased8 = pred8
+            if count > 0:
+                pred8 -= (bias[bias_ctx, 0] + (count >> 1)) // count
+            pred8 = min(max(pred8, 0), top8)
+            pred = (pred8 + (1 << (FRACTION - 1))) >> FRACTION
+            gradient = (abs(vn - vnw) + abs(vw - vnw) + abs(vne - vn)) >> gradient_shift
+            energy_class = min(log_class(energy), energy_cap)
+            ctx = energy_class * GRADIENT_CLASSES + min(log_class(gradient), GRADIENT_CLASSES - 1)
+            start = min(max((energy_class >> 1) - 1, 0), bits)
+            sign_ctx = (pred8 - (pred << FRACTION) + 4) * 2 + (1 if tew > 0 else 0)
+            e = 0
+            if not decoding:
+                e = img[c, y, x] - pred
+                if e >= half:
+                    e -= 1 << bits
+                elif e < -half:
+                    e += 1 << bits
+            e, coder = code_residual(coder, buf, models, ctx * block, start, e, bits, sign_ctx, decoding)
+            v = (pred + e) & maxv
+            img[c, y, x] = v
+            v8 = v << FRACTION
+            te[c, y, x] = pred8 - v8
+            rows[0, cur, x] = abs(p0 - v8)
+            rows[1, cur, x] = abs(p1 - v8)
+            rows[2, cur, x] = abs(p2 - v8)
+            rows[3, cur, x] = abs(p3 - v8)
+            rows[4, cur, x] = abs(p4 - v8)
+            blend_err += abs(blend8 - v8) - (blend_err >> SWITCH_SHIFT)
+            line_err += abs(line8 - v8) - (line_err >> SWITCH_SHIFT)
+            limit = (2 << FRACTION) + energy
+            bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
+            bias[bias_ctx, 1] = count + 1
+            if count + 1 >= BIAS_LIMIT:
+                bias[bias_ctx, 0] = bias[bias_ctx, 0] // 2
+                bias[bias_ctx, 1] = (count + 1) >> 1
+            if ref >= 0:
+                slope[slope_ctx, 0] += (spatial8 - v8) * tref
+                slope[slope_ctx, 1] += tref * tref
+                if slope[slope_ctx, 1] > slope_limit:
+                    slope[slope_ctx, 0] >>= 1
+                    slope[slope_ctx, 1] >>= 1
+    return coder

@@ -1,0 +1,5 @@
+"""``python -m flowzip.cli``: the command line."""
+
+from .main import main
+
+main()

@@ -1,0 +1,224 @@
+"""Reading and writing images without losing anything: files, bytes, PIL images, arrays, folders
+and .npy datasets all become ``Picture``s here, and only here."""
+
+from __future__ import annotations
+
+import io
+import lzma
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from . import pngfile
+from ..errors import ImageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
+ARRAY_SUFFIXES = (".npy", ".npy.xz")
+MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
+                    ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+KEPT_METADATA = ("icc_profile", "exif")
+UNSUPPORTED_MODES = {"P": "palette images", "PA": "palette images with alpha", "1": "1-bit images",
+                     "I": "16- and 32-bit integer images", "F": "floating-point images",
+                     "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
+                     "La": "premultiplied gray+alpha images", "RGBa": "premultiplied RGBA images"}
+
+
+@dataclass
+class Picture:
+    """Pixels as a (H, W, C) uint8 array, its mode, and metadata kept byte for byte."""
+
+    pixels: np.ndarray
+    mode: str
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8  # bits per sample: uint8 pixels up to 8, uint16 above
+
+    @property
+    def is_palette(self) -> bool:
+        """Whether the samples are palette indices (the palette is in the metadata)."""
+        return "png:palette" in self.metadata
+
+    @property
+    def plain(self) -> bool:
+        """8 bits per sample, no palette: what every format (and Pillow) can hold."""
+        return self.bit_depth == 8 and not self.is_palette
+
+    def to_pil(self) -> Image.Image:
+        if not self.plain:
+            raise ImageError(f"a {self.bit_depth}-bit{' palette' if self.is_palette else ''} image can only be "
+                             "written as PNG")
+        arr = self.pixels[..., 0] if self.mode == "L" else self.pixels
+        return Image.fromarray(np.ascontiguousarray(arr), self.mode)
+
+
+def _declared_depth(head: bytes, im: Image.Image) -> str | None:
+    """What the file itself declares when it is not plain 8 bits per sample, else None.
+    Pillow reads 16-bit TIFF and PPM files as 8-bit images, so ask the file."""
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        if any(b != 8 for b in bits):
+            return f"{max(bits)}-bit TIFF"
+    if im.format == "PPM" and head[:2] in (b"P2", b"P3", b"P5", b"P6"):
+        tokens = b" ".join(line.split(b"#")[0] for line in head.splitlines()).split()
+        if len(tokens) >= 4 and tokens[3].isdigit() and int(tokens[3]) != 255:
+            return f"PPM/PGM with maximum value {int(tokens[3])}"
+    return None
+
+
+def picture_from_array(arr: np.ndarray) -> Picture:
+    """A uint8 (8 bits per sample) or uint16 (16) array (H, W) or (H, W, C), C in 1..4."""
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"only uint8 and uint16 arrays are supported, not {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in MODES or min(arr.shape[:2]) < 1:
+        raise ImageError(f"an image array must be (H, W) or (H, W, C) with C in 1..4, not {arr.shape}")
+    return Picture(np.ascontiguousarray(arr), MODES[arr.shape[2]], bit_depth=8 * arr.dtype.itemsize)
+
+
+def picture_from_png(data: bytes) -> Picture:
+    """Every PNG, kept exactly (``pngfile``): its samples at their own depth, palette indices with
+    their palette, and every chunk."""
+    planes, mode, bit_depth, metadata = pngfile.to_planes(pngfile.read_png(data))
+    return Picture(planes, mode, metadata, bit_depth)
+
+
+def picture_from_pil(im: Image.Image) -> Picture:
+    if getattr(im, "n_frames", 1) > 1:
+        raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
+    if im.mode not in MODES.values():
+        what = UNSUPPORTED_MODES.get(im.mode.split(";")[0], f"images of mode {im.mode!r}")
+        raise ImageError(f"{what} are not supported yet (only 8-bit L, LA, RGB and RGBA are kept exactly)")
+    pixels = np.asarray(im)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
+    return Picture(np.ascontiguousarray(pixels), im.mode, metadata)
+
+
+def read_image(source, name: str | None = None) -> Picture:
+    """A path, image file bytes, a PIL image, a numpy array or a Picture -> Picture, refusing what
+    would lose data. Errors name ``name`` (by default the path; nothing for bytes)."""
+    if isinstance(source, Picture):
+        return source
+    if isinstance(source, np.ndarray):
+        return picture_from_array(source)
+    if isinstance(source, Image.Image):
+        return picture_from_pil(source)
+    from_bytes = isinstance(source, (bytes, bytearray, memoryview))
+    name = name if name is not None else ("" if from_bytes else str(source))
+    prefix = f"{name}: " if name else ""
+    try:
+        data = bytes(source) if from_bytes else Path(source).read_bytes()
+        if data[:8] == pngfile.SIGNATURE:
+            return picture_from_png(data)
+        with Image.open(io.BytesIO(data)) as im:
+            depth = _declared_depth(data[:512], im)
+            if depth is not None:
+                raise ImageError(f"{depth} images are not supported yet (only 8 bits per sample)")
+            im.load()
+            return picture_from_pil(im)
+    except ImageError as e:
+        raise ImageError(f"{prefix}{e}") from None
+    except FileNotFoundError:
+        raise ImageError(f"{prefix}no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{prefix}is a directory") from None
+    except PermissionError:
+        raise ImageError(f"{prefix}permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{prefix}cannot read image (not an image format flowzip reads)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
+    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG, written by
+    flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
+    source PNG held (depth, palette, chunks), or else a picture's ICC profile and Exif; other
+    formats get plain 8-bit pictures and their ICC profile and Exif."""
+    fmt = LOSSLESS_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise ImageError(f"cannot write {suffix or 'files without a suffix'}: choose a lossless format "
+                         f"({', '.join(sorted(LOSSLESS_FORMATS))})")
+    if fmt == "PNG":
+        return pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, picture.metadata),
+                                 compress_level=6, threads=threads)
+    metadata = pngfile.portable_metadata(picture.metadata)
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    for key in KEPT_METADATA:
+        if key in metadata:
+            options[key] = metadata[key]
+    buf = io.BytesIO()
+    try:
+        picture.to_pil().save(buf, fmt, **options)
+    except (OSError, ValueError, KeyError) as e:
+        raise ImageError(f"cannot write a {picture.mode} image as {fmt}: {e}") from None
+    return buf.getvalue()
+
+
+def png_size(picture: Picture) -> int:
+    """Bytes of an optimized PNG of the same pixels (Pillow, optimize=True; flowzip's own writer
+    at level 9 where Pillow cannot hold them), for comparison."""
+    if not picture.plain:
+        return len(pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, {})))
+    buf = io.BytesIO()
+    picture.to_pil().save(buf, "PNG", optimize=True)
+    return buf.tell()
+
+
+def read_array(path: str | Path) -> np.ndarray:
+    """A uint8 array of shape (N, H, W[, C]) from .npy or .npy.xz."""
+    path = Path(path)
+    try:
+        if path.name.endswith(".xz"):
+            with lzma.open(path) as f:
+                return np.load(io.BytesIO(f.read()))
+        return np.load(path)
+    except (OSError, ValueError, lzma.LZMAError) as e:
+        raise ImageError(f"{path}: cannot read array ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def image_files(folder: str | Path, recursive: bool = False, suffixes=IMAGE_SUFFIXES) -> list[Path]:
+    """The image files (files with one of ``suffixes``) in a folder, and below it with
+    ``recursive``, sorted."""
+    files = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
+    return sorted(f for f in files if f.suffix.lower() in suffixes and f.is_file())
+
+
+class NamedPicture(NamedTuple):
+    set: str  # the folder's or array file's name
+    name: str
+    picture: Picture
+
+
+def load_pictures(paths, limit: int | None = None, start: int = 0, recursive: bool = False) -> list[NamedPicture]:
+    """Pictures from folders (their image files; with ``recursive`` also those below, named by
+    their relative paths), image files, and .npy / .npy.xz arrays of shape (N, H, W[, C]); per path
+    at most ``limit``, from the ``start``-th on. The set is the folder's name, the array file's
+    name, or for a single image file the name of its folder."""
+    out = []
+    stop = None if limit is None else start + limit
+    for path in map(Path, paths):
+        if path.is_dir():
+            out += [NamedPicture(path.name, f.relative_to(path).as_posix(), read_image(f))
+                    for f in image_files(path, recursive)[start:stop]]
+        elif path.name.endswith(ARRAY_SUFFIXES):
+            if not path.is_file():
+                raise ImageError(f"{path}: no such file")
+            array = read_array(path)
+            if array.ndim not in (3, 4):
+                raise ImageError(f"{path}: expected an array of shape (N, H, W[, C]), not {array.shape}")
+            out += [NamedPicture(path.name, f"{path.name}[{i}]", picture_from_array(np.asarray(array[i])))
+                    for i in range(start, min(len(array), stop or len(array)))]
+        else:
+            out.append(NamedPicture(path.resolve().parent.name, path.name, read_image(path)))
+    if not out:
+        raise ImageError("no images found in " + ", ".join(map(str, paths)))
+    return out
