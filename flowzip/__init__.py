@@ -10,8 +10,8 @@
 
 from .api import compress, compress_archive, decompress, decompress_archive
 from .errors import FlowzipError, FormatError, ImageError, ModelError
+from .version import __version__
 from .zoo import load_model
 
-__version__ = "0.2.0"
 __all__ = ["compress", "compress_archive", "decompress", "decompress_archive", "load_model", "FlowzipError",
            "FormatError", "ImageError", "ModelError", "__version__"]

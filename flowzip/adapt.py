@@ -2,11 +2,13 @@
 them in the file.
 
 The encoder fine-tunes a chosen set of parameters (``ADAPTERS``: names matched against the
-weights' keys) of the float model on the images' own tiles, in float and with torch; then puts the
-change of each parameter on a grid of ``2**-STEP_BITS`` and codes the integers with flowzip's rANS
-under a discretized logistic of a scale chosen per parameter tensor. The decoder reads those
-integers and builds the exact twin from the base weights plus them: base float32 weights plus
-multiples of a power of two are exact float64 numbers, so both sides build the same twin.
+weights' keys) of the float model on the images' own tiles, in float and with torch
+(``models.adaptation``); then puts the change of each parameter on a grid of ``2**-STEP_BITS`` and
+codes the integers with flowzip's rANS under a discretized logistic of a scale chosen per
+parameter tensor (``Adapter``). The decoder reads those integers and builds the exact twin from
+the base weights plus them: base float32 weights plus multiples of a power of two are exact
+float64 numbers, so both sides build the same twin. ``fit_plan`` adapts the models of a plan, each
+on the tiles it codes, keeping an adapter only where it pays for its bytes.
 """
 
 from __future__ import annotations
@@ -116,65 +118,35 @@ def _table_index(k: int) -> int:
     return int(min(tables.NUM_SCALES - 1, max(0, round((ls - tables.LOG_SCALE_MIN) * tables.LOG_SCALE_STEPS_PER_UNIT - 0.5))))
 
 
-def fit(loaded, tiles: np.ndarray, adapter: str, steps: int, lr: float = 2e-3, batch: int = 16,
-        seed: int = 0, progress=None) -> Adapter:
-    """Fine-tune the parameters ``adapter`` names on ``tiles`` ((N, C, H, W) uint8) for ``steps``
-    Adam steps of ``batch`` random tiles; returns their changes on the grid. Float, torch: the
-    encoder's side only."""
-    import copy
+def fit_plan(plan, pictures, models: dict) -> dict[str, bytes]:
+    """Model name -> adapter bytes for every model that codes plane groups in ``plan`` (a
+    ``policy.Plan`` with ``adapt`` set; ``models``: name -> loaded model): fitted on the tiles it
+    codes (those of its most common shape), and kept where it pays for its bytes."""
+    from .models.adaptation import fit
+    from .pipelines.codecs import codec_for
+    from .pipelines.tiles import tiles_of
 
-    import torch
-
-    model = copy.deepcopy(loaded.model).train()
-    keys = adapted_keys(loaded.weights, adapter)
-    params = dict(model.named_parameters())
-    for p in model.parameters():
-        p.requires_grad_(False)
-    chosen = [params[k] for k in keys if k in params]
-    for p in chosen:
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(chosen, lr=lr)
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)  # the Glow's dequantization noise: the same input gives the same file
-    data = torch.from_numpy(tiles.astype(np.float32))
-    subpixels = data[0].numel()
-    for step in range(steps):
-        x = data[torch.from_numpy(rng.integers(0, len(data), min(batch, len(data))))]
-        loss = -model.log_prob(x).mean() / (subpixels * math.log(2))  # the family's training objective
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if progress:
-            progress(step)
-    deltas = {}
-    for k in keys:
-        if k in params:
-            change = params[k].detach().double().numpy() - loaded.weights[k].astype(np.float64)
-            q = np.rint(change * 2.0**STEP_BITS).astype(np.int64)
-            if q.any():
-                deltas[k] = q
-    return Adapter(adapter, deltas)
-
-
-def estimated_bits(model, tiles: np.ndarray, seed: int = 0) -> float:
-    """The float model's estimate of the tiles' size in bits (fixed noise for the Glow's
-    dequantization, so that two models compare on the same draw)."""
-    import torch
-
-    torch.manual_seed(seed)
-    model = model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for i in range(0, len(tiles), 32):
-            total -= float(model.log_prob(torch.from_numpy(tiles[i : i + 32].astype(np.float32))).sum())
-    return total / math.log(2)
+    kind, steps, lr = plan.adapt
+    out = {}
+    for name in plan.coders:
+        model = models[name]
+        if not model.channels:  # a coder without a model (the classical coder) adapts nothing
+            continue
+        chosen = [(picture.pixels, planes) for picture, groups in zip(pictures, plan.groups)
+                  for n, planes in groups if n == name]
+        common = tiles_of(chosen, plan.tile, codec_for(model, "cpu").multiple)
+        keys = adapted_keys(model.weights, kind)
+        adapter = Adapter(kind, fit(model.model, model.weights, keys, common, steps, lr, STEP_BITS))
+        if worth_it(model, adapter, common):
+            out[name] = adapter.to_bytes(model.weights)
+    return out
 
 
 def worth_it(loaded, adapter: Adapter, tiles: np.ndarray) -> bool:
     """Whether the adapter saves more (by the float estimates on the tiles, scaled up to all of
     them) than its bytes cost: adapt only where it pays."""
-    from .zoo import with_weights
+    from .models.adaptation import estimated_bits
 
-    adapted = with_weights(loaded, adapter.apply(loaded.weights))
+    adapted = loaded.with_weights(adapter.apply(loaded.weights))
     saving = estimated_bits(loaded.model, tiles) - estimated_bits(adapted.model, tiles)
     return saving > 8 * len(adapter.to_bytes(loaded.weights))

@@ -23,9 +23,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import __version__, api, policy
+from . import __version__, api, policy, zoo
 from .errors import FlowzipError, ModelError
 from .files import atomic_write
+from .pipelines.codecs import resolve_device
 from .pipelines import workers as parallel
 from .images.image import MODES, load_pictures, picture_from_array, picture_from_pil
 
@@ -65,21 +66,24 @@ class Codec:
 class FlowzipCodec(Codec):
     """flowzip through the public API; remembers the model's estimated bpd of the last image."""
 
-    def __init__(self, model: str | None = None, device=None, estimate: bool = False):
+    def __init__(self, model: str | None = None, device=None, estimate: bool = False,
+                 active: policy.Policy | None = None):
         loaded = api.load(model)  # an unknown model fails before any work
-        self.missing = policy.ACTIVE.missing()
-        channels = tuple(c for c, mode in MODES.items() if _can_code(mode, loaded))
+        self.policy = active or policy.DEFAULT
+        installed = zoo.installed_names()
+        self.missing = self.policy.missing(installed)
+        channels = tuple(c for c, mode in MODES.items() if _can_code(mode, loaded, self.policy, installed))
         if not channels:
             raise ModelError("no flowzip model to benchmark: the default models are not installed")
-        self.model, self.device, self._estimate, self.estimate = loaded, api.resolve_device(device), None, estimate
-        models = model or "; ".join(f"{name} for {role}" for name, role in policy.ACTIVE.roles().items())
+        self.model, self.device, self._estimate, self.estimate = loaded, resolve_device(device), None, estimate
+        models = model or "; ".join(f"{name} for {role}" for name, role in self.policy.roles(installed).items())
         super().__init__(f"flowzip:{model}" if model else "flowzip",
                          f"flowzip {__version__}, model {models}, on {self.device}",
                          self._encode, self._decode, channels)
 
     def _encode(self, pixels: np.ndarray) -> bytes:
-        data, report = api.compress_picture(picture_from_array(pixels), self.model, device=self.device,
-                                            estimate=self.estimate)
+        data, report = api.compress_picture(picture_from_array(pixels), self.model, policy=self.policy,
+                                            device=self.device, estimate=self.estimate)
         self._estimate = report.estimated_bpd
         return data
 
@@ -90,14 +94,15 @@ class FlowzipCodec(Codec):
         return self._estimate
 
 
-def _can_code(mode: str, model) -> bool:
+def _can_code(mode: str, model, active: policy.Policy, installed) -> bool:
     """Whether a ``mode`` image has an installed model for every plane group (and ``model``, if
     given, codes one of them), by the plan the API follows."""
+    choice = None if model is None else policy.Model(model.name, model.channels, model.family.bits_back)
     try:
-        policy.ACTIVE.plan([picture_from_array(np.zeros((1, 1, len(mode)), np.uint8))], model)
+        plan = active.plan([picture_from_array(np.zeros((1, 1, len(mode)), np.uint8))], choice, installed=installed)
     except ModelError:
         return False
-    return True
+    return all(name in installed or model is not None and name == model.name for name in plan.models)
 
 
 def _pillow_png() -> Codec:
@@ -319,7 +324,7 @@ def environment(device=None, jobs: int | None = 1) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
             "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "device": str(api.resolve_device(device)), "jobs": parallel.workers(jobs), "flowzip": __version__,
+            "device": resolve_device(device), "jobs": parallel.workers(jobs), "flowzip": __version__,
             "imagecodecs": ic_version,
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
 

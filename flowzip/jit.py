@@ -9,27 +9,91 @@ no parallel loops, so a function computes the same integers on every machine.
 - ``inline_kernel``: a ``kernel`` inlined into its callers (numba IR inlining), for the coding
   helpers called several times per sample (about 15 % faster than calls).
 
-numba writes its cache next to the source file; when the package folder is read-only (a system
-install), the cache goes to the user's cache folder instead (``$XDG_CACHE_HOME/flowzip/numba`` or
-``~/.cache/flowzip/numba``) unless ``NUMBA_CACHE_DIR`` already says where.
+The compiled kernels are cached in the user's cache folder, one per flowzip version
+(``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION``, ``~/.cache/...`` by default), never
+inside the package: a cache written into an installed package is left behind by ``pip uninstall``
+and then shadows the package installed next (an editable one found ``flowzip`` to be an empty
+namespace). ``$NUMBA_CACHE_DIR``, when set, is numba's and is used as it is. Each installed copy
+of flowzip has a folder of its own in the cache (numba keys it by the source folder's path).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
+import numba
 
-def _user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "flowzip" / "numba"
+from .version import __version__
+
+PACKAGE = Path(__file__).resolve().parent
+KERNEL_FOLDERS = ("entropy", "classical")  # the folders whose modules hold kernels
 
 
-if "NUMBA_CACHE_DIR" not in os.environ and not os.access(Path(__file__).resolve().parent, os.W_OK):
-    os.environ["NUMBA_CACHE_DIR"] = str(_user_cache_dir())
+def _user_cache_root() -> Path:
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
-import numba  # noqa: E402  (after NUMBA_CACHE_DIR is settled: numba reads it on import)
 
-jit = numba.njit(cache=True, nogil=True)
-kernel = numba.njit(cache=True, nogil=True, _nrt=False)
-inline_kernel = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+        return True
+    except OSError:
+        return False
+
+
+def cache_dir() -> Path:
+    """Where numba keeps flowzip's compiled kernels: ``$NUMBA_CACHE_DIR`` when set, else the user's
+    cache folder (``flowzip/numba/VERSION`` in it), else the same below the temporary folder."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    folder = _user_cache_root() / "flowzip" / "numba" / __version__
+    if _writable(folder):
+        return folder
+    return Path(tempfile.gettempdir()) / f"flowzip-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "numba" / __version__
+
+
+_CACHE_DIR = str(cache_dir())
+
+
+def _njit(**options):
+    """``numba.njit(cache=True, **options)`` with the cache in ``cache_dir``: numba chooses where a
+    function's cache lives when it is decorated, from ``numba.config.CACHE_DIR``, which is set for
+    that moment only (so that other users of numba in the process keep theirs)."""
+
+    def decorate(function):
+        before = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = before or _CACHE_DIR
+        try:
+            return numba.njit(cache=True, **options)(function)
+        finally:
+            numba.config.CACHE_DIR = before
+
+    return decorate
+
+
+jit = _njit(nogil=True)
+kernel = _njit(nogil=True, _nrt=False)
+inline_kernel = _njit(nogil=True, _nrt=False, inline="always")
+
+
+def cache_is_cold() -> bool:
+    """Whether this copy of flowzip has no compiled kernels cached yet (its first run compiles
+    them: about ten seconds)."""
+    try:
+        from numba.core.caching import _CacheLocator  # numba's own naming of a source folder's cache
+    except ImportError:
+        return False
+    root = Path(numba.config.CACHE_DIR or _CACHE_DIR)
+    for folder in KERNEL_FOLDERS:
+        cached = root / _CacheLocator.get_suitable_cache_subpath(str(PACKAGE / folder / "x.py"))
+        if cached.is_dir() and any(cached.glob("*.nbi")):
+            return False
+    return True

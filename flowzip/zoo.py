@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,7 +23,9 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from . import families
-from .errors import FlowzipError, ModelError
+from .adapt import Adapter
+from .errors import FormatError, ModelError
+from .fileformat.container import ModelRef
 
 MODEL_DIR_VARIABLE = "FLOWZIP_MODEL_DIR"
 
@@ -43,15 +45,19 @@ class LoadedModel:
     _model: object = None
     source: str = ""  # the name or card path it was loaded by
     adapter: bytes = b""  # the adapter (flowzip.adapt) whose changes ``weights`` hold
+    weights_id: bytes = field(init=False)  # the 4 bytes of the weights' hash that a .fz file records
+
+    def __post_init__(self):
+        self.weights_id = bytes.fromhex(self.sha256[:8])
 
     def __reduce__(self):
         # sent to a worker process as a reference: the worker loads (or finds cached) the same model
         return _reload, (self.source or self.name, self.adapter)
 
-    @property
-    def weights_id(self) -> bytes:
-        """The 4 bytes of the weights' hash that a .fz file records."""
-        return bytes.fromhex(self.sha256[:8])
+    def with_weights(self, weights: dict[str, np.ndarray], adapter_bytes: bytes = b"") -> "LoadedModel":
+        """This model (same name, weights id and card) with other weights: those of an adapter."""
+        return LoadedModel(self.name, self.family, self.channels, self.sha256, self.card, self.config, weights,
+                           source=self.source, adapter=adapter_bytes)
 
     @property
     def model(self):
@@ -156,13 +162,19 @@ def _card_path(name_or_path: str) -> Path:
     raise ModelError(f"unknown model {name_or_path!r} (known: {known}); to use another model, {how_to_install()}")
 
 
-def installed(name: str) -> bool:
-    """Whether ``name`` loads (shipped, in the user folder, or an exported config, with its weights)."""
-    try:
-        load_model(name)
-        return True
-    except FlowzipError:
-        return False
+def installed_names() -> frozenset[str]:
+    """The names of the models there are files for (built in, shipped, or in the user folder: a
+    card and the weights file it names), found without reading the weights: what a policy may
+    plan with. A damaged weights file is still found here, and refused when it is loaded."""
+    names = {CLASSICAL}
+    for folder in (pretrained_dir(), user_dir()):
+        for name, path in _cards(folder).items():
+            try:
+                if (path.parent / json.loads(path.read_text())["weights"]).is_file():
+                    names.add(name)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return frozenset(names)
 
 
 @lru_cache(maxsize=16)
@@ -195,15 +207,27 @@ def load_model(name_or_path: str) -> LoadedModel:
 def adapted(model: LoadedModel, adapter_bytes: bytes) -> LoadedModel:
     """A copy of ``model`` with an adapter's changes (``flowzip.adapt``) in its weights; same name
     and weights id, so that a file names the base model."""
-    from .adapt import Adapter
-
-    return with_weights(model, Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights), adapter_bytes)
+    return model.with_weights(Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights), adapter_bytes)
 
 
-def with_weights(model: LoadedModel, weights: dict[str, np.ndarray], adapter_bytes: bytes = b"") -> LoadedModel:
-    """``model`` (same name, weights id and card) with other weights: those of an adapter."""
-    return LoadedModel(model.name, model.family, model.channels, model.sha256, model.card, model.config, weights,
-                       source=model.source, adapter=adapter_bytes)
+def for_file(ref: ModelRef, override: LoadedModel | None = None) -> LoadedModel:
+    """The installed model a file names (``override``: a model given for it, e.g. by the path of
+    its card), checked against the file's family and weights hash, with the file's adapter applied."""
+    family = families.by_id(ref.family)
+    if override is not None and override.name == ref.name:
+        loaded = override
+    else:
+        try:
+            loaded = load_model(ref.name)
+        except ModelError:
+            raise ModelError(f"this file needs model {ref.name!r} (weights {ref.weights.hex()}), which is not "
+                             f"installed; {how_to_install()}") from None
+    if loaded.weights_id != ref.weights:
+        raise ModelError(f"this file needs model {loaded.name!r} with weights {ref.weights.hex()}, "
+                         f"but the installed weights are {loaded.weights_id.hex()}")
+    if loaded.family is not family:
+        raise FormatError(f"corrupt file: model {loaded.name!r} is not of the {family.name} family")
+    return adapted(loaded, ref.adapter) if ref.adapter else loaded
 
 
 @lru_cache(maxsize=16)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import contextlib
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -72,10 +75,17 @@ def user_model_folder(tmp_path_factory):
         yield folder
 
 
+def set_policy(monkeypatch, **changes) -> policy.Policy:
+    """The default policy, with ``changes``, for one test."""
+    changed = dataclasses.replace(policy.DEFAULT, **changes)
+    monkeypatch.setattr(policy, "DEFAULT", changed)
+    return changed
+
+
 @pytest.fixture
 def classical(tiny_models, monkeypatch):
     """The tiny models with the classical coder (the defaults' choice of coder per picture)."""
-    monkeypatch.setattr(policy.ACTIVE, "classical", zoo.CLASSICAL)
+    set_policy(monkeypatch, classical=zoo.CLASSICAL)
     return tiny_models
 
 
@@ -83,8 +93,25 @@ def classical(tiny_models, monkeypatch):
 def tiny_models(tiny_zoo_dir, monkeypatch):
     """Make the tiny random models the registry and the policy's defaults for one test."""
     monkeypatch.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
-    monkeypatch.setattr(policy, "ACTIVE", tiny_policy())
+    monkeypatch.setattr(policy, "DEFAULT", tiny_policy())
     return tiny_zoo_dir
+
+
+@contextlib.contextmanager
+def coding_threads(n: int):
+    """Code with ``n`` threads where coding can use threads: BLAS (the exact networks' matrix
+    products, through threadpoolctl) and numba (as many as it has); restored afterwards."""
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = numba.get_num_threads()
+    with threadpool_limits(limits=n):
+        assert all(pool["num_threads"] == n for pool in threadpool_info() if pool["user_api"] == "blas")
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
 
 
 def check_codec(push, pop, prefill: int = 3):
@@ -106,4 +133,4 @@ def check_codec(push, pop, prefill: int = 3):
 def shipped_model_available() -> bool:
     """Whether the shipped models are present (a checkout with pretrained/); damaged or unloadable
     ones then make the tests that use them fail, not skip."""
-    return (zoo.pretrained_dir() / f"{policy.ACTIVE.integer[3]}.json").is_file()
+    return (zoo.pretrained_dir() / f"{policy.Policy().integer[3]}.json").is_file()

@@ -11,6 +11,7 @@ from flowzip.cli.main import main
 from flowzip.errors import FormatError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
+from conftest import set_policy
 
 
 def _smooth(rng, h, w, c):
@@ -44,7 +45,9 @@ def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
     monkeypatch.setattr(adapt, "worth_it", lambda *args: True)
     rng = np.random.default_rng(1)
     pictures = [(f"{i}.png", Picture(_smooth(rng, 40, 48, 3), "RGB")) for i in range(3)]
-    data, _ = api.encode(pictures, model, archive=True, tile=16, effort=8)
+    plan = api.plans([p for _, p in pictures], model, archive=True, tile=16, effort=8)[0]
+    assert plan.adapt  # the first candidate adapts; the default effort's plan is a candidate too
+    data, _ = api.encode_plan(plan, pictures, api.load(model))
     header = api.inspect(data)
     assert header.version == container.CHUNKED and header.models[0].adapter
     for (name, a), (got, b) in zip(pictures, api.decode(data)):
@@ -57,14 +60,14 @@ def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
 def test_effort_levels(tiny_models, monkeypatch, tmp_path):
     """Levels choose coders: the classical coder alone (1-3); by default the classical coder for
     photos and single pictures, flows for thumbnails in archives (bits-back from 5); both from 6."""
-    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
-    monkeypatch.setattr(policy.ACTIVE, "classical", zoo.CLASSICAL)
+    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
+    set_policy(monkeypatch, classical=zoo.CLASSICAL)
     rng = np.random.default_rng(2)
     photo = Picture(_smooth(rng, 150, 200, 3), "RGB")
     thumbs = [Picture(_smooth(rng, 32, 32, 3), "RGB") for _ in range(9)]
 
     def coders(pictures, **options):
-        return [{m.family.name for m in p.models} for p in api.candidates(pictures, **options)]
+        return [{zoo.load_model(m).family.name for m in p.models} for p in api.plans(pictures, **options)]
 
     assert coders([photo]) == coders([photo], effort=1) == [{"classical"}]
     assert coders([photo], effort=6) == [{"glow", "idf"}, {"classical"}]
@@ -73,7 +76,7 @@ def test_effort_levels(tiny_models, monkeypatch, tmp_path):
     assert coders(thumbs, effort=3) == [{"classical"}]
     assert coders([photo, *thumbs]) == [{"classical", "glow", "idf"}]
     with pytest.raises(api.FlowzipError, match="effort"):
-        api.plan([photo], effort=10)
+        api.plans([photo], effort=10)
     from PIL import Image
 
     path = tmp_path / "a.png"

@@ -12,6 +12,9 @@ from flowzip import api
 from flowzip.fileformat import container
 from flowzip.errors import ImageError, ModelError
 from flowzip.images.image import encode_image
+from flowzip.pipelines.codecs import codec_for
+
+from conftest import coding_threads
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 
@@ -56,17 +59,15 @@ def test_gray_arrays_keep_their_shape(tiny_models):
 
 
 def test_decoding_is_independent_of_batch_and_threads(tiny_models):
+    """The threads coding uses (BLAS for the networks, numba) and the batch change no byte."""
     image = make_image("gradient", 70, 90, 3)
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
+    with coding_threads(1):
         data = flowzip.compress(image, tile=32, batch=1)
-        torch.set_num_threads(2)
+    codec_for.cache_clear()
+    with coding_threads(2):
         for batch in (2, 7):
             np.testing.assert_array_equal(flowzip.decompress(data, batch=batch), image)
             assert flowzip.compress(image, tile=32, batch=batch) == data
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_header_records_the_image(tiny_models):

@@ -9,6 +9,7 @@ from PIL import Image
 
 from flowzip import bench, policy
 from flowzip.cli.main import main
+from conftest import set_policy
 
 IMAGECODECS_NAMES = {"png", "webp", "jxl-e7", "jxl-e9", "jpeg2000", "jpegls", "qoi"}
 
@@ -110,10 +111,10 @@ def test_flowzip_codecs_follow_the_installed_models(tiny_models, folder, monkeyp
     notes = []
     assert bench.run_bench(bench.load_images([folder]), [codec], notes=notes) == []
     assert notes == ["flowzip:tiny-gray: skipped 3 image(s): codes 1/2/4 channels, not 3"]
-    monkeypatch.setattr(policy.ACTIVE, "integer", {3: "tiny-rgb", 1: "missing-gray"})
+    set_policy(monkeypatch, integer={3: "tiny-rgb", 1: "missing-gray"})
     (codec,), notes = bench.make_codecs(["flowzip"])
     assert codec.channels == (3,) and notes == ["flowzip: default model 'missing-gray' is not installed"]
-    monkeypatch.setattr(policy.ACTIVE, "integer", {3: "missing-rgb", 1: "missing-gray"})
+    set_policy(monkeypatch, integer={3: "missing-rgb", 1: "missing-gray"})
     with pytest.raises(bench.ModelError, match="no flowzip model"):
         bench.make_codecs(["flowzip"])
 

@@ -17,7 +17,8 @@ from flowzip.entropy.ans import AnsStack
 from flowzip.flows.glow import GlowCodec
 from flowzip.images.image import Picture
 
-from conftest import GLOW_CONFIG, check_codec, random_glow
+from conftest import GLOW_CONFIG, check_codec, coding_threads, random_glow, set_policy
+from flowzip.pipelines.codecs import codec_for
 
 
 def _filled_coder(n: int = 1000):
@@ -79,19 +80,19 @@ def test_whole_flow_push_pop_is_exact(shape):
     np.testing.assert_array_equal(coder.words(), before)
 
 
-def test_decoding_does_not_depend_on_threads(tiny_models):
+def test_decoding_does_not_depend_on_threads_or_workers(tiny_models):
+    """Encoded with one thread (BLAS, numba) in this process, decoded with two threads and in two
+    worker processes: the same pixels, and encoding again with them the same bytes."""
     rng = np.random.default_rng(3)
     pictures = [(f"{i}.png", Picture(rng.integers(0, 256, (20 + i, 17, 3), dtype=np.uint8), "RGB"))
                 for i in range(6)]
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        data, _ = api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=3)
-        api._codec.cache_clear()
-        torch.set_num_threads(2)
-        decoded = api.decode(data)
-    finally:
-        torch.set_num_threads(threads)
+    with coding_threads(1):
+        data, _ = api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=3, chunk=3000)
+    assert len(api.inspect(data).chunks) > 1
+    codec_for.cache_clear()
+    with coding_threads(2):
+        decoded = api.decode(data, jobs=2)
+        assert api.encode(pictures, "tiny-glow", archive=True, tile=16, batch=3, chunk=3000, jobs=2)[0] == data
     for (name, a), (got_name, b) in zip(pictures, decoded):
         assert name == got_name
         np.testing.assert_array_equal(a.pixels, b.pixels)
@@ -162,7 +163,7 @@ def test_archive_rate_is_close_to_the_estimate(tiny_models, chunk):
 @pytest.fixture
 def glow_default(tiny_models, monkeypatch):
     """The tiny Glow as the bits-back default for colour planes."""
-    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
+    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
 
 
 def _models_in(data: bytes) -> list[str]:
@@ -193,7 +194,7 @@ def test_default_for_an_archive_counts_all_its_tiles(glow_default):
 
 
 def test_default_gives_pictures_a_tile_wide_and_high_the_photo_model(glow_default, monkeypatch):
-    monkeypatch.setattr(policy.ACTIVE, "bits_back_photo", {3: "tiny-glow-photo"})
+    set_policy(monkeypatch, bits_back_photo={3: "tiny-glow-photo"})
     rng = np.random.default_rng(7)
     photo = ("photo.png", Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB"))
     strip = ("strip.png", Picture(rng.integers(0, 256, (40, 400, 3), dtype=np.uint8), "RGB"))  # 7 tiles
@@ -208,12 +209,12 @@ def test_default_gives_pictures_a_tile_wide_and_high_the_photo_model(glow_defaul
         np.testing.assert_array_equal(a.pixels, b.pixels)
     big = Picture(rng.integers(0, 256, (150, 200, 3), dtype=np.uint8), "RGB")
     assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow-photo", "tiny-rgb"]
-    monkeypatch.setattr(policy.ACTIVE, "bits_back_photo", {3: "not-installed"})  # falls back to the general one
+    set_policy(monkeypatch, bits_back_photo={3: "not-installed"})  # falls back to the general one
     assert _models_in(api.compress_picture(big)[0]) == ["tiny-glow", "tiny-rgb"]
 
 
 def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny_models, monkeypatch):
-    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "not-installed"})
+    set_policy(monkeypatch, bits_back={3: "not-installed"})
     picture = Picture(np.zeros((150, 200, 3), np.uint8), "RGB")
     assert _models_in(api.compress_picture(picture)[0]) == ["tiny-rgb"]
 
@@ -221,7 +222,7 @@ def test_default_falls_back_to_the_integer_flow_without_the_bits_back_model(tiny
 def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, monkeypatch):
     """Pictures a tile high and wide: coded by the photo IDF where no bits-back model codes them,
     and it seeds a stream whose first bits-back picture is one; thumbnails keep the general IDF."""
-    monkeypatch.setattr(policy.ACTIVE, "integer_photo", {3: "tiny-rgb-photo", 1: "tiny-gray-photo"})
+    set_policy(monkeypatch, integer_photo={3: "tiny-rgb-photo", 1: "tiny-gray-photo"})
     rng = np.random.default_rng(8)
     photo = Picture(rng.integers(0, 256, (64, 70, 3), dtype=np.uint8), "RGB")  # 2 tiles: no bits-back
     strip = Picture(rng.integers(0, 256, (40, 150, 3), dtype=np.uint8), "RGB")
@@ -238,7 +239,7 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
     assert header.models[header.seed].name == "tiny-rgb"
     for (_, a), (_, b) in zip([*thumbs, ("big.png", big)], api.decode(data)):
         np.testing.assert_array_equal(a.pixels, b.pixels)
-    monkeypatch.setattr(policy.ACTIVE, "integer_photo", {3: "not-installed", 1: "tiny-gray-photo"})  # falls back
+    set_policy(monkeypatch, integer_photo={3: "not-installed", 1: "tiny-gray-photo"})  # falls back
     assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]
     assert _models_in(api.compress_picture(gray)[0]) == ["tiny-gray-photo"]
 
@@ -260,8 +261,7 @@ def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
             np.testing.assert_array_equal(a.pixels, b.pixels)
     data, _ = api.encode(pictures, archive=True, tile=16, chunk=4000)
     header, start = container.parse(data)
-    models = [api._file_model(ref, None) for ref in header.models]
-    codecs = [api._codec(m, api.resolve_device("cpu")) for m in models]
+    codecs = [codec_for(zoo.for_file(ref)) for ref in header.models]
     last = len(header.chunks) - 1
     out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
     chunked.decode_chunk(header, header.chunks[last], container.chunk_payloads(header, data[start:])[last], codecs, out)

@@ -66,8 +66,8 @@ def _with_fixed_crc(fields: bytes) -> bytes:
 
 def test_huge_declared_sizes_are_refused_before_allocation():
     # a well-formed header (valid CRC) declaring a 2**20 x 2**20 image in a few bytes
-    fields = b"FLZ\x01\x00" + container._varint(2**20) + container._varint(2**20) + b"\x02\x08"
-    fields += container._varint(256) + b"\x01\x01\x01m" + b"\0" * 4 + b"\x03\x00\x01\x02" + b"\x00" + b"\0" * 4
+    fields = b"FLZ\x01\x00" + container.varint(2**20) + container.varint(2**20) + b"\x02\x08"
+    fields += container.varint(256) + b"\x01\x01\x01m" + b"\0" * 4 + b"\x03\x00\x01\x02" + b"\x00" + b"\0" * 4
     with pytest.raises(FormatError, match="larger than flowzip supports|too short"):
         container.parse(_with_fixed_crc(fields + b"\x04"))
 

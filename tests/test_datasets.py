@@ -12,12 +12,14 @@ from click.testing import CliRunner
 from PIL import Image
 
 from flowzip import api, bench, policy
+from flowzip.pipelines import chunked
 from flowzip.pipelines import workers as parallel
 from flowzip.cli.main import main
 from flowzip.datasets.data import FzDataset
 from flowzip.errors import FlowzipError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
+from conftest import set_policy
 
 
 def _smooth(rng, h, w, c=3):
@@ -53,13 +55,13 @@ def torch_threads():
 
 @pytest.fixture
 def glow_default(tiny_models, monkeypatch):
-    monkeypatch.setattr(policy.ACTIVE, "bits_back", {3: "tiny-glow"})
+    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
 
 
 @pytest.fixture
 def small_chunks(tiny_models, monkeypatch):
     """Archives of the tests' small images cut into several chunks by default."""
-    monkeypatch.setattr(policy.ACTIVE, "archive_chunk", 3 * 16 * 16 * 3)
+    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
 
 
 # --- worker processes --------------------------------------------------------------------------
@@ -132,8 +134,8 @@ def test_one_image_decodes_from_its_chunk_only(small_chunks, monkeypatch):
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
     decoded = []
-    real = api._decode_chunk
-    monkeypatch.setattr(api, "_decode_chunk", lambda h, c, *a: decoded.append(c) or real(h, c, *a))
+    real = chunked._decode_task
+    monkeypatch.setattr(chunked, "_decode_task", lambda h, c, *a: decoded.append(c) or real(h, c, *a))
     (name, pixels), = api.decompress_archive(data, only=["set/07.png"])
     assert name == "set/07.png" and len(decoded) == 1 and len(header.chunks) > 1
     np.testing.assert_array_equal(pixels, pictures[7][1].pixels)
@@ -167,7 +169,7 @@ def test_a_damaged_chunk_loses_only_its_images(small_chunks):
 
 
 def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatch):
-    monkeypatch.setattr(policy.ACTIVE, "job_chunk_tiles", 4)
+    set_policy(monkeypatch, job_chunk_tiles=4)
     picture = Picture(_smooth(np.random.default_rng(2), 64, 70), "RGB")
     one, _ = api.compress_picture(picture, tile=16)
     two, _ = api.compress_picture(picture, tile=16, jobs=2)
@@ -179,8 +181,8 @@ def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatc
 
 
 def test_one_large_image_uses_the_workers_from_the_command_line(glow_default, monkeypatch, tmp_path):
-    monkeypatch.setattr(policy.ACTIVE, "job_chunk_tiles", 4)
-    monkeypatch.setattr(policy.ACTIVE, "stacked_tile", 16)
+    set_policy(monkeypatch, job_chunk_tiles=4)
+    set_policy(monkeypatch, stacked_tile=16)
     pixels = _smooth(np.random.default_rng(5), 64, 70)
     Image.fromarray(pixels).save(tmp_path / "big.png")
     runner = CliRunner()
@@ -270,7 +272,7 @@ def test_a_failing_file_is_named_and_the_others_go_on(tiny_models, tree, tmp_pat
 
 
 def test_an_interrupted_run_leaves_no_partial_files(tiny_models, tree, tmp_path, monkeypatch):
-    from flowzip.cli import main as cli
+    from flowzip.cli import common as cli
 
     real = cli.atomic_write
     calls = []

@@ -10,7 +10,7 @@ from flowzip.flows.fixedpoint import ACT_LIMIT, FRAC_BITS, FixedNet
 from flowzip.flows.idf import ExactIDF
 from flowzip.models.layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
 
-from conftest import random_model, tiny_config
+from conftest import coding_threads, random_model, tiny_config
 
 
 def check_bijection(bijection, x):
@@ -99,14 +99,10 @@ def _exact(model) -> ExactIDF:
 def test_exact_model_is_independent_of_batch_and_threads():
     model = _exact(random_model(3))
     x = np.random.default_rng(0).integers(0, 256, (5, 3, 16, 24))
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
+    with coding_threads(1):
         single = [model.latents(x[i : i + 1]) for i in range(5)]
-        torch.set_num_threads(max(2, threads))
+    with coding_threads(2):
         batched = model.latents(x)
-    finally:
-        torch.set_num_threads(threads)
     for i in range(5):
         for (z1, m1, s1), (zb, mb, sb) in zip(single[i], batched):
             assert np.array_equal(z1[0], zb[i]) and np.array_equal(m1[0], mb[i]) and np.array_equal(s1[0], sb[i])

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture
 def policy_of_0_1(monkeypatch):
     """0.1's choices: its models, no classical coder, integer flows in the tiled layout."""
-    monkeypatch.setattr(policy, "ACTIVE", policy.Policy(classical=None, integer_photo_chunk=False))
+    monkeypatch.setattr(policy, "DEFAULT", policy.Policy(classical=None, integer_photo_chunk=False))
 
 
 @pytest.mark.parametrize("fz, png, model", SINGLE)

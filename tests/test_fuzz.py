@@ -22,7 +22,7 @@ def samples(tiny_zoo_dir):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
-        mp.setattr(policy, "ACTIVE", tiny_policy())
+        mp.setattr(policy, "DEFAULT", tiny_policy())
         rng = np.random.default_rng(0)
         images = [rng.integers(0, 256, (21, 40, 4), dtype=np.uint8),
                   np.full((5, 3), 7, np.uint8),

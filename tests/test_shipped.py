@@ -8,7 +8,7 @@ from flowzip import api, policy, zoo
 from flowzip.fileformat import container
 from flowzip.training.data import to_gray
 
-from conftest import DATA, SHARED, shipped_model_available
+from conftest import DATA, SHARED, shipped_model_available, set_policy
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not shipped_model_available(), reason="shipped model not installed")]
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture
 def flows_only(monkeypatch):
     """The shipped flows' defaults, without the classical coder."""
-    monkeypatch.setattr(policy.ACTIVE, "classical", None)
+    set_policy(monkeypatch, classical=None)
 
 
 def _check_rate(picture):
@@ -34,7 +34,7 @@ def test_sample_image_round_trip_and_rate(flows_only):
     picture = api.read_image(DATA / "sample.png")
     data, report = _check_rate(picture)
     header, _ = container.parse(data)
-    assert [m.name for m in header.models] == [policy.ACTIVE.bits_back_photo[3], policy.ACTIVE.integer_photo[3]]
+    assert [m.name for m in header.models] == [policy.DEFAULT.bits_back_photo[3], policy.DEFAULT.integer_photo[3]]
     from flowzip.images.image import png_size
 
     assert report.bpd < 8 * png_size(picture) / report.subpixels
@@ -53,9 +53,9 @@ def test_the_default_for_a_photo_is_the_smaller_coder(monkeypatch):
     classical coder both code it and the smaller file is kept."""
     picture = api.read_image(DATA / "sample.png")
     default, _ = api.compress_picture(picture)
-    assert [m.name for m in api.inspect(default).models] == [policy.ACTIVE.classical]
+    assert [m.name for m in api.inspect(default).models] == [policy.DEFAULT.classical]
     best, _ = api.compress_picture(picture, effort=6)
-    monkeypatch.setattr(policy.ACTIVE, "classical", None)
+    set_policy(monkeypatch, classical=None)
     flows, _ = api.compress_picture(picture)
     assert len(best) == min(len(default), len(flows))
     for data in (default, best, flows):
@@ -72,15 +72,15 @@ def test_small_photo_goes_to_the_photo_integer_flow(flows_only):
     gray, of the gray photo IDF."""
     picture = api.read_image(np.ascontiguousarray(api.read_image(DATA / "sample.png").pixels[:96, :128]))
     data, _ = _check_rate(picture)
-    assert _group_models(data) == [policy.ACTIVE.integer_photo[3]]
+    assert _group_models(data) == [policy.DEFAULT.integer_photo[3]]
     gray = api.read_image(np.ascontiguousarray(picture.pixels.mean(axis=2).astype(np.uint8)))
     data, _ = _check_rate(gray)
-    assert _group_models(data) == [policy.ACTIVE.integer_photo[1]]
+    assert _group_models(data) == [policy.DEFAULT.integer_photo[1]]
 
 
 def test_models_are_registered_with_cards():
     cards = zoo.available()
-    defaults = (policy.ACTIVE.integer, policy.ACTIVE.bits_back, policy.ACTIVE.bits_back_photo, policy.ACTIVE.integer_photo)
+    defaults = (policy.DEFAULT.integer, policy.DEFAULT.bits_back, policy.DEFAULT.bits_back_photo, policy.DEFAULT.integer_photo)
     for name in [name for table in defaults for name in table.values()]:
         assert name in cards
         assert cards[name]["size_bytes"] < 20e6

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 from ..errors import FormatError
-from ..images.pngrows import filter_rows, from_rows, row_layout, to_rows, unfilter_rows
+from .pngrows import filter_rows, from_rows, row_layout, to_rows, unfilter_rows
 
 # Quick passes before the slow level 9 (levels 1 and 4 take a tenth to a half of its time on
 # photos, a fortieth and a sixteenth on smooth ones), each with a margin: on the test corpus and

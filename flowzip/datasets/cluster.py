@@ -114,7 +114,7 @@ def finished(path: Path, names: list[str]) -> dict | None:
 
 def compress_shard(path: str, inputs: list[list[str]], options: dict, active: policy.Policy) -> dict:
     """One shard: its files -> a chunked archive at ``path`` (written atomically), and its summary.
-    A Dask task: it runs on a worker, with the driver's policy."""
+    A Dask task: it runs on a worker, with the driver's policy (``active``, sent as a value)."""
     names = [name for _, name in inputs]
     done = finished(Path(path), names)  # a task run again after its worker died
     if done is not None:
@@ -126,12 +126,8 @@ def compress_shard(path: str, inputs: list[list[str]], options: dict, active: po
             pictures.append((name, read_image(file)))
         except FlowzipError as e:
             raise FlowzipError(f"{Path(path).name}: {e}") from None
-    before, policy.ACTIVE = policy.ACTIVE, active
-    try:
-        data, _ = api.encode(pictures, options.get("model"), archive=True, chunk=options.get("chunk"),
-                             tile=options.get("tile"), batch=options.get("batch"), device="cpu")
-    finally:
-        policy.ACTIVE = before
+    data, _ = api.encode(pictures, options.get("model"), policy=active, archive=True, chunk=options.get("chunk"),
+                         tile=options.get("tile"), batch=options.get("batch"), device="cpu")
     atomic_write(path, data, overwrite=True)
     return _summary(Path(path), data, names)
 
@@ -150,13 +146,16 @@ def _write_manifest(out: Path, plan: dict, done: dict[int, dict]) -> dict:
 def compress_collection(inputs: list[str], out: str | os.PathLike, *, client=None, scheduler: str | None = None,
                         workers: int = 2, shard_images: int = 1000, model: str | None = None,
                         chunk: int | None = None, tile: int | None = None, batch: int | None = None,
-                        progress: Callable[[dict], None] | None = None) -> dict:
+                        progress: Callable[[dict], None] | None = None, active: policy.Policy | None = None) -> dict:
     """Compress the images that ``inputs`` name (files, folders, globs) into shards of
     ``shard_images`` in the folder ``out``, on a Dask ``client``, the scheduler at ``scheduler``,
     or a cluster of ``workers`` processes started here. Shards already written are skipped.
     Returns the manifest, with ``"skipped"`` (shards found done) and ``"failed"`` (shard file ->
-    error) added; ``progress(summary)`` is called as each shard is written."""
+    error) added; ``progress(summary)`` is called as each shard is written. ``active``: the policy
+    the shards are planned by (``policy.DEFAULT`` unless given), sent to each task. A job found
+    finished starts no cluster."""
     distributed = require_dask()
+    active = active or policy.DEFAULT
     if shard_images < 1:
         raise FlowzipError("a shard holds at least one image")
     out = Path(out)
@@ -181,10 +180,10 @@ def compress_collection(inputs: list[str], out: str | os.PathLike, *, client=Non
             own = client = distributed.Client(distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
     try:
-        futures = {client.submit(compress_shard, str((out / plan["shards"][k]["file"]).resolve()),
-                                 plan["shards"][k]["inputs"], plan["options"], policy.ACTIVE, pure=False): k
+        futures = {} if not todo else {client.submit(compress_shard, str((out / plan["shards"][k]["file"]).resolve()),
+                                 plan["shards"][k]["inputs"], plan["options"], active, pure=False): k
                    for k in todo}
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures) if futures else ():
             k = futures[future]
             try:
                 done[k] = future.result()

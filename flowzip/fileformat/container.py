@@ -18,189 +18,17 @@ numeric id; ``flowzip.families`` says what each id is.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 
 from ..errors import FormatError
+from .header import (CHUNKED, CODERS, MAGIC, MAX_BATCH, MAX_BIT_DEPTH, MAX_CHUNKS, MAX_IMAGE_TILE, MAX_IMAGES,
+                     MAX_LENGTH, MAX_METADATA, MAX_NAME, MAX_PIXELS, MAX_SIDE, MAX_TABLE, MAX_TILE, MIN_TILE, MODES,
+                     NO_SEED, RAW_HEADER, STACKED, TILED, VERSIONS, Chunk, Entry, Header, ModelRef, Reader,
+                     metadata_bytes, model_bytes, num_tiles, varint)
 
-MAGIC = b"FLZ"
-TILED, STACKED, CHUNKED = 1, 2, 3  # format versions: the three layouts
-VERSIONS = (TILED, STACKED, CHUNKED)
-CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (coding.rans)
-MAX_CHUNKS = 2**20
-MAX_BIT_DEPTH = 16
-RAW_HEADER = 1  # chunked files' flag: the header body is stored as it is, not zlib-compressed
-MAX_IMAGE_TILE = 4096  # chunked: an image's own tile side may be up to this (whole images, classical)
-MODES = ("L", "LA", "RGB", "RGBA")
-MAX_IMAGES = 2**20
-MAX_BATCH = 256
-MAX_NAME = 4096
-NO_SEED = 255
-MAX_TABLE = 2**28  # bytes of a stacked file's decompressed image table
-MAX_SIDE = 2**20
-MAX_PIXELS = 2**30
-MIN_TILE, MAX_TILE = 16, 1024
-MAX_METADATA = 2**26
-
-
-@dataclass
-class ModelRef:
-    """A model a file names: its family's id, registry name, the first 4 bytes of its weights'
-    SHA-256, and (chunked files) parameters that adapt it to the file's images."""
-
-    family: int
-    name: str
-    weights: bytes
-    adapter: bytes = b""
-
-
-@dataclass
-class Entry:
-    """One image of a file; ``groups`` are (index into ``Header.models``, planes)."""
-
-    name: str
-    height: int
-    width: int
-    mode: str
-    pixel_crc: int
-    groups: list[tuple[int, list[int]]]
-    metadata: dict[str, bytes] = field(default_factory=dict)
-    bit_depth: int = 8
-    tile_models: dict[int, list[int]] = field(default_factory=dict)  # chunked: group -> model per tile
-    tile: int = 0  # chunked: this image's own tile side (0: the header's)
-
-    @property
-    def channels(self) -> int:
-        return len(self.mode)
-
-
-@dataclass
-class Chunk:
-    """An independent stack of a chunked file: ``units`` are (image, first tile, tiles), coded in
-    order (every plane group of each unit's tiles); ``seed`` is the model that codes its first
-    bits-back tiles."""
-
-    units: list[tuple[int, int, int]]
-    seed: int | None = None
-    length: int = 0
-    crc: int = 0
-
-
-@dataclass
-class Header:
-    """Everything a decoder needs before the payload. ``batch`` belongs to the stacked and chunked
-    layouts (part of their coding order), ``seed`` to the stacked one, ``lengths`` ([group][tile]
-    stream bytes) to the tiled one, ``chunks`` and ``coder`` to the chunked one."""
-
-    version: int
-    tile: int
-    models: list[ModelRef]
-    entries: list[Entry]
-    batch: int | None = None
-    seed: int | None = None
-    lengths: list[list[int]] = field(default_factory=list)
-    chunks: list[Chunk] = field(default_factory=list)
-    coder: int = 1
-
-    @property
-    def subpixels(self) -> int:
-        return sum(e.height * e.width * e.channels for e in self.entries)
-
-    def tile_of(self, entry: Entry) -> int:
-        """The side of an image's tiles: its own, else the file's."""
-        return entry.tile or self.tile
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-class _Reader:
-    """Reads a header from bytes or a memory map, copying only what it reads."""
-
-    def __init__(self, data):
-        self.data, self.pos = memoryview(data), 0
-
-    def tell(self) -> int:
-        return self.pos
-
-    def take(self, n: int) -> bytes:
-        b = bytes(self.data[self.pos : self.pos + n])
-        if len(b) != n:
-            raise FormatError("truncated file: the header ends early")
-        self.pos += n
-        return b
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "little")
-
-    def varint(self, limit: int, what: str) -> int:
-        n, shift = 0, 0
-        while True:
-            byte = self.u8()
-            n |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-            if shift > 63:
-                raise FormatError(f"corrupt file: {what} is not a valid number")
-        if n > limit:
-            raise FormatError(f"corrupt file: {what} {n} is out of range (at most {limit})")
-        return n
-
-    def text(self) -> str:
-        try:
-            return self.take(self.u8()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError("corrupt file: a name is not valid text") from None
-
-    def model(self, adapter: bool = False) -> ModelRef:
-        ref = ModelRef(self.u8(), self.text(), self.take(4))
-        if adapter:
-            ref.adapter = self.take(self.varint(MAX_METADATA, "adapter length"))
-        return ref
-
-    def mode_and_depth(self, max_depth: int = 8) -> tuple[str, int]:
-        mode_id, bit_depth = self.u8(), self.u8()
-        if mode_id >= len(MODES) or not (bit_depth == 8 or 1 <= bit_depth <= max_depth):
-            raise FormatError("corrupt file: unknown image mode or bit depth")
-        return MODES[mode_id], bit_depth
-
-    def metadata(self) -> dict[str, bytes]:
-        metadata = {}
-        for _ in range(self.varint(64, "metadata count")):
-            key = self.take(self.u8())
-            if not key.isascii():
-                raise FormatError("corrupt file: a metadata key is not ASCII")
-            metadata[key.decode("ascii")] = self.take(self.varint(MAX_METADATA, "metadata length"))
-        return metadata
-
-    def header_crc(self, data: bytes) -> int:
-        """Check the header CRC that ends here; returns where the payload starts."""
-        end = self.tell()
-        if zlib.crc32(data[:end]) != self.u32():
-            raise FormatError("corrupt file: header checksum mismatch")
-        return end + 4
-
-
-def _model_bytes(m: ModelRef) -> bytes:
-    name = m.name.encode("utf-8")
-    return bytes([m.family, len(name)]) + name + m.weights[:4]
-
-
-def _metadata_bytes(metadata: dict[str, bytes]) -> bytes:
-    out = bytearray(_varint(len(metadata)))
-    for key, value in metadata.items():
-        out += bytes([len(key)]) + key.encode("ascii") + _varint(len(value)) + value
-    return bytes(out)
+__all__ = ["CHUNKED", "CODERS", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS", "MAX_IMAGE_TILE", "MAX_IMAGES",
+           "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE", "MAX_TILE", "MIN_TILE", "MODES", "NO_SEED",
+           "RAW_HEADER", "STACKED", "TILED", "VERSIONS", "Chunk", "Entry", "Header", "ModelRef", "check_chunk",
+           "chunk_payloads", "num_tiles", "pack", "parse", "version_of"]
 
 
 def version_of(data: bytes) -> int:
@@ -285,7 +113,7 @@ def parse(data: bytes) -> tuple[Header, int]:
     """Parse and check the header of .fz bytes; returns it with the offset of the payload.
     Raises ``FormatError`` for anything that is not a well-formed .fz file of a known version."""
     version = version_of(data)
-    r = _Reader(data)
+    r = Reader(data)
     r.take(4)
     flags = r.u8()
     if flags & ~(RAW_HEADER if version == CHUNKED else 0):
@@ -304,18 +132,18 @@ def num_tiles(height: int, width: int, tile: int) -> int:
 def _pack_tiled(header: Header, payload: bytes) -> bytearray:
     (e,) = header.entries
     out = bytearray(MAGIC) + bytes([TILED, 0])
-    out += _varint(e.height) + _varint(e.width) + bytes([MODES.index(e.mode), e.bit_depth])
-    out += _varint(header.tile) + bytes([len(e.groups)])
+    out += varint(e.height) + varint(e.width) + bytes([MODES.index(e.mode), e.bit_depth])
+    out += varint(header.tile) + bytes([len(e.groups)])
     for m, planes in e.groups:
-        out += _model_bytes(header.models[m]) + bytes([len(planes), *planes])
-    out += _metadata_bytes(e.metadata) + e.pixel_crc.to_bytes(4, "little")
+        out += model_bytes(header.models[m]) + bytes([len(planes), *planes])
+    out += metadata_bytes(e.metadata) + e.pixel_crc.to_bytes(4, "little")
     for lengths in header.lengths:
         for n in lengths:
-            out += _varint(n)
+            out += varint(n)
     return out + zlib.crc32(payload).to_bytes(4, "little")
 
 
-def _parse_tiled(data: bytes, r: _Reader) -> tuple[Header, int]:
+def _parse_tiled(data: bytes, r: Reader) -> tuple[Header, int]:
     height = r.varint(MAX_SIDE, "height")
     width = r.varint(MAX_SIDE, "width")
     mode, bit_depth = r.mode_and_depth()
@@ -348,12 +176,12 @@ def _parse_tiled(data: bytes, r: _Reader) -> tuple[Header, int]:
 
 def _pack_stacked(header: Header, payload: bytes) -> bytearray:
     out = bytearray(MAGIC) + bytes([STACKED, 0])
-    out += _varint(header.tile) + _varint(header.batch) + bytes([len(header.models)])
+    out += varint(header.tile) + varint(header.batch) + bytes([len(header.models)])
     for m in header.models:
-        out += _model_bytes(m)
+        out += model_bytes(m)
     table = zlib.compress(_entries_bytes(header.entries), 9)  # names and sizes repeat: it shrinks a lot
-    out += bytes([NO_SEED if header.seed is None else header.seed]) + _varint(len(table)) + table
-    return out + _varint(len(payload)) + zlib.crc32(payload).to_bytes(4, "little")
+    out += bytes([NO_SEED if header.seed is None else header.seed]) + varint(len(table)) + table
+    return out + varint(len(payload)) + zlib.crc32(payload).to_bytes(4, "little")
 
 
 def _inflate(packed: bytes) -> bytes:
@@ -369,23 +197,23 @@ def _inflate(packed: bytes) -> bytes:
 
 
 def _entries_bytes(entries: list[Entry], chunked: bool = False) -> bytearray:
-    table = bytearray(_varint(len(entries)))
+    table = bytearray(varint(len(entries)))
     for e in entries:
         name = e.name.encode("utf-8")
-        table += _varint(len(name)) + name + _varint(e.height) + _varint(e.width)
-        table += bytes([MODES.index(e.mode), e.bit_depth]) + _metadata_bytes(e.metadata)
+        table += varint(len(name)) + name + varint(e.height) + varint(e.width)
+        table += bytes([MODES.index(e.mode), e.bit_depth]) + metadata_bytes(e.metadata)
         table += e.pixel_crc.to_bytes(4, "little") + bytes([len(e.groups)])
         for g, (model, planes) in enumerate(e.groups):
             table += bytes([model, len(planes), *planes])
             if chunked:
                 tile_models = e.tile_models.get(g, [])
-                table += _varint(len(tile_models)) + bytes(tile_models)
+                table += varint(len(tile_models)) + bytes(tile_models)
         if chunked:
-            table += _varint(e.tile)
+            table += varint(e.tile)
     return table
 
 
-def _read_entries(r: _Reader, size: int, chunked: bool = False) -> list[Entry]:
+def _read_entries(r: Reader, size: int, chunked: bool = False) -> list[Entry]:
     """The image table, read from ``r`` (whose data is ``size`` bytes)."""
     count = r.varint(MAX_IMAGES, "image count")
     if count * 12 > size:  # every image takes at least 12 bytes of the table
@@ -413,22 +241,22 @@ def _read_entries(r: _Reader, size: int, chunked: bool = False) -> list[Entry]:
 
 
 def _parse_entries(table: bytes) -> list[Entry]:
-    r = _Reader(table)
+    r = Reader(table)
     entries = _read_entries(r, len(table))
     if r.tell() != len(table):
         raise FormatError("corrupt file: the image table has bytes left over")
     return entries
 
 
-def _parse_stacked(data: bytes, r: _Reader) -> tuple[Header, int]:
+def _parse_stacked(data: bytes, r: Reader) -> tuple[Header, int]:
     tile = r.varint(MAX_TILE, "tile size")
     batch = r.varint(MAX_BATCH, "batch")
     models = [r.model() for _ in range(r.u8())]
     seed = r.u8()
-    entries = _parse_entries(_inflate(r.take(r.varint(len(data), "image table length"))))
+    entries = _parse_entries(_inflate(r.take(r.varint(MAX_LENGTH, "image table length"))))
     header = Header(STACKED, tile, models, entries, batch, None if seed == NO_SEED else seed)
     _check(header)
-    length = r.varint(len(data), "stream length")
+    length = r.varint(MAX_LENGTH, "stream length")
     payload_crc = r.u32()
     start = r.header_crc(data)
     if length % 4:
@@ -440,30 +268,30 @@ def _parse_stacked(data: bytes, r: _Reader) -> tuple[Header, int]:
 # --- version 3: chunked ----------------------------------------------------------------------
 
 def _pack_chunked(header: Header, payload: bytes) -> bytearray:
-    body = bytearray([header.coder]) + _varint(header.tile) + _varint(header.batch)
+    body = bytearray([header.coder]) + varint(header.tile) + varint(header.batch)
     body += bytes([len(header.models)])
     for m in header.models:
-        body += _model_bytes(m) + _varint(len(m.adapter)) + m.adapter
-    body += _entries_bytes(header.entries, chunked=True) + _varint(len(header.chunks))
+        body += model_bytes(m) + varint(len(m.adapter)) + m.adapter
+    body += _entries_bytes(header.entries, chunked=True) + varint(len(header.chunks))
     previous = 0  # a unit's image is stored as the change from the previous unit's (zigzag): it compresses
     for c in header.chunks:
-        body += bytes([NO_SEED if c.seed is None else c.seed]) + _varint(len(c.units))
+        body += bytes([NO_SEED if c.seed is None else c.seed]) + varint(len(c.units))
         for image, first, count in c.units:
             step = image - previous
-            body += _varint(2 * step if step >= 0 else -2 * step - 1) + _varint(first) + _varint(count)
+            body += varint(2 * step if step >= 0 else -2 * step - 1) + varint(first) + varint(count)
             previous = image
-        body += _varint(c.length) + c.crc.to_bytes(4, "little")
+        body += varint(c.length) + c.crc.to_bytes(4, "little")
     packed = zlib.compress(bytes(body), 9)
     raw = len(body) <= len(packed)  # small headers are smaller as they are
     stored = bytes(body) if raw else packed
-    return bytearray(MAGIC) + bytes([CHUNKED, RAW_HEADER if raw else 0]) + _varint(len(stored)) + stored
+    return bytearray(MAGIC) + bytes([CHUNKED, RAW_HEADER if raw else 0]) + varint(len(stored)) + stored
 
 
-def _parse_chunked(data: bytes, r: _Reader, raw: bool = False) -> tuple[Header, int]:
-    packed = r.take(r.varint(len(data), "header length"))
+def _parse_chunked(data: bytes, r: Reader, raw: bool = False) -> tuple[Header, int]:
+    packed = r.take(r.varint(MAX_LENGTH, "header length"))
     start = r.header_crc(data)  # before inflating: a damaged header is refused cheaply
     body = bytes(packed) if raw else _inflate(packed)
-    b = _Reader(body)
+    b = Reader(body)
     coder = b.u8()
     tile = b.varint(MAX_TILE, "tile size")
     batch = b.varint(MAX_BATCH, "batch")
@@ -479,7 +307,7 @@ def _parse_chunked(data: bytes, r: _Reader, raw: bool = False) -> tuple[Header, 
             if not 0 <= image < len(entries):
                 raise FormatError("corrupt file: a chunk names an image that does not exist")
             units.append((image, b.varint(MAX_PIXELS, "tile index"), b.varint(MAX_PIXELS, "tile count")))
-        chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(len(data), "chunk length"), b.u32()))
+        chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(MAX_LENGTH, "chunk length"), b.u32()))
     if b.tell() != len(body):
         raise FormatError("corrupt file: the header has bytes left over")
     header = Header(CHUNKED, tile, models, entries, batch, chunks=chunks, coder=coder)

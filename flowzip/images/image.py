@@ -12,14 +12,18 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import ImageError, a_or_an, plural
 from . import pngfile
-from ..errors import ImageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
 ARRAY_SUFFIXES = (".npy", ".npy.xz")
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PPM",
                     ".pgm": "PPM", ".pnm": "PPM", ".webp": "WEBP"}
+# The modes each format other than PNG holds exactly (8 bits per sample): Pillow writes BMP and PPM
+# without alpha, and WebP has no gray; a WebP keeps the colour under transparent pixels only when
+# asked to (``exact``). PNG holds every picture flowzip keeps.
+EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": ("L", "RGB"), "WEBP": ("RGB", "RGBA")}
 KEPT_METADATA = ("icc_profile", "exif")
 UNSUPPORTED_MODES = {"P": "palette images", "PA": "palette images with alpha", "1": "1-bit images",
                      "I": "16- and 32-bit integer images", "F": "floating-point images",
@@ -46,10 +50,19 @@ class Picture:
         """8 bits per sample, no palette: what every format (and Pillow) can hold."""
         return self.bit_depth == 8 and not self.is_palette
 
+    def describe(self) -> str:
+        """What it is, in words: ``30x20 RGBA``, ``24x20 L, 16 bits``, ``24x20 palette of 5 colours``."""
+        h, w = self.pixels.shape[:2]
+        if self.is_palette:
+            colours = len(self.metadata[pngfile.PALETTE_KEY]) // 3
+            return f"{w}x{h} palette of {plural(colours, 'colour')}" + (
+                f", {self.bit_depth}-bit indices" if self.bit_depth != 8 else "")
+        return f"{w}x{h} {self.mode}" + (f", {self.bit_depth} bits" if self.bit_depth != 8 else "")
+
     def to_pil(self) -> Image.Image:
         if not self.plain:
-            raise ImageError(f"a {self.bit_depth}-bit{' palette' if self.is_palette else ''} image can only be "
-                             "written as PNG")
+            what = f"{self.bit_depth}-bit{' palette' if self.is_palette else ''}"
+            raise ImageError(f"{a_or_an(what)} {what} image can only be written as PNG")
         arr = self.pixels[..., 0] if self.mode == "L" else self.pixels
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
@@ -138,20 +151,45 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
-def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
-    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG, written by
-    flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
-    source PNG held (depth, palette, chunks), or else a picture's ICC profile and Exif; other
-    formats get plain 8-bit pictures and their ICC profile and Exif."""
+def check_writable(suffix: str, mode: str, bit_depth: int = 8, palette: bool = False) -> None:
+    """An ``ImageError`` unless a picture of ``mode`` (``bit_depth`` bits per sample, ``palette``
+    indices) can be written exactly to a file with ``suffix``: checked before any decoding."""
     fmt = LOSSLESS_FORMATS.get(suffix.lower())
     if fmt is None:
         raise ImageError(f"cannot write {suffix or 'files without a suffix'}: choose a lossless format "
                          f"({', '.join(sorted(LOSSLESS_FORMATS))})")
     if fmt == "PNG":
+        return
+    if bit_depth != 8 or palette:
+        what = f"{bit_depth}-bit{' palette' if palette else ''}"
+        raise ImageError(f"{a_or_an(what)} {what} image can only be written as PNG")
+    if mode not in EXACT_MODES[fmt]:
+        holds = ", ".join(EXACT_MODES[fmt])
+        raise ImageError(f"{fmt} cannot hold {a_or_an(mode)} {mode} image exactly (it holds {holds}); "
+                         "write it as PNG or TIFF")
+
+
+def writable_suffix(suffix: str, mode: str, bit_depth: int = 8, palette: bool = False) -> str:
+    """``suffix`` when a picture of that kind can be written to it exactly, else ``.png``."""
+    try:
+        check_writable(suffix, mode, bit_depth, palette)
+        return suffix.lower()
+    except ImageError:
+        return ".png"
+
+
+def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
+    """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG, written by
+    flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
+    source PNG held (depth, palette, chunks), or else a picture's ICC profile and Exif; other
+    formats get plain 8-bit pictures and their ICC profile and Exif."""
+    check_writable(suffix, picture.mode, picture.bit_depth, picture.is_palette)
+    fmt = LOSSLESS_FORMATS[suffix.lower()]
+    if fmt == "PNG":
         return pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, picture.metadata),
                                  compress_level=6, threads=threads)
     metadata = pngfile.portable_metadata(picture.metadata)
-    options = {"lossless": True} if fmt == "WEBP" else {}
+    options = {"lossless": True, "exact": True} if fmt == "WEBP" else {}
     for key in KEPT_METADATA:
         if key in metadata:
             options[key] = metadata[key]
@@ -159,7 +197,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     try:
         picture.to_pil().save(buf, fmt, **options)
     except (OSError, ValueError, KeyError) as e:
-        raise ImageError(f"cannot write a {picture.mode} image as {fmt}: {e}") from None
+        raise ImageError(f"cannot write {a_or_an(picture.mode)} {picture.mode} image as {fmt}: {e}") from None
     return buf.getvalue()
 
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageError
-from .pngrows import filter_rows, from_rows, row_layout, to_rows, unfilter_rows
+from ..classical.pngrows import filter_rows, from_rows, row_layout, to_rows, unfilter_rows
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GRAY, RGB, PALETTE, GRAY_ALPHA, RGBA = 0, 2, 3, 4, 6

@@ -1,3 +1,76 @@
 """The pipelines: how the tiles of a file's images are laid out and coded, one per format version.
 ``tiled`` (version 1: a stream per tile), ``stacked`` (version 2: one stack) and ``chunked``
-(version 3: independent stacks, coded on worker processes, ``workers``); ``tiles`` cuts and pads."""
+(version 3: independent stacks, coded on worker processes, ``workers``); ``tiles`` cuts and pads,
+``codecs`` builds a model's tile codec. Each follows ``protocols.Pipeline``; ``encode_file``
+makes the file a plan describes, and ``encode`` and ``decode_each`` run the pipeline a header's
+version names, with the models themselves."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import FlowzipError
+from ..fileformat import container
+from ..fileformat.checks import check_pixels, pixel_crc
+from ..fileformat.container import CHUNKED, STACKED, TILED, Header
+from . import chunked, stacked, tiled
+from .codecs import codec_for
+
+PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked}
+
+
+def header_for(plan, pictures: list, models: dict) -> Header:
+    """The header of the file a plan (a ``policy.Plan``) makes of named pictures (``(name,
+    Picture)`` each), ``models`` giving each model name of the plan its loaded model."""
+    index = {name: i for i, name in enumerate(plan.models)}
+    refs = [container.ModelRef(m.family.id, m.name, m.weights_id, m.adapter) for m in (models[n] for n in plan.models)]
+    entries = [container.Entry(name, *p.pixels.shape[:2], p.mode, pixel_crc(p.pixels),
+                               [(index[m], planes) for m, planes in groups], dict(p.metadata), p.bit_depth, tile=side)
+               for (name, p), groups, side in zip(pictures, plan.groups, plan.tiles)]
+    chunks = [container.Chunk(units, None if seed is None else index[seed]) for units, seed in plan.chunks]
+    return Header(plan.layout, plan.tile, refs, entries, plan.batch, None if plan.seed is None else index[plan.seed],
+                  chunks=chunks, coder=plan.coder)
+
+
+def encode_file(plan, pictures: list, models: dict, device: str = "cpu", jobs: int | None = 1, progress=None,
+                stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+    """The .fz bytes a plan makes of named pictures (``header_for``), and the models' estimate in
+    bits (if ``estimate``); options as for ``encode``."""
+    header = header_for(plan, pictures, models)
+    payload, bits = encode(header, [p.pixels for _, p in pictures], [models[n] for n in plan.models], device, jobs,
+                           progress, stats, estimate)
+    return container.pack(header, payload), bits
+
+
+def encode(header: Header, images: list[np.ndarray], models: list, device: str = "cpu", jobs: int | None = 1,
+           progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+    """Images matching ``header.entries`` -> (payload, the models' estimate in bits if
+    ``estimate``), with ``models[m]`` coding the header's model m; fills the header's lengths and
+    CRCs. A chunked file's chunks are coded by ``jobs`` workers (0: one per core)."""
+    if header.version == CHUNKED:
+        return chunked.encode_on_workers(header, images, models, device, jobs, progress, stats, estimate)
+    codecs = [codec_for(m, device) for m in models]
+    return PIPELINES[header.version].encode(header, images, codecs, progress, stats, estimate)
+
+
+def decode_each(header: Header, payload, models: list, device: str = "cpu", only: Iterable[int] | None = None,
+                jobs: int | None = 1, progress=None) -> Iterator[tuple[int, np.ndarray | FlowzipError]]:
+    """``(index, pixels)`` of each image (``only``: these indices) as it is restored and checked
+    against its pixel CRC, or ``(index, error)`` for one that cannot be (a damaged chunk, a failed
+    checksum); the others go on. A chunked file decodes only the chunks holding the images wanted,
+    on ``jobs`` workers; older files are one stream."""
+    if header.version == CHUNKED:
+        images = chunked.decode_on_workers(header, payload, models, device, only, jobs, progress)
+    else:
+        codecs = [codec_for(m, device) for m in models]
+        decoded = PIPELINES[header.version].decode(header, bytes(payload), codecs, progress)
+        images = ((i, decoded[i]) for i in sorted(set(range(len(header.entries)) if only is None else only)))
+    for i, pixels in images:
+        yield i, pixels if isinstance(pixels, FlowzipError) else (check_pixels(header.entries[i], pixels) or pixels)
+
+
+def num_units(header: Header) -> int:
+    """How many progress steps coding or decoding a file with this header reports."""
+    return PIPELINES[header.version].num_units(header)

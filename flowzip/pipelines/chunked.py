@@ -2,7 +2,9 @@
 file but holding only its units (ranges of tiles of some images) and starting from its own seed.
 
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
-can be coded in parallel, and a damaged chunk (its CRC) loses only the images it holds.
+are coded and decoded side by side by worker processes (``encode_on_workers``, ``decode_on_workers``:
+each worker is sent a header of only the chunk's images, ``part``), and a damaged chunk (its CRC)
+loses only the images it holds.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import zlib
 
 import numpy as np
 
-from ..errors import FormatError
+from typing import Iterable, Iterator
+
+from ..errors import FlowzipError, FormatError
 from ..fileformat import container
 from ..fileformat.container import Header
-from . import stacked
+from . import stacked, workers
+from .codecs import codec_for
 from .tiles import blank, boxes_of
 
 
@@ -74,6 +79,91 @@ def part(header: Header, chunk: container.Chunk) -> tuple[Header, container.Chun
     return sub, dataclasses.replace(chunk, units=[(local[i], f, n) for i, f, n in chunk.units]), images
 
 
+def _cpu_jobs(jobs: int | None, device: str) -> int | None:
+    """Worker processes for chunks: none on a GPU (a forked process cannot use CUDA)."""
+    return 1 if device.startswith("cuda") else jobs
+
+
+def _encode_task(header: Header, chunk: container.Chunk, images: list[np.ndarray], models: list, device: str,
+                 stats: dict | None, estimate: bool) -> tuple[bytes, float | None, dict | None]:
+    """One chunk (of a ``part`` header) -> (bytes, estimated bits, stats): a worker's task."""
+    data, bits = encode_chunk(header, chunk, images, [codec_for(m, device) for m in models], None, stats, estimate)
+    return data, bits, stats
+
+
+def encode_on_workers(header: Header, images: list[np.ndarray], models: list, device: str, jobs: int | None = 1,
+                      progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+    """``encode`` with the models themselves (each worker builds their codecs), the chunks coded
+    by ``jobs`` workers (0: one per core; the bytes do not depend on it); fills each chunk's length
+    and CRC, and ``stats`` with the sum of the chunks'."""
+    parts = [part(header, c) for c in header.chunks]
+    tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {}, estimate)
+             for sub, c, idx in parts)
+    payloads, est_bits = [b""] * len(parts), 0.0
+    for k, result, error in workers.imap(_encode_task, tasks, _cpu_jobs(jobs, device), fail_fast=True):
+        if error is not None:
+            raise error
+        payloads[k], bits, chunk_stats = result
+        chunk = header.chunks[k]
+        chunk.length, chunk.crc = len(payloads[k]), zlib.crc32(payloads[k])
+        est_bits += bits or 0.0
+        for kind, values in (chunk_stats or {}).items():
+            into = stats.setdefault(kind, dict.fromkeys(values, 0))
+            for key, value in values.items():
+                into[key] += value
+        if progress:
+            progress(chunk_units(header, chunk))
+    return b"".join(payloads), est_bits if estimate else None
+
+
+def _decode_task(header: Header, chunk: container.Chunk, data: bytes, models: list, device: str) -> list:
+    """One chunk (of a ``part`` header) -> its units' rows (``bands``): a worker's task."""
+    out = [blank(e) for e in header.entries]
+    decode_chunk(header, chunk, data, [codec_for(m, device) for m in models], out)
+    return bands(header, chunk, out)
+
+
+def decode_on_workers(header: Header, payload, models: list, device: str, only: Iterable[int] | None = None,
+                      jobs: int | None = 1, progress=None) -> Iterator[tuple[int, np.ndarray | FlowzipError]]:
+    """The images of a chunked file (``only``: these indices) as each is whole, decoding only the
+    chunks that hold them, by ``jobs`` workers: ``(index, pixels)``, or ``(index, error)`` for an
+    image that a damaged chunk holds (the others go on)."""
+    holders = chunk_map(header)
+    wanted = sorted(set(range(len(header.entries)) if only is None else only))
+    waiting = {i: len(holders[i]) for i in wanted}
+    chosen = sorted({c for i in wanted for c in holders[i]})
+    parts = [part(header, header.chunks[c]) for c in chosen]
+    payloads = container.chunk_payloads(header, memoryview(payload))
+    tasks = ((sub, c, bytes(payloads[chosen[k]]), models, device) for k, (sub, c, _) in enumerate(parts))
+    pixels: dict[int, np.ndarray] = {}
+    for k, result, error in workers.imap(_decode_task, tasks, _cpu_jobs(jobs, device)):
+        sub, _, images = parts[k]
+        if error is not None:
+            reason = str(error) if isinstance(error, FlowzipError) else f"{type(error).__name__}: {error}"
+            for i in images:
+                if waiting.pop(i, None) is not None:
+                    pixels.pop(i, None)
+                    yield i, FormatError(f"{reason} (chunk {chosen[k]})")
+            continue
+        for local, first, count, band in result:
+            i = images[local]
+            if i not in waiting:
+                continue
+            e = header.entries[i]
+            if first == 0 and count == container.num_tiles(e.height, e.width, header.tile_of(e)):
+                pixels[i] = band
+            else:
+                place(sub, local, first, count, band, pixels.setdefault(i, blank(e)))
+        for i in dict.fromkeys(images):
+            if i in waiting:
+                waiting[i] -= 1
+                if not waiting[i]:
+                    del waiting[i]
+                    yield i, pixels.pop(i)
+        if progress:
+            progress(chunk_units(header, header.chunks[chosen[k]]))
+
+
 def bands(header: Header, chunk: container.Chunk, out: list[np.ndarray]) -> list[tuple]:
     """After ``decode_chunk``: per unit (image, first tile, tiles, the rows of ``out[image]``
     its tiles span), for ``place``."""
@@ -111,11 +201,6 @@ def chunk_units(header: Header, chunk: container.Chunk) -> int:
 def images_of(header: Header, chunks: list[int]) -> set[int]:
     """The images that some of the given chunks hold tiles of."""
     return {image for c in chunks for image, _, _ in header.chunks[c].units}
-
-
-def chunks_of(header: Header, images: set[int]) -> list[int]:
-    """The chunks that hold tiles of the given images, in file order."""
-    return [c for c, chunk in enumerate(header.chunks) if any(image in images for image, _, _ in chunk.units)]
 
 
 num_units = stacked.num_units

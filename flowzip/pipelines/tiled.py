@@ -15,6 +15,9 @@ import numpy as np
 from ..fileformat.container import Header
 from .tiles import blank, boxes_of, pad_to_multiple, padded_size
 
+DEFAULT_BATCH = 4  # tiles per network pass when the caller does not say (not part of the file)
+
+
 def _by_shape(boxes, multiple: int) -> dict[tuple[int, int], list[int]]:
     """Tile indices grouped by padded shape, in row-major order within each."""
     shapes = defaultdict(list)

@@ -25,6 +25,18 @@ def pad_to_multiple(block: np.ndarray, multiple: int) -> np.ndarray:
     return block
 
 
+def tiles_of(planes: list[tuple[np.ndarray, list[int]]], tile: int, multiple: int) -> np.ndarray:
+    """The tiles of some pictures' planes (``(pixels (H, W, C), planes)`` each), cut and padded as a
+    stacked file cuts them: those of the most common shape, stacked (N, C, h, w)."""
+    tiles: dict[tuple, list[np.ndarray]] = {}
+    for pixels, chosen in planes:
+        chw = np.ascontiguousarray(pixels[..., chosen].transpose(2, 0, 1))
+        for y0, y1, x0, x1 in tile_boxes(*chw.shape[1:], tile):
+            block = pad_to_multiple(chw[:, y0:y1, x0:x1], multiple)
+            tiles.setdefault(block.shape, []).append(block)
+    return np.stack(max(tiles.values(), key=len))
+
+
 def boxes_of(header, entry) -> list[tuple[int, int, int, int]]:
     """The tiles of one image of a file (``fileformat.container.Header``)."""
     return tile_boxes(entry.height, entry.width, header.tile_of(entry))

@@ -41,11 +41,13 @@ FLOORS = [
     ["flowzip", "api", "bench", "cluster", "data", "datasets"],  # entry points ("flowzip": __init__)
     ["policy"],
     ["zoo", "families", "adapt", "pretrained"],  # the registry of models (pretrained: the shipped ones)
+    ["images", "image", "pngfile"],  # images in and out (0.2: image, pngfile)
     ["pipelines", "coding"],  # 0.2's coding held the pipelines, the codecs and the entropy coders
     ["flows", "classical", "models", "training"],
+    ["architecture"],
     ["entropy"],
-    ["fileformat", "images", "image", "pngfile"],
-    ["errors", "files", "jit", "parallel"],  # infrastructure, callable from anywhere
+    ["fileformat"],
+    ["errors", "files", "jit", "version", "parallel"],  # infrastructure, callable from anywhere
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 BASE = FLOORS[-1]

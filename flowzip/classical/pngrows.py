@@ -1,6 +1,6 @@
 """PNG's rows (numba kernels for the filters): samples laid out as PNG lays them out and filtered
-as PNG filters them. Read and written by ``pngfile``; the classical coder's deflate candidate
-(``classical.deflate``) codes samples the same way.
+as PNG filters them, the classical coder's deflate candidate (``deflate``); PNG files are read and
+written on them too (``images.pngfile``).
 
 A row holds the samples interleaved pixel by pixel; 1, 2 and 4-bit samples packed most significant
 first into bytes (a row ends on a byte boundary), other depths up to 8 in one byte each and deeper

@@ -1,0 +1,196 @@
+"""The .fz header's parts (``Header``, its ``ModelRef``s, ``Entry``s and ``Chunk``s), the format's
+limits, and the byte-level reading and writing they share; ``container`` lays them out per
+version. docs/FORMAT.md."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+from ..errors import FormatError
+
+MAGIC = b"FLZ"
+TILED, STACKED, CHUNKED = 1, 2, 3  # format versions: the three layouts
+VERSIONS = (TILED, STACKED, CHUNKED)
+CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (entropy.rans)
+MAX_CHUNKS = 2**20
+MAX_BIT_DEPTH = 16
+RAW_HEADER = 1  # chunked files' flag: the header body is stored as it is, not zlib-compressed
+MAX_IMAGE_TILE = 4096  # chunked: an image's own tile side may be up to this (whole images, classical)
+MODES = ("L", "LA", "RGB", "RGBA")
+MAX_IMAGES = 2**20
+MAX_BATCH = 256
+MAX_NAME = 4096
+NO_SEED = 255
+MAX_TABLE = 2**28  # bytes of a stacked file's decompressed image table
+MAX_SIDE = 2**20
+MAX_PIXELS = 2**30
+MIN_TILE, MAX_TILE = 16, 1024
+MAX_METADATA = 2**26
+MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (said so after reading)
+
+
+@dataclass
+class ModelRef:
+    """A model a file names: its family's id, registry name, the first 4 bytes of its weights'
+    SHA-256, and (chunked files) parameters that adapt it to the file's images."""
+
+    family: int
+    name: str
+    weights: bytes
+    adapter: bytes = b""
+
+
+@dataclass
+class Entry:
+    """One image of a file; ``groups`` are (index into ``Header.models``, planes)."""
+
+    name: str
+    height: int
+    width: int
+    mode: str
+    pixel_crc: int
+    groups: list[tuple[int, list[int]]]
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    bit_depth: int = 8
+    tile_models: dict[int, list[int]] = field(default_factory=dict)  # chunked: group -> model per tile
+    tile: int = 0  # chunked: this image's own tile side (0: the header's)
+
+    @property
+    def channels(self) -> int:
+        return len(self.mode)
+
+
+@dataclass
+class Chunk:
+    """An independent stack of a chunked file: ``units`` are (image, first tile, tiles), coded in
+    order (every plane group of each unit's tiles); ``seed`` is the model that codes its first
+    bits-back tiles."""
+
+    units: list[tuple[int, int, int]]
+    seed: int | None = None
+    length: int = 0
+    crc: int = 0
+
+
+@dataclass
+class Header:
+    """Everything a decoder needs before the payload. ``batch`` belongs to the stacked and chunked
+    layouts (part of their coding order), ``seed`` to the stacked one, ``lengths`` ([group][tile]
+    stream bytes) to the tiled one, ``chunks`` and ``coder`` to the chunked one."""
+
+    version: int
+    tile: int
+    models: list[ModelRef]
+    entries: list[Entry]
+    batch: int | None = None
+    seed: int | None = None
+    lengths: list[list[int]] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    coder: int = 1
+
+    @property
+    def subpixels(self) -> int:
+        return sum(e.height * e.width * e.channels for e in self.entries)
+
+    def tile_of(self, entry: Entry) -> int:
+        """The side of an image's tiles: its own, else the file's."""
+        return entry.tile or self.tile
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class Reader:
+    """Reads a header from bytes or a memory map, copying only what it reads."""
+
+    def __init__(self, data):
+        self.data, self.pos = memoryview(data), 0
+
+    def tell(self) -> int:
+        return self.pos
+
+    def take(self, n: int) -> bytes:
+        b = bytes(self.data[self.pos : self.pos + n])
+        if len(b) != n:
+            raise FormatError("truncated file: the header ends early")
+        self.pos += n
+        return b
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "little")
+
+    def varint(self, limit: int, what: str) -> int:
+        n, shift = 0, 0
+        while True:
+            byte = self.u8()
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 63:
+                raise FormatError(f"corrupt file: {what} is not a valid number")
+        if n > limit:
+            raise FormatError(f"corrupt file: {what} {n} is out of range (at most {limit})")
+        return n
+
+    def text(self) -> str:
+        try:
+            return self.take(self.u8()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("corrupt file: a name is not valid text") from None
+
+    def model(self, adapter: bool = False) -> ModelRef:
+        ref = ModelRef(self.u8(), self.text(), self.take(4))
+        if adapter:
+            ref.adapter = self.take(self.varint(MAX_METADATA, "adapter length"))
+        return ref
+
+    def mode_and_depth(self, max_depth: int = 8) -> tuple[str, int]:
+        mode_id, bit_depth = self.u8(), self.u8()
+        if mode_id >= len(MODES) or not (bit_depth == 8 or 1 <= bit_depth <= max_depth):
+            raise FormatError("corrupt file: unknown image mode or bit depth")
+        return MODES[mode_id], bit_depth
+
+    def metadata(self) -> dict[str, bytes]:
+        metadata = {}
+        for _ in range(self.varint(64, "metadata count")):
+            key = self.take(self.u8())
+            if not key.isascii():
+                raise FormatError("corrupt file: a metadata key is not ASCII")
+            metadata[key.decode("ascii")] = self.take(self.varint(MAX_METADATA, "metadata length"))
+        return metadata
+
+    def header_crc(self, data: bytes) -> int:
+        """Check the header CRC that ends here; returns where the payload starts."""
+        end = self.tell()
+        if zlib.crc32(data[:end]) != self.u32():
+            raise FormatError("corrupt file: header checksum mismatch")
+        return end + 4
+
+
+def model_bytes(m: ModelRef) -> bytes:
+    name = m.name.encode("utf-8")
+    return bytes([m.family, len(name)]) + name + m.weights[:4]
+
+
+def metadata_bytes(metadata: dict[str, bytes]) -> bytes:
+    out = bytearray(varint(len(metadata)))
+    for key, value in metadata.items():
+        out += bytes([len(key)]) + key.encode("ascii") + varint(len(value)) + value
+    return bytes(out)
+
+
+def num_tiles(height: int, width: int, tile: int) -> int:
+    return -(-height // tile) * -(-width // tile)
+

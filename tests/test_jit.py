@@ -1,0 +1,73 @@
+"""numba's cache of flowzip's kernels lives in the user's cache folder, one per flowzip version,
+never inside the package (rough edge 1: a cache written into an installed package outlived its
+uninstall and shadowed the editable install next to it); the first run says that it compiles
+(rough edge 7)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flowzip
+from flowzip import jit
+
+PACKAGE = Path(flowzip.__file__).resolve().parent
+COMPILE = ("import numpy as np; from flowzip import jit; cold = jit.cache_is_cold(); "
+           "from flowzip.classical import pngrows; pngrows.filter_rows(np.zeros((2, 3), np.uint8), 1); "
+           "print(jit.cache_dir(), cold, jit.cache_is_cold())")
+
+
+def _env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    return env
+
+
+def _cached_in_package() -> set[Path]:
+    return {p for p in PACKAGE.rglob("*") if p.suffix in (".nbi", ".nbc")}
+
+
+@pytest.mark.slow
+def test_kernels_cache_in_the_user_folder_by_version_never_in_the_package(tmp_path):
+    before = _cached_in_package()
+    out = subprocess.run([sys.executable, "-c", COMPILE], env=_env(tmp_path), capture_output=True, text=True,
+                         check=True).stdout.split()
+    folder = tmp_path / "cache" / "flowzip" / "numba" / flowzip.__version__
+    assert out == [str(folder), "True", "False"]  # cold before the first compile, warm after it
+    assert list(folder.rglob("*.nbi")) and list(folder.rglob("*.nbc"))
+    assert _cached_in_package() == before  # nothing written inside the package
+
+
+def test_numba_cache_dir_is_respected(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert jit.cache_dir() == tmp_path / "mine"
+
+
+@pytest.mark.slow
+def test_the_first_run_says_it_compiles(tmp_path):
+    """On a cold cache, compress says on stderr that the kernels compile; once they are cached,
+    nothing is said. (A flat image: the classical coder's constant, the fewest kernels to compile.)"""
+    from PIL import Image
+
+    image = tmp_path / "a.png"
+    Image.new("RGB", (70, 70), (10, 20, 30)).save(image)
+    command = [sys.executable, "-m", "flowzip.cli", "compress", str(image), "-f", "--no-png"]
+    first = subprocess.run(command, env=_env(tmp_path), capture_output=True, text=True)
+    second = subprocess.run(command, env=_env(tmp_path), capture_output=True, text=True)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert "compiling its kernels" in first.stderr and "first run only" in first.stderr
+    assert "compiling" not in second.stderr
+
+
+def test_quiet_says_nothing_of_compiling(monkeypatch, capsys):
+    from flowzip.cli import common
+
+    monkeypatch.setattr(jit, "cache_is_cold", lambda: True)
+    common.announce_compiling(quiet=True)
+    assert capsys.readouterr().err == ""
+    common.announce_compiling(quiet=False)
+    assert "compiling its kernels" in capsys.readouterr().err
