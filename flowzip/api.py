@@ -36,6 +36,7 @@ class Report:
     subpixels: int
     coders: list[str] = field(default_factory=list)
     plans: int = 1
+    stored: bool = False  # the inputs' own PNG image data kept: every coding was larger than them
 
     @property
     def bpd(self) -> float:
@@ -90,23 +91,49 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     best, best_stats = None, None
     for k, plan in enumerate(planned):
         plan_stats = None if stats is None else {}
-        if hasattr(progress, "stage") and len(planned) > 1:
+        if hasattr(progress, "stage") and len(planned) > 1 and (effort or policies.DEFAULT_EFFORT) > policies.DEFAULT_EFFORT:
             progress.stage(f"coding with {', '.join(plan.coders)} ({k + 1} of {len(planned)} ways)")
         result = encode_plan(plan, pictures, chosen, device=device, jobs=jobs, progress=progress, stats=plan_stats,
                              estimate=estimate)
         if best is None or len(result[0]) < len(best[0]):
             best, best_stats = result, plan_stats
+    stored = None if chosen is not None else _stored(pictures, len(best[0]), policy or policies.DEFAULT, device,
+                                                     jobs, progress, stats)
+    if stored is not None:
+        best, best_stats = stored
     if stats is not None:
         stats.update(best_stats)  # the kept file's
-    best[1].plans = len(planned)
+    best[1].plans = len(planned) + (stored is not None)
     return best
+
+
+def _stored(pictures, size: int, policy: policies.Policy, device, jobs, progress, stats):
+    """A PNG never grows (but by the difference of the headers): when the file coded is larger
+    than the PNG files the pictures came from, the classical coder codes them again with their
+    own image data as a candidate (a deflate coding of the same samples, often another encoder's
+    better one). (file, Report) and its stats, when that is smaller; else None. (Not when the
+    caller chose a model: it codes what it fits.)"""
+    inputs = [p.source_bytes for _, p in pictures]
+    if not all(inputs) or size <= sum(inputs) or not any(p.deflated for _, p in pictures):
+        return None
+    plan = policy.stored([p for _, p in pictures])
+    if plan is None:
+        return None
+    if hasattr(progress, "stage"):
+        progress.stage("larger than the input: coding it again with its own PNG image data")
+    plan_stats = None if stats is None else {}
+    data, report = encode_plan(plan, pictures, device=device, jobs=jobs, stats=plan_stats,
+                               known=[p.deflated for _, p in pictures])
+    report.stored = True
+    return ((data, report), plan_stats) if len(data) < size else None
 
 
 def encode_plan(plan: policies.Plan, pictures: list[tuple[str, Picture]], chosen: zoo.LoadedModel | None = None, *,
                 device: str = "cpu", jobs: int | None = 1, progress=None, stats: dict | None = None,
-                estimate: bool = False) -> tuple[bytes, Report]:
+                estimate: bool = False, known: list | None = None) -> tuple[bytes, Report]:
     """One plan's file: its models loaded (``chosen`` stands for its own name) and adapted where
-    the plan says so, the pictures coded by the plan's pipeline, header and payload packed."""
+    the plan says so, the pictures coded by the plan's pipeline, header and payload packed.
+    ``known``: per picture, a coding of its samples at hand (``pipelines.encode``)."""
     models = {name: chosen if chosen is not None and chosen.name == name else zoo.load_model(name)
               for name in plan.models}
     if plan.adapt:
@@ -114,7 +141,7 @@ def encode_plan(plan: policies.Plan, pictures: list[tuple[str, Picture]], chosen
             progress.stage(f"adapting {', '.join(plan.coders)} to the images")
         for name, adapter in adapt.fit_plan(plan, [p for _, p in pictures], models).items():
             models[name] = zoo.adapted(models[name], adapter)
-    data, bits = pipelines.encode_file(plan, pictures, models, device, jobs, progress, stats, estimate)
+    data, bits = pipelines.encode_file(plan, pictures, models, device, jobs, progress, stats, estimate, known)
     return data, Report(len(data), bits, sum(p.pixels.size for _, p in pictures), plan.coders)
 
 

@@ -274,8 +274,11 @@ def _progress_lines(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("flowzip: ") and " % of " in line]
 
 
-def test_archives_and_verification_show_progress(runner, tiny_models, tmp_path):
-    """Where stderr is not a terminal (a log), progress is a line at each quarter of the work."""
+def test_archives_and_verification_show_progress(runner, tiny_models, tmp_path, monkeypatch):
+    """Where stderr is not a terminal (a log), progress of long work is a line at each quarter."""
+    from flowzip.cli import common
+
+    monkeypatch.setattr(common.Progress, "LONG", 1)  # the tests' work is short
     paths = [_png(tmp_path / f"im{i}.png", seed=i) for i in range(3)]
     archive = tmp_path / "set.fz"
     result = runner.invoke(main, ["compress", *map(str, paths), "-o", str(archive), "--verify"])

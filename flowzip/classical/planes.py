@@ -47,16 +47,29 @@ def decode_constant(data: bytes, channels: int, height: int, width: int, bits: i
     return np.ascontiguousarray(np.broadcast_to(values[:, None, None], (channels, height, width)))
 
 
-def best_encoding(x: np.ndarray, bits: int) -> tuple[int, bytes]:
+def best_encoding(x: np.ndarray, bits: int, known: bytes | None = None) -> tuple[int, bytes]:
     """(method, bytes) of the smallest coding of ``x`` (C, H, W) of ``bits``-bit samples; on a tie
-    the earlier of constant, deflate, classical (the faster to decode)."""
+    the earlier of constant, deflate, classical (the faster to decode). ``known``: the samples as
+    a non-interlaced PNG's image data (its IDAT stream), a deflate coding of them already at hand
+    (another PNG encoder's, often smaller than zlib's level 9): kept where it is the smallest."""
     constant = encode_constant(x, bits)
     if constant is not None:
         return CONSTANT, constant
     coded = classical.encode_planes(x, bits)
     deflated = deflate.encode_planes(x, bits, rival=len(coded))
     candidates = ([] if deflated is None else [(DEFLATE, deflated)]) + [(CLASSICAL, coded)]
-    return min(candidates, key=lambda c: len(c[1]))
+    best = min(candidates, key=lambda c: len(c[1]))
+    if known is not None and len(known) < len(best[1]) and _decodes_to(known, x, bits):
+        return DEFLATE, bytes(known)
+    return best
+
+
+def _decodes_to(data: bytes, x: np.ndarray, bits: int) -> bool:
+    """Whether deflate's decoder gives exactly ``x`` back from ``data``."""
+    try:
+        return np.array_equal(deflate.decode_planes(data, *x.shape, bits), x)
+    except FormatError:
+        return False
 
 
 def decode_method(method: int, data: bytes, channels: int, height: int, width: int, bits: int) -> np.ndarray:
@@ -78,11 +91,12 @@ class PlanesCodec:
     def __init__(self, loaded=None, device: str = "cpu"):
         del loaded, device  # no model, no device: plain integer code
 
-    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
-        """Push a (B, C, H, W) batch of ``bits``-bit samples; its size in bits when asked (exact)."""
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
+        """Push a (B, C, H, W) batch of ``bits``-bit samples; its size in bits when asked (exact).
+        ``known``: per tile, PNG image data of its samples (``best_encoding``)."""
         total = 0
-        for tile in tiles[::-1]:  # the last tile first: ``pop`` returns them in order
-            method, data = best_encoding(np.ascontiguousarray(tile), bits)
+        for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
+            method, data = best_encoding(np.ascontiguousarray(tiles[i]), bits, known[i] if known else None)
             coder.push_uniform(np.frombuffer(data, np.uint8).astype(np.int64), np.full(len(data), 256))
             coder.push_uniform(np.array([len(data) >> 16, len(data) & 0xFFFF, method]), _HEAD_SIZES)
             total += 8 * len(data) + 36

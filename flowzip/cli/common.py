@@ -64,10 +64,13 @@ def report(src: Path, e: Exception) -> None:
 # --- progress ---------------------------------------------------------------------------------
 
 class Progress:
-    """Progress of one piece of work on stderr: a bar where a person watches, else a line at each
-    quarter and for each stage, so that a log shows the work going on; nothing when ``quiet``.
-    Called with the number of steps done; ``start(total)`` once the work is planned, ``stage(words)``
-    as it moves on to another part of it."""
+    """Progress of one piece of work on stderr, for work of at least ``LONG`` steps: a bar where a
+    person watches, else a line at each quarter, so that a log shows the work going on; and a line
+    for each stage of the work (the slow ones: ``api.encode`` names them at efforts above the
+    default). Nothing when ``quiet``. Called with the number of steps done; ``start(total)`` once
+    the work is planned, ``stage(words)`` as it moves on to another part of it."""
+
+    LONG = 8
 
     def __init__(self, label: str, quiet: bool = False, unit: str = "tile"):
         self.label, self.quiet, self.unit = label, quiet, unit
@@ -78,10 +81,10 @@ class Progress:
         self.total, self.done, self.said = total, 0, 0
         if self.quiet:
             return
-        if self.tty and total >= 8:
+        if self.tty and total >= self.LONG:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
-        elif not self.tty and total:
+        elif not self.tty and total >= self.LONG:
             self._line(f"{plural(total, self.unit)} to go")
 
     def stage(self, words: str) -> None:
@@ -96,7 +99,7 @@ class Progress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
-        elif not self.tty and not self.quiet and self.total:
+        elif not self.tty and not self.quiet and self.total >= self.LONG:
             quarter = min(4, 4 * self.done // self.total)
             if quarter > self.said:
                 self.said = quarter

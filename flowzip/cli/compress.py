@@ -198,7 +198,9 @@ def _result(data: bytes, result: api.Report, pictures, no_png: bool, verified: b
         png = input_png if input_png is not None else sum(png_size(p) for _, p in pictures)
         line += f", PNG {8 * png / result.subpixels:.3f} bpd ({png} bytes{', the input' if input_png else ''})"
     line += f", coded by {' and '.join(result.coders)}"
-    if result.plans > 1:
+    if result.stored:
+        line += " (the input PNG's own image data: every coding was larger)"
+    elif result.plans > 1:
         line += f" (the smallest of {result.plans} ways)"
     return line + (", verified" if verified else "")
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..architecture import multiscale
 from ..architecture.constants import PRIOR_LOG_SCALE
+from ..architecture.multiscale import glow_levels
 from ..entropy.tables import FRAC_BITS
 from ..errors import FormatError, ModelError
 from .bitsback import LATENT_BITS, LN2, pop_prior, pop_scale, push_prior, push_scale
 from .fixedpoint import FixedNet, on_grid
-from .squeeze import squeeze, unsqueeze
 from .tables import coupling_lookup
 
 DEQUANT_BITS = LATENT_BITS - 8  # pixel x becomes (x - 128) * 256 + u, u uniform in [0, 256)
@@ -135,49 +136,36 @@ class GlowCodec:
         estimates)."""
         self.loaded, device, self._float64 = loaded, str(device), None
         config, weights = loaded.config, loaded.weights
-        self.levels = []
-        c = config.get("channels", 3)
         try:
-            for i, steps in enumerate(config["steps"]):
-                c *= 4
-                last = i == len(config["steps"]) - 1
-                prior = None if last else FixedNet.from_weights(weights, f"levels.{i}.prior.", 1.0, 2.0**-LATENT_BITS,
-                                                                  device)
-                self.levels.append(([ExactStep(weights, f"levels.{i}.steps.{k}.", device) for k in range(steps)],
-                                    c if last else c // 2, prior))
-                c = c if last else c // 2
+            self.arch = glow_levels(config.get("channels", 3), list(config["steps"]))
+            self.steps = [[ExactStep(weights, f"levels.{i}.steps.{k}.", device) for k in range(level.transforms)]
+                          for i, level in enumerate(self.arch.levels)]
+            self.priors = [FixedNet.from_weights(weights, f"levels.{i}.prior.", 1.0, 2.0**-LATENT_BITS, device)
+                           if level.factors_out else None for i, level in enumerate(self.arch.levels)]
             self.top_mu = on_grid(weights["top_mu"])
             self.top_ls = on_grid(np.clip(weights["top_log_scale"], *PRIOR_LOG_SCALE))
         except (KeyError, IndexError, ValueError) as e:
             raise ModelError(f"the weights do not fit the model's config ({e})") from None
-        self.top_channels = c
-        self.multiple = 2 ** len(config["steps"])
+        self.multiple = self.arch.multiple
 
-    @staticmethod
-    def _prior(net, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = net(keep)
+    def prior(self, level: int, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = self.priors[level](kept)
         half = h.shape[1] // 2
         return h[:, :half], np.clip(h[:, half:], *PRIOR_LOG_SCALE)
 
-    def _top(self, shape) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, shape) -> tuple[np.ndarray, np.ndarray]:
         view = (1, -1, 1, 1)
         return np.broadcast_to(self.top_mu.reshape(view), shape), np.broadcast_to(self.top_ls.reshape(view), shape)
 
-    def push(self, coder, pixels: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
-        """Code a (B, C, H, W) uint8 batch onto the stack. Returns, when asked, the model's
+    def push(self, coder, pixels: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
+        """Code a (B, C, H, W) uint8 batch onto the stack: the dequantization noise decoded, then
+        the level walk (``architecture.multiscale``), each level's steps coded with bits-back and
+        its factored-out latents pushed under their prior. Returns, when asked, the model's
         estimate in bits: -log2 of the float model's density at the dequantized pixels the coder
         drew (a pass of the float model in torch)."""
         noise = coder.pop_uniform(np.full(pixels.size, 1 << DEQUANT_BITS))
         v = ((pixels.astype(np.int64) - 128) << DEQUANT_BITS) + noise.reshape(pixels.shape)
-        x = v
-        for steps, keep, prior in self.levels:
-            x = squeeze(x)
-            for step in steps:
-                x = step.push(coder, x)
-            if prior is not None:
-                push_prior(coder, x[:, keep:], *self._prior(prior, x[:, :keep]))
-                x = x[:, :keep]
-        push_prior(coder, x, *self._top(x.shape))
+        multiscale.forward(self.arch, _Coding(self, coder), v, lambda z, params: push_prior(coder, z, *params))
         return self._estimate(v) if estimate else None
 
     def _estimate(self, v: np.ndarray) -> float:
@@ -193,18 +181,33 @@ class GlowCodec:
 
     def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
         """The inverse of ``push`` for a batch of the given shape: (B, C, H, W) uint8."""
-        m = self.multiple
-        top = (batch, self.top_channels, height // m, width // m)
-        x = pop_prior(coder, *self._top(top))
-        for steps, keep, prior in reversed(self.levels):
-            if prior is not None:
-                mu, ls = self._prior(prior, x)
-                x = np.concatenate([x, pop_prior(coder, mu, ls)], 1)
-            for step in reversed(steps):
-                x = step.pop(coder, x)
-            x = unsqueeze(x)
+        x = multiscale.inverse(self.arch, _Coding(self, coder), lambda params: pop_prior(coder, *params), batch,
+                               height, width)
         pixels = (x >> DEQUANT_BITS) + 128
         if x.shape[1] != channels or pixels.min() < 0 or pixels.max() > 255:
             raise FormatError("corrupt file: decoded pixels are out of range")
         coder.push_uniform((x & ((1 << DEQUANT_BITS) - 1)).ravel(), np.full(x.size, 1 << DEQUANT_BITS))
         return pixels.astype(np.uint8)
+
+
+class _Coding:
+    """The level steps (``architecture.multiscale.LevelSteps``) of a ``GlowCodec`` coding onto
+    one stack: each level's flow steps pushed (``transform``) or popped (``untransform``)."""
+
+    def __init__(self, codec: GlowCodec, coder):
+        self.codec, self.coder = codec, coder
+        self.prior, self.top = codec.prior, codec.top
+
+    def transform(self, level: int, x: np.ndarray) -> np.ndarray:
+        for step in self.codec.steps[level]:
+            x = step.push(self.coder, x)
+        return x
+
+    def untransform(self, level: int, y: np.ndarray) -> np.ndarray:
+        for step in reversed(self.codec.steps[level]):
+            y = step.pop(self.coder, y)
+        return y
+
+    @staticmethod
+    def concat(kept: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.concatenate([kept, out], 1)

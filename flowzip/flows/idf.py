@@ -13,87 +13,85 @@ from typing import Callable
 
 import numpy as np
 
+from ..architecture import multiscale
 from ..architecture.constants import CONVNET_INPUT_SCALE as INPUT_SCALE
 from ..architecture.constants import LOG_SCALE_MAX, LOG_SCALE_MIN, PIXEL_OFFSET, TRANSLATION_LIMIT
+from ..architecture.multiscale import idf_levels
 from ..entropy import tables
 from ..entropy.ans import AnsStack
 from ..entropy.tables import FRAC_BITS, bits_np
 from ..errors import FormatError, ModelError
 from .fixedpoint import FixedNet, on_grid
-from .squeeze import squeeze, unsqueeze
-
-
-class _Level:
-    def __init__(self, couplings: list[FixedNet], splits: list[int], prior: FixedNet | None, keep: int):
-        self.couplings, self.splits, self.prior, self.keep = couplings, splits, prior, keep
 
 
 class ExactIDF:
-    """The exact twin of an ``IDF`` from its config and weights: ``latents`` and ``inverse`` as in
-    ``models.idf.IDF``, in integers."""
+    """The exact twin of an ``IDF`` from its config and weights: the same level walk
+    (``architecture.multiscale``) with its couplings and priors in integers; ``latents`` and
+    ``inverse`` as in ``models.idf.IDF``."""
 
     def __init__(self, config: dict, weights: dict[str, np.ndarray], device: str = "cpu"):
         self.output_scale = float(config.get("output_scale", 1.0))
-        levels, c = [], config.get("channels", 3)
         n_levels = config.get("levels", 4)
         try:
-            for i in range(n_levels):
-                c *= 4
-                last = i == n_levels - 1
-                keep = c if last else max(1, round(c * (1 - config.get("factor_out", 0.5))))
-                couplings = [FixedNet.from_weights(weights, f"levels.{i}.couplings.{k}.net.", INPUT_SCALE, device=device)
-                             for k in range(config["couplings"][i])]
-                prior = None if last else FixedNet.from_weights(weights, f"levels.{i}.prior.", INPUT_SCALE, device=device)
-                levels.append(_Level(couplings, [c // 2] * len(couplings), prior, keep))
-                c = keep
+            couplings = list(config["couplings"])
+            if len(couplings) < n_levels:
+                raise IndexError("couplings")
+            self.arch = idf_levels(config.get("channels", 3), couplings[:n_levels], config.get("factor_out", 0.5))
+            self.couplings = [[FixedNet.from_weights(weights, f"levels.{i}.couplings.{k}.net.", INPUT_SCALE, device=device)
+                               for k in range(level.transforms)] for i, level in enumerate(self.arch.levels)]
+            self.priors = [FixedNet.from_weights(weights, f"levels.{i}.prior.", INPUT_SCALE, device=device)
+                           if level.factors_out else None for i, level in enumerate(self.arch.levels)]
             self.top_mu = on_grid(weights["top_mu"])
             self.top_ls = on_grid(weights["top_log_scale"])
         except (KeyError, IndexError, ValueError) as e:
             raise ModelError(f"the weights do not fit the model's config ({e})") from None
-        self.levels, self.top_channels = levels, c
-        self.multiple = 2**n_levels
+        self.multiple = self.arch.multiple
+
+    # the level steps (``architecture.multiscale.LevelSteps``)
 
     def _translation(self, net: FixedNet, a: np.ndarray) -> np.ndarray:
-        return np.clip(np.floor(net(a) * self.output_scale + 0.5), -TRANSLATION_LIMIT, TRANSLATION_LIMIT)
+        return np.clip(np.floor(net(a) * self.output_scale + 0.5), -TRANSLATION_LIMIT, TRANSLATION_LIMIT).astype(np.int64)
 
-    def _prior(self, level: _Level, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = level.prior(keep)
+    def transform(self, level: int, z: np.ndarray) -> np.ndarray:
+        """The level's couplings: b += round(net(a)), then the channels reversed (as
+        ``models.layers.AdditiveCoupling``)."""
+        split = self.arch.levels[level].channels // 2
+        for net in self.couplings[level]:
+            z = np.concatenate([z[:, :split], z[:, split:] + self._translation(net, z[:, :split])], 1)[:, ::-1]
+        return z
+
+    def untransform(self, level: int, z: np.ndarray) -> np.ndarray:
+        split = self.arch.levels[level].channels // 2
+        for net in reversed(self.couplings[level]):
+            z = z[:, ::-1]
+            z = np.concatenate([z[:, :split], z[:, split:] - self._translation(net, z[:, :split])], 1)
+        return z
+
+    def prior(self, level: int, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = self.priors[level](kept)
         half = h.shape[1] // 2
         return h[:, :half] * self.output_scale, np.clip(h[:, half:], LOG_SCALE_MIN, LOG_SCALE_MAX)
 
-    def _top(self, shape) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, shape) -> tuple[np.ndarray, np.ndarray]:
         view = (1, -1, 1, 1)
         ls = np.clip(self.top_ls, LOG_SCALE_MIN, LOG_SCALE_MAX)
         return np.broadcast_to(self.top_mu.reshape(view), shape), np.broadcast_to(ls.reshape(view), shape)
 
+    @staticmethod
+    def concat(kept: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.concatenate([kept, out], 1)
+
+    # the walks
+
     def latents(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Images (B, C, H, W) -> [(z, mu, log_scale)] in decoding order (top first); z int64."""
         out = []
-        z = x.astype(np.int64) - PIXEL_OFFSET
-        for level in self.levels:
-            z = squeeze(z)
-            for net, split in zip(level.couplings, level.splits):
-                z = np.concatenate([z[:, :split], z[:, split:] + self._translation(net, z[:, :split]).astype(np.int64)],
-                                   1)[:, ::-1]
-            if level.prior is not None:
-                keep = z[:, : level.keep]
-                out.append((z[:, level.keep :], *self._prior(level, keep)))
-                z = keep
-        out.append((z, *self._top(z.shape)))
+        multiscale.forward(self.arch, self, x.astype(np.int64) - PIXEL_OFFSET, lambda z, params: out.append((z, *params)))
         return out[::-1]
 
     def inverse(self, pop: Callable, batch: int, height: int, width: int) -> np.ndarray:
         """Rebuild images from latents; ``pop(mu, log_scale)`` returns the next latent array."""
-        m = self.multiple
-        z = pop(*self._top((batch, self.top_channels, height // m, width // m)))
-        for level in reversed(self.levels):
-            if level.prior is not None:
-                z = np.concatenate([z, pop(*self._prior(level, z))], 1)
-            for net, split in zip(reversed(level.couplings), reversed(level.splits)):
-                z = z[:, ::-1]
-                z = np.concatenate([z[:, :split], z[:, split:] - self._translation(net, z[:, :split]).astype(np.int64)], 1)
-            z = unsqueeze(z)
-        return z + PIXEL_OFFSET
+        return multiscale.inverse(self.arch, self, lambda params: pop(*params), batch, height, width) + PIXEL_OFFSET
 
 
 class IDFCodec:
@@ -121,9 +119,10 @@ class IDFCodec:
         scales = tables.scale_tables()[2]
         return sum(bits_np(z, mu_q / 2.0**FRAC_BITS, scales[j]) for z, mu_q, j in levels)
 
-    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
         """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns the model's
-        estimate in bits when asked. (8-bit samples only: the policy sends others elsewhere.)"""
+        estimate in bits when asked. (8-bit samples only: the policy sends others elsewhere;
+        ``known`` codings are of no use here.)"""
         levels = self._levels(tiles)
         for z, mu_q, j in levels:
             coder.push_logistic(z.ravel(), mu_q.ravel(), j.ravel())

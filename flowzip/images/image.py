@@ -39,6 +39,10 @@ class Picture:
     mode: str
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8  # bits per sample: uint8 pixels up to 8, uint16 above
+    # what the picture was read from, not stored: the size of its file, and a non-interlaced PNG's
+    # image data (its IDAT stream: PNG filters and zlib over these very samples)
+    source_bytes: int | None = field(default=None, compare=False, repr=False)
+    deflated: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_palette(self) -> bool:
@@ -96,8 +100,9 @@ def picture_from_array(arr: np.ndarray) -> Picture:
 def picture_from_png(data: bytes) -> Picture:
     """Every PNG, kept exactly (``pngfile``): its samples at their own depth, palette indices with
     their palette, and every chunk."""
-    planes, mode, bit_depth, metadata = pngfile.to_planes(pngfile.read_png(data))
-    return Picture(planes, mode, metadata, bit_depth)
+    png = pngfile.read_png(data)
+    planes, mode, bit_depth, metadata = pngfile.to_planes(png)
+    return Picture(planes, mode, metadata, bit_depth, len(data), None if png.interlaced else png.idat)
 
 
 def picture_from_pil(im: Image.Image) -> Picture:

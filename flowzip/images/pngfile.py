@@ -81,6 +81,7 @@ class PngImage:
     interlaced: bool = False
     palette: bytes | None = None  # the data of PLTE
     chunks: list[Chunk] = field(default_factory=list)  # the ancillary chunks, in file order
+    idat: bytes | None = field(default=None, compare=False, repr=False)  # the image data read (IDAT's zlib stream)
 
 
 def _corrupt(what: str) -> ImageError:
@@ -249,7 +250,7 @@ def read_png(data: bytes) -> PngImage:
     if len(raw) != size:
         raise _corrupt(f"the image data inflates to {len(raw)} bytes, IHDR declares {size}")
     samples = _decode_samples(raw, height, width, colour_type, depth, interlaced)
-    return PngImage(samples, colour_type, depth, interlaced, palette, chunks)
+    return PngImage(samples, colour_type, depth, interlaced, palette, chunks, b"".join(idat))
 
 
 def _encode_samples(image: PngImage) -> bytes:

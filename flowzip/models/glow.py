@@ -8,9 +8,10 @@ per-channel logistic prior.
 
 Every layer is affine in the values it transforms (its scale and shift come from other values),
 which is what makes local bits-back coding exact up to discretization. The coder
-(``flowzip.coding.glow.GlowCodec``) runs the same flow with its constants on fixed-point
-grids and its networks as exact fixed-point twins, so the encoder and decoder compute identical
-numbers.
+(``flowzip.flows.glow.GlowCodec``) walks the same levels (``architecture.multiscale``) with its
+constants on fixed-point grids and its networks as exact fixed-point twins, so the encoder and
+decoder compute identical numbers. Every layer is a bijection with ``forward`` and ``inverse``,
+both returning ``(output, logdet)``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..architecture import multiscale
 from ..architecture.constants import PRIOR_LOG_SCALE, SCALE_LIMIT
-from .layers import ConvNet, squeeze
+from ..architecture.multiscale import glow_levels
+from .layers import ConvNet
 
 
 @dataclass
@@ -64,6 +67,10 @@ class ActNorm(nn.Module):
         y = (x + self.bias.view(1, -1, 1, 1)) * torch.exp(self.log_scale).view(1, -1, 1, 1)
         return y, self.log_scale.sum() * x.shape[2] * x.shape[3]
 
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = y * torch.exp(-self.log_scale).view(1, -1, 1, 1) - self.bias.view(1, -1, 1, 1)
+        return x, -self.log_scale.sum() * y.shape[2] * y.shape[3]
+
 
 class InvConv1x1(nn.Module):
     """Invertible 1x1 convolution W = P L D U: P a fixed permutation, L unit lower triangular,
@@ -85,11 +92,20 @@ class InvConv1x1(nn.Module):
         eye = torch.eye(len(self.sign), device=self.sign.device, dtype=self.lower.dtype)
         return torch.tril(self.lower, -1) + eye, torch.triu(self.upper, 1) + eye
 
+    def weight(self) -> torch.Tensor:
+        """W = P L D U as a (C, C) matrix."""
+        lower, upper = self.factors()
+        return (lower @ ((self.sign * torch.exp(self.log_scale)).unsqueeze(1) * upper))[self.perm]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lower, upper = self.factors()
         ldu = lower @ ((self.sign * torch.exp(self.log_scale)).unsqueeze(1) * upper)
         y = F.conv2d(x, ldu.view(*ldu.shape, 1, 1))[:, self.perm]
         return y, self.log_scale.sum() * x.shape[2] * x.shape[3]
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w = torch.linalg.inv(self.weight())
+        return F.conv2d(y, w.view(*w.shape, 1, 1)), -self.log_scale.sum() * y.shape[2] * y.shape[3]
 
 
 class AffineCoupling(nn.Module):
@@ -110,6 +126,11 @@ class AffineCoupling(nn.Module):
         y_b = x_b * torch.exp(log_scale) + shift
         return torch.cat([x_a, y_b], 1), log_scale.flatten(1).sum(1)
 
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y_a, y_b = y[:, : self.split], y[:, self.split :]
+        log_scale, shift = self.scale_shift(y_a)
+        return torch.cat([y_a, (y_b - shift) * torch.exp(-log_scale)], 1), -log_scale.flatten(1).sum(1)
+
 
 class FlowStep(nn.Module):
     def __init__(self, channels: int, hidden: int):
@@ -125,12 +146,19 @@ class FlowStep(nn.Module):
             logdet = logdet + ld
         return x, logdet
 
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logdet = 0.0
+        for layer in (self.coupling, self.conv, self.actnorm):
+            y, ld = layer.inverse(y)
+            logdet = logdet + ld
+        return y, logdet
+
 
 class GlowLevel(nn.Module):
-    def __init__(self, channels: int, steps: int, hidden: int, prior_hidden: int | None):
+    def __init__(self, channels: int, steps: int, hidden: int, prior_hidden: int | None, keep: int):
         super().__init__()
         self.steps = nn.ModuleList(FlowStep(channels, hidden) for _ in range(steps))
-        self.keep = channels if prior_hidden is None else channels // 2
+        self.keep = keep
         self.prior = None if prior_hidden is None else ConvNet(self.keep, 2 * (channels - self.keep),
                                                                prior_hidden, input_scale=1.0)
 
@@ -143,30 +171,26 @@ class Glow(nn.Module):
         self.config = config
         if len(config.steps) != config.levels:
             raise ValueError("steps must list one count per level")
-        levels, c = [], config.channels
-        for i in range(config.levels):
-            c *= 4
-            last = i == config.levels - 1
-            levels.append(GlowLevel(c, config.steps[i], config.hidden, None if last else config.prior_hidden))
-            c = levels[-1].keep
-        self.levels = nn.ModuleList(levels)
-        self.top_channels = c
-        self.top_mu = nn.Parameter(torch.zeros(c))
-        self.top_log_scale = nn.Parameter(torch.zeros(c))
+        self.arch = glow_levels(config.channels, config.steps)
+        self.levels = nn.ModuleList(
+            GlowLevel(level.channels, level.transforms, config.hidden,
+                      config.prior_hidden if level.factors_out else None, level.keep) for level in self.arch.levels)
+        self.top_channels = self.arch.top_channels
+        self.top_mu = nn.Parameter(torch.zeros(self.top_channels))
+        self.top_log_scale = nn.Parameter(torch.zeros(self.top_channels))
         self.register_buffer("initialized", torch.tensor(False))
 
     @property
     def multiple(self) -> int:
-        return 2**self.config.levels
+        return self.arch.multiple
 
-    def prior(self, level: GlowLevel, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, ls = level.prior(keep).chunk(2, dim=1)
+    def prior(self, level: int, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, ls = self.levels[level].prior(kept).chunk(2, dim=1)
         return mu, ls.clamp(*PRIOR_LOG_SCALE)
 
-    def top_prior(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (1, -1, 1, 1)
-        ls = self.top_log_scale.clamp(*PRIOR_LOG_SCALE)
-        return self.top_mu.view(shape).expand_as(like), ls.view(shape).expand_as(like)
+    def top(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
+        view = (1, -1, 1, 1)
+        return self.top_mu.view(view).expand(shape), self.top_log_scale.clamp(*PRIOR_LOG_SCALE).view(view).expand(shape)
 
     @torch.no_grad()
     def initialize(self, x: torch.Tensor) -> None:
@@ -182,19 +206,54 @@ class Glow(nn.Module):
         return self.log_density((x + torch.rand_like(x)) / 256 - 0.5, init)
 
     def log_density(self, v: torch.Tensor, init: bool = False) -> torch.Tensor:
-        """log p(x + u) in nats per image, for dequantized pixels given as v = (x + u) / 256 - 1/2."""
-        total = -math.log(256) * v[0].numel()
-        for level in self.levels:
-            v = squeeze(v)
-            for step in level.steps:
-                if init:
-                    step.actnorm.initialize(v)
-                v, logdet = step(v)
-                total = total + logdet
-            if level.prior is not None:
-                keep, out = v[:, : level.keep], v[:, level.keep :]
-                total = total + logistic_log_density(out, *self.prior(level, keep)).flatten(1).sum(1)
-                v = keep
-        return total + logistic_log_density(v, *self.top_prior(v)).flatten(1).sum(1)
+        """log p(x + u) in nats per image, for dequantized pixels given as v = (x + u) / 256 - 1/2:
+        the level walk (``architecture.multiscale``), summing the steps' log-determinants and the
+        priors' log-densities."""
+        walk = _Density(self, -math.log(256) * v[0].numel(), init)
+
+        def emit(z, params):
+            walk.total = walk.total + logistic_log_density(z, *params).flatten(1).sum(1)
+
+        multiscale.forward(self.arch, walk, v, emit)
+        return walk.total
+
+    def latents(self, v: torch.Tensor) -> list[torch.Tensor]:
+        """Dequantized pixels (as for ``log_density``) -> the latents, top first (float)."""
+        out = []
+        multiscale.forward(self.arch, _Density(self, 0.0), v, lambda z, params: out.append(z))
+        return out[::-1]
+
+    def generate(self, latents: list[torch.Tensor], batch: int, height: int, width: int) -> torch.Tensor:
+        """The inverse of ``latents``: dequantized pixels from the latents, top first (float)."""
+        latents = iter(latents)
+        return multiscale.inverse(self.arch, _Density(self, 0.0), lambda params: next(latents), batch, height, width)
 
     forward = log_prob
+
+
+class _Density:
+    """The level steps (``architecture.multiscale.LevelSteps``) of one pass through a ``Glow``,
+    summing the flow steps' log-determinants into ``total`` (and, with ``init``, setting each
+    actnorm from the batch it sees first)."""
+
+    def __init__(self, glow: Glow, total, init: bool = False):
+        self.glow, self.total, self.init = glow, total, init
+        self.prior, self.top = glow.prior, glow.top
+
+    def transform(self, level: int, v: torch.Tensor) -> torch.Tensor:
+        for step in self.glow.levels[level].steps:
+            if self.init:
+                step.actnorm.initialize(v)
+            v, logdet = step(v)
+            self.total = self.total + logdet
+        return v
+
+    def untransform(self, level: int, z: torch.Tensor) -> torch.Tensor:
+        for step in reversed(self.glow.levels[level].steps):
+            z, logdet = step.inverse(z)
+            self.total = self.total + logdet
+        return z
+
+    @staticmethod
+    def concat(kept: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        return torch.cat([kept, out], 1)

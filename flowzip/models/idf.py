@@ -4,8 +4,9 @@ Each level squeezes (2x2 -> channels), applies additive integer couplings, and (
 factors out half of the channels under a discretized logistic prior conditioned on the kept half.
 The last level's latents get a learned per-channel prior. Training uses ``log_prob``; coding uses
 ``latents`` (image -> latents with their prior parameters) and ``inverse`` (latents -> image), both
-on its exact fixed-point twin (``flowzip.coding.idf.ExactIDF``). ``log_prob`` and ``latents`` share
-``_prior``, so the rate trained for is the rate coded.
+on its exact fixed-point twin (``flowzip.flows.idf.ExactIDF``), which walks the same levels
+(``architecture.multiscale``). ``log_prob`` and ``latents`` share ``prior``, so the rate trained
+for is the rate coded.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import logistic
+from ..architecture import multiscale
 from ..architecture.constants import PIXEL_OFFSET
-from .layers import AdditiveCoupling, ConvNet, squeeze, unsqueeze
+from ..architecture.multiscale import idf_levels
+from . import logistic
+from .layers import AdditiveCoupling, ConvNet
 
 INITIAL_LOG_SCALE = 2.0
 
@@ -51,12 +54,12 @@ class Level(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         for coupling in self.couplings:
-            z = coupling(z)
+            z, _ = coupling(z)
         return z
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         for coupling in reversed(self.couplings):
-            z = coupling.inverse(z)
+            z, _ = coupling.inverse(z)
         return z
 
 
@@ -68,45 +71,46 @@ class IDF(nn.Module):
         self.config = config
         if len(config.couplings) != config.levels:
             raise ValueError("couplings must list one count per level")
-        levels, c = [], config.channels
-        for i in range(config.levels):
-            c *= 4
-            last = i == config.levels - 1
-            keep = c if last else max(1, round(c * (1 - config.factor_out)))
-            levels.append(Level(c, config.couplings[i], config.hidden, None if last else config.prior_hidden, keep,
-                                config.output_scale))
-            c = keep
-        self.levels = nn.ModuleList(levels)
-        self.top_channels = c
-        self.top_mu = nn.Parameter(torch.zeros(c))
-        self.top_log_scale = nn.Parameter(torch.full((c,), INITIAL_LOG_SCALE))
+        self.arch = idf_levels(config.channels, config.couplings, config.factor_out)
+        self.levels = nn.ModuleList(
+            Level(level.channels, level.transforms, config.hidden, config.prior_hidden if level.factors_out else None,
+                  level.keep, config.output_scale) for level in self.arch.levels)
+        self.top_channels = self.arch.top_channels
+        self.top_mu = nn.Parameter(torch.zeros(self.top_channels))
+        self.top_log_scale = nn.Parameter(torch.full((self.top_channels,), INITIAL_LOG_SCALE))
 
     @property
     def multiple(self) -> int:
         """Height and width must be multiples of this."""
-        return 2**self.config.levels
+        return self.arch.multiple
 
-    def _prior(self, level: Level, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, ls = level.prior(keep).chunk(2, dim=1)
+    # the level steps (``architecture.multiscale.LevelSteps``)
+
+    def transform(self, level: int, z: torch.Tensor) -> torch.Tensor:
+        return self.levels[level](z)
+
+    def untransform(self, level: int, z: torch.Tensor) -> torch.Tensor:
+        return self.levels[level].inverse(z)
+
+    def prior(self, level: int, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, ls = self.levels[level].prior(kept).chunk(2, dim=1)
         return mu * self.config.output_scale, logistic.clamp_log_scale(ls)
 
-    def _top_prior(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (1, -1, 1, 1)
-        mu = self.top_mu.view(shape).expand_as(like)
-        ls = logistic.clamp_log_scale(self.top_log_scale).view(shape).expand_as(like)
-        return mu, ls
+    def top(self, shape) -> tuple[torch.Tensor, torch.Tensor]:
+        view = (1, -1, 1, 1)
+        return (self.top_mu.view(view).expand(shape),
+                logistic.clamp_log_scale(self.top_log_scale).view(view).expand(shape))
+
+    @staticmethod
+    def concat(kept: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        return torch.cat([kept, out], 1)
+
+    # the walks
 
     def latents(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Image (B, C, H, W) of integers -> [(z, mu, log_scale)], in decoding order (top first)."""
         out = []
-        z = x - PIXEL_OFFSET
-        for level in self.levels:
-            z = level(squeeze(z))
-            if level.prior is not None:
-                keep, z_out = z[:, : level.keep], z[:, level.keep :]
-                out.append((z_out, *self._prior(level, keep)))
-                z = keep
-        out.append((z, *self._top_prior(z)))
+        multiscale.forward(self.arch, self, x - PIXEL_OFFSET, lambda z, params: out.append((z, *params)))
         return out[::-1]
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,15 +124,7 @@ class IDF(nn.Module):
 
     def inverse(self, pop: Callable, batch: int, height: int, width: int) -> torch.Tensor:
         """Rebuild images from latents. ``pop(mu, log_scale)`` returns the next latent tensor."""
-        m = self.multiple
-        like = torch.empty(batch, self.top_channels, height // m, width // m, dtype=self.top_mu.dtype,
-                           device=self.top_mu.device)
-        z = pop(*self._top_prior(like))
-        for level in reversed(self.levels):
-            if level.prior is not None:
-                z = torch.cat([z, pop(*self._prior(level, z))], 1)
-            z = unsqueeze(level.inverse(z))
-        return z + PIXEL_OFFSET
+        return multiscale.inverse(self.arch, self, lambda params: pop(*params), batch, height, width) + PIXEL_OFFSET
 
     def grow_from(self, source: "IDF") -> None:
         """Start from ``source``'s weights when this model only adds couplings to its levels, in

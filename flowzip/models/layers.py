@@ -1,8 +1,9 @@
-"""Layers shared by the float models: the conditioner network, squeezing, integer couplings.
+"""Layers shared by the float models: the conditioner network and integer couplings.
 
-Direction: ``forward`` maps an image towards its latents, ``inverse`` maps latents back. Tensors of
+Direction: ``forward`` maps an image towards its latents, ``inverse`` maps latents back; a
+bijection's both return ``(output, logdet)`` (``architecture.protocols.Bijection``). Tensors of
 the integer flow hold integer values in a float dtype, so that gradients can pass the
-straight-through rounding.
+straight-through rounding. Squeezing is ``architecture.multiscale.squeeze``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class ConvNet(nn.Module):
 
     The input is multiplied by ``input_scale`` (a power of two) first, so that integer latents
     of size ~100 enter the network at size ~1. Coding runs an exact fixed-point twin of it
-    (``flowzip.coding.fixedpoint.FixedNet``).
+    (``flowzip.flows.fixedpoint.FixedNet``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int, input_scale: float = CONVNET_INPUT_SCALE):
@@ -49,20 +50,6 @@ def round_ste(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.floor(x + 0.5) - x).detach()
 
 
-def squeeze(x: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, 4C, H/2, W/2): each 2x2 block becomes four channels."""
-    b, c, h, w = x.shape
-    x = x.reshape(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
-    return x.reshape(b, c * 4, h // 2, w // 2)
-
-
-def unsqueeze(x: torch.Tensor) -> torch.Tensor:
-    """Inverse of ``squeeze``."""
-    b, c, h, w = x.shape
-    x = x.reshape(b, c // 4, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3)
-    return x.reshape(b, c // 4, h * 2, w * 2)
-
-
 class AdditiveCoupling(nn.Module):
     """Splits channels in halves (a, b) and maps b -> b + round(net(a)); then reverses channels.
 
@@ -80,13 +67,13 @@ class AdditiveCoupling(nn.Module):
         t = round_ste(self.net(a) * self.output_scale)
         return t.clamp(-TRANSLATION_LIMIT, TRANSLATION_LIMIT)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = z[:, : self.split], z[:, self.split :]
         b = b + self.translation(a)
-        return torch.cat([a, b], 1).flip(1)
+        return torch.cat([a, b], 1).flip(1), z.new_zeros(len(z))
 
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = z.flip(1)
         a, b = z[:, : self.split], z[:, self.split :]
         b = b - self.translation(a)
-        return torch.cat([a, b], 1)
+        return torch.cat([a, b], 1), z.new_zeros(len(z))

@@ -35,22 +35,24 @@ def header_for(plan, pictures: list, models: dict) -> Header:
 
 
 def encode_file(plan, pictures: list, models: dict, device: str = "cpu", jobs: int | None = 1, progress=None,
-                stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+                stats: dict | None = None, estimate: bool = False, known: list | None = None) -> tuple[bytes, float | None]:
     """The .fz bytes a plan makes of named pictures (``header_for``), and the models' estimate in
     bits (if ``estimate``); options as for ``encode``."""
     header = header_for(plan, pictures, models)
     payload, bits = encode(header, [p.pixels for _, p in pictures], [models[n] for n in plan.models], device, jobs,
-                           progress, stats, estimate)
+                           progress, stats, estimate, known)
     return container.pack(header, payload), bits
 
 
 def encode(header: Header, images: list[np.ndarray], models: list, device: str = "cpu", jobs: int | None = 1,
-           progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+           progress=None, stats: dict | None = None, estimate: bool = False,
+           known: list | None = None) -> tuple[bytes, float | None]:
     """Images matching ``header.entries`` -> (payload, the models' estimate in bits if
     ``estimate``), with ``models[m]`` coding the header's model m; fills the header's lengths and
-    CRCs. A chunked file's chunks are coded by ``jobs`` workers (0: one per core)."""
+    CRCs. A chunked file's chunks are coded by ``jobs`` workers (0: one per core). ``known``: per
+    image, a coding of its samples at hand (``protocols.TileCodec.push``; chunked files)."""
     if header.version == CHUNKED:
-        return chunked.encode_on_workers(header, images, models, device, jobs, progress, stats, estimate)
+        return chunked.encode_on_workers(header, images, models, device, jobs, progress, stats, estimate, known)
     codecs = [codec_for(m, device) for m in models]
     return PIPELINES[header.version].encode(header, images, codecs, progress, stats, estimate)
 

@@ -49,9 +49,12 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 
 
 def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray], codecs: list, progress=None,
-                 stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+                 stats: dict | None = None, estimate: bool = False, known: list | None = None) -> tuple[bytes, float | None]:
+    """One chunk's stack -> (its bytes, estimated bits or None); ``known`` as for
+    ``stacked.encode_units``."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_class(header.coder))
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_class(header.coder),
+                                known)
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
@@ -85,20 +88,22 @@ def _cpu_jobs(jobs: int | None, device: str) -> int | None:
 
 
 def _encode_task(header: Header, chunk: container.Chunk, images: list[np.ndarray], models: list, device: str,
-                 stats: dict | None, estimate: bool) -> tuple[bytes, float | None, dict | None]:
+                 stats: dict | None, estimate: bool, known: list | None) -> tuple[bytes, float | None, dict | None]:
     """One chunk (of a ``part`` header) -> (bytes, estimated bits, stats): a worker's task."""
-    data, bits = encode_chunk(header, chunk, images, [codec_for(m, device) for m in models], None, stats, estimate)
+    data, bits = encode_chunk(header, chunk, images, [codec_for(m, device) for m in models], None, stats, estimate,
+                              known)
     return data, bits, stats
 
 
 def encode_on_workers(header: Header, images: list[np.ndarray], models: list, device: str, jobs: int | None = 1,
-                      progress=None, stats: dict | None = None, estimate: bool = False) -> tuple[bytes, float | None]:
+                      progress=None, stats: dict | None = None, estimate: bool = False,
+                      known: list | None = None) -> tuple[bytes, float | None]:
     """``encode`` with the models themselves (each worker builds their codecs), the chunks coded
     by ``jobs`` workers (0: one per core; the bytes do not depend on it); fills each chunk's length
-    and CRC, and ``stats`` with the sum of the chunks'."""
+    and CRC, and ``stats`` with the sum of the chunks'. ``known`` as for ``stacked.encode_units``."""
     parts = [part(header, c) for c in header.chunks]
-    tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {}, estimate)
-             for sub, c, idx in parts)
+    tasks = ((sub, c, [images[i] for i in idx], models, device, None if stats is None else {}, estimate,
+              None if known is None else [known[i] for i in idx]) for sub, c, idx in parts)
     payloads, est_bits = [b""] * len(parts), 0.0
     for k, result, error in workers.imap(_encode_task, tasks, _cpu_jobs(jobs, device), fail_fast=True):
         if error is not None:

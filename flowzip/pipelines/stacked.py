@@ -92,19 +92,24 @@ def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None
 
 
 def encode_units(header: Header, jobs: list[Job], images: list[np.ndarray], codecs: list, progress=None,
-                 stats: dict | None = None, estimate: bool = False, stack=AnsStack) -> tuple[bytes, float | None]:
-    """The planned ``jobs`` on a new ``stack`` -> (its bytes, estimated bits or None)."""
+                 stats: dict | None = None, estimate: bool = False, stack=AnsStack,
+                 known: list | None = None) -> tuple[bytes, float | None]:
+    """The planned ``jobs`` on a new ``stack`` -> (its bytes, estimated bits or None). ``known``:
+    per image, a coding of all its samples at hand (``protocols.TileCodec.push``), handed to the
+    codec of a tile that is the whole image."""
     coder = stack()
     est_bits = 0.0
     for job in jobs:
         bits_before = coder.num_bits()
-        tiles = []
+        tiles, whole = [], []
         for ei, gi, (y0, y1, x0, x1) in job.units:
             planes = header.entries[ei].groups[gi][1]
             block = np.ascontiguousarray(images[ei][y0:y1, x0:x1, planes].transpose(2, 0, 1))
             tiles.append(pad_to_multiple(block, codecs[job.model].multiple))
+            is_whole = (y1 - y0, x1 - x0, len(planes)) == images[ei].shape
+            whole.append(known[ei] if known is not None and is_whole else None)
         batch = np.stack(tiles)
-        bits = codecs[job.model].push(coder, batch, estimate, job.bits)
+        bits = codecs[job.model].push(coder, batch, estimate, job.bits, whole if any(whole) else None)
         est_bits += bits or 0.0
         if stats is not None:
             kind = stats.setdefault("seed" if job.seed else header.models[job.model].family,

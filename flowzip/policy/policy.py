@@ -159,6 +159,16 @@ class Policy:
             return Plan(container.CHUNKED, tile, batch, groups, None, count, chunks, adapt=adapt, tiles=tiles)
         return Plan(container.STACKED, tile, batch, groups, seed(range(len(pictures))), count, tiles=tiles)
 
+    def stored(self, pictures: list[Picture]) -> Plan | None:
+        """The plan that can keep pictures' own PNG image data (``Picture.deflated``): every
+        picture coded whole by the classical coder, one picture a chunk of its own or an archive's
+        chunks. For when every candidate came out larger than the input PNG files; None without a
+        classical coder."""
+        if self.classical is None:
+            return None
+        return self._plan(pictures, None, [CLASSICAL] * len(pictures), installed=None, tile=None, batch=None,
+                          chunk=None, jobs=1, level=EFFORTS[DEFAULT_EFFORT], archive=len(pictures) > 1)
+
     def _classical_groups(self, picture: Picture) -> list[tuple[str, list[int]]]:
         """The classical coder codes all of a picture's planes together."""
         return [(self.classical, list(range(picture.pixels.shape[2])))]
