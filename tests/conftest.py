@@ -1,50 +1,14 @@
-"""Shared fixtures: tiny random-weight models that keep most tests fast, and check helpers."""
+"""Fixtures: the tiny models as the registry and the policy's defaults, and a user model folder of
+the tests' own (helpers.py has the rest)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import contextlib
-import dataclasses
-
-import numpy as np
 import pytest
-import torch
 
-from flowzip import families, policy, zoo
-
-DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TINY = {"tiny-rgb": 3, "tiny-gray": 1}
-
-
-def tiny_config(channels: int) -> dict:
-    return {"channels": channels, "levels": 3, "couplings": [2, 2, 2], "hidden": 8, "prior_hidden": 8}
-
-
-def random_model(channels: int, seed: int = 0, scale: float = 0.05):
-    """A tiny IDF with small random weights (non-trivial couplings and priors)."""
-    torch.manual_seed(seed)
-    model = families.by_name("idf").build(tiny_config(channels))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * scale)
-    return model
-
-
-GLOW_CONFIG = {"channels": 3, "levels": 2, "steps": [2, 2], "hidden": 8, "prior_hidden": 8}
-
-
-def random_glow(seed: int = 0, scale: float = 0.05):
-    """A tiny Glow, actnorm initialised on random images, with small random weights everywhere
-    (so that couplings and priors are not the identity)."""
-    torch.manual_seed(seed)
-    model = families.by_name("glow").build(GLOW_CONFIG)
-    model.initialize(torch.randint(0, 256, (8, 3, 16, 16)).float())
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * scale)
-    return model.eval()
+from flowzip import policy, zoo
+from helpers import GLOW_CONFIG, TINY, random_glow, random_model, set_policy, tiny_config, tiny_policy
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +23,6 @@ def tiny_zoo_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def tiny_policy() -> policy.Policy:
-    """The defaults of the tiny models: integer flows only (tests add bits-back models and the
-    classical coder)."""
-    return policy.Policy(integer={3: "tiny-rgb", 1: "tiny-gray"}, integer_photo={}, bits_back={}, bits_back_photo={},
-                         classical=None)
-
-
 @pytest.fixture(autouse=True, scope="session")
 def user_model_folder(tmp_path_factory):
     """Tests never touch the real user model folder."""
@@ -73,13 +30,6 @@ def user_model_folder(tmp_path_factory):
         folder = tmp_path_factory.mktemp("user-models")
         mp.setenv(zoo.MODEL_DIR_VARIABLE, str(folder))
         yield folder
-
-
-def set_policy(monkeypatch, **changes) -> policy.Policy:
-    """The default policy, with ``changes``, for one test."""
-    changed = dataclasses.replace(policy.DEFAULT, **changes)
-    monkeypatch.setattr(policy, "DEFAULT", changed)
-    return changed
 
 
 @pytest.fixture
@@ -95,42 +45,3 @@ def tiny_models(tiny_zoo_dir, monkeypatch):
     monkeypatch.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
     monkeypatch.setattr(policy, "DEFAULT", tiny_policy())
     return tiny_zoo_dir
-
-
-@contextlib.contextmanager
-def coding_threads(n: int):
-    """Code with ``n`` threads where coding can use threads: BLAS (the exact networks' matrix
-    products, through threadpoolctl) and numba (as many as it has); restored afterwards."""
-    import numba
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    before = numba.get_num_threads()
-    with threadpool_limits(limits=n):
-        assert all(pool["num_threads"] == n for pool in threadpool_info() if pool["user_api"] == "blas")
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-        try:
-            yield
-        finally:
-            numba.set_num_threads(before)
-
-
-def check_codec(push, pop, prefill: int = 3):
-    """Push then pop must give the data back and return the coder to its exact initial state."""
-    from flowzip.entropy.ans import AnsStack
-    from flowzip.entropy.logistic import LogisticCodec
-
-    coder = AnsStack()
-    rng = np.random.default_rng(prefill)
-    filler = rng.integers(-5, 5, 50)
-    LogisticCodec().push(coder, filler, np.zeros(50, np.int64), np.full(50, 100))
-    before = coder.words()
-    expected = push(coder)
-    got = pop(coder)
-    np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(coder.words(), before)
-
-
-def shipped_model_available() -> bool:
-    """Whether the shipped models are present (a checkout with pretrained/); damaged or unloadable
-    ones then make the tests that use them fail, not skip."""
-    return (zoo.pretrained_dir() / f"{policy.Policy().integer[3]}.json").is_file()

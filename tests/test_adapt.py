@@ -11,7 +11,7 @@ from flowzip.cli.main import main
 from flowzip.errors import FormatError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
-from conftest import set_policy
+from helpers import set_policy
 
 
 def _smooth(rng, h, w, c):

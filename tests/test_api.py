@@ -14,7 +14,7 @@ from flowzip.errors import ImageError, ModelError
 from flowzip.images.image import encode_image
 from flowzip.pipelines.codecs import codec_for
 
-from conftest import coding_threads
+from helpers import coding_threads
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from flowzip import bench, policy
 from flowzip.cli.main import main
-from conftest import set_policy
+from helpers import set_policy
 
 IMAGECODECS_NAMES = {"png", "webp", "jxl-e7", "jxl-e9", "jpeg2000", "jpegls", "qoi"}
 

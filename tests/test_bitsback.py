@@ -17,7 +17,8 @@ from flowzip.entropy.ans import AnsStack
 from flowzip.flows.glow import GlowCodec
 from flowzip.images.image import Picture
 
-from conftest import GLOW_CONFIG, check_codec, coding_threads, random_glow, set_policy
+from checks import check_codec
+from helpers import GLOW_CONFIG, coding_threads, random_glow, set_policy
 from flowzip.pipelines.codecs import codec_for
 
 

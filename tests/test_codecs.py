@@ -8,7 +8,7 @@ from flowzip.entropy.ans import AnsStack
 from flowzip.entropy.logistic import LogisticCodec
 from flowzip.errors import FlowzipError, FormatError
 
-from conftest import check_codec
+from checks import check_codec
 
 CODEC = LogisticCodec()
 

@@ -13,7 +13,7 @@ from flowzip import api
 from flowzip.images import pngfile
 from flowzip.images.image import encode_image
 
-from conftest import shipped_model_available
+from helpers import shipped_model_available
 
 pytestmark = pytest.mark.skipif(not shipped_model_available(), reason="shipped models not installed")
 

@@ -19,7 +19,7 @@ from flowzip.datasets.data import FzDataset
 from flowzip.errors import FlowzipError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
-from conftest import set_policy
+from helpers import set_policy
 
 
 def _smooth(rng, h, w, c=3):

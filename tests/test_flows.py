@@ -12,7 +12,7 @@ from flowzip.architecture import multiscale
 from flowzip.architecture.multiscale import squeeze, unsqueeze
 from flowzip.models.layers import AdditiveCoupling, ConvNet
 
-from conftest import coding_threads, random_model, tiny_config
+from helpers import coding_threads, random_model, tiny_config
 
 
 def check_bijection(bijection, x):

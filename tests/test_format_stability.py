@@ -17,7 +17,7 @@ from flowzip import api, policy
 from flowzip.cli.main import main
 from flowzip.fileformat import container
 
-from conftest import DATA, shipped_model_available
+from helpers import DATA, shipped_model_available
 
 FIXTURES = DATA / "flowzip-0.1"
 SINGLE = [("k23-default.fz", "k23.png", None), ("k23-idf.fz", "k23.png", "idf-photo-v2"),

@@ -18,7 +18,7 @@ from flowzip.fileformat.mutate import KINDS, mutate
 def samples(tiny_zoo_dir):
     from flowzip import adapt, policy, zoo
 
-    from conftest import tiny_policy
+    from helpers import tiny_policy
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)

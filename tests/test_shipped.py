@@ -8,7 +8,7 @@ from flowzip import api, policy, zoo
 from flowzip.fileformat import container
 from flowzip.training.data import to_gray
 
-from conftest import DATA, SHARED, shipped_model_available, set_policy
+from helpers import DATA, SHARED, shipped_model_available, set_policy
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not shipped_model_available(), reason="shipped model not installed")]

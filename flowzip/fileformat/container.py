@@ -125,10 +125,6 @@ def parse(data: bytes) -> tuple[Header, int]:
 
 # --- version 1: tiled ------------------------------------------------------------------------
 
-def num_tiles(height: int, width: int, tile: int) -> int:
-    return -(-height // tile) * -(-width // tile)
-
-
 def _pack_tiled(header: Header, payload: bytes) -> bytearray:
     (e,) = header.entries
     out = bytearray(MAGIC) + bytes([TILED, 0])

@@ -192,5 +192,6 @@ def metadata_bytes(metadata: dict[str, bytes]) -> bytes:
 
 
 def num_tiles(height: int, width: int, tile: int) -> int:
+    """How many tiles of side ``tile`` cover an image, row-major."""
     return -(-height // tile) * -(-width // tile)
 

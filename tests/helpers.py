@@ -1,0 +1,81 @@
+"""Helpers of the tests: tiny random-weight models that keep most tests fast, policies made of
+them, the threads coding uses, and where the test data are."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from flowzip import families, policy, zoo
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TINY = {"tiny-rgb": 3, "tiny-gray": 1}
+
+def tiny_config(channels: int) -> dict:
+    return {"channels": channels, "levels": 3, "couplings": [2, 2, 2], "hidden": 8, "prior_hidden": 8}
+
+
+def random_model(channels: int, seed: int = 0, scale: float = 0.05):
+    """A tiny IDF with small random weights (non-trivial couplings and priors)."""
+    torch.manual_seed(seed)
+    model = families.by_name("idf").build(tiny_config(channels))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * scale)
+    return model
+
+
+GLOW_CONFIG = {"channels": 3, "levels": 2, "steps": [2, 2], "hidden": 8, "prior_hidden": 8}
+
+
+def random_glow(seed: int = 0, scale: float = 0.05):
+    """A tiny Glow, actnorm initialised on random images, with small random weights everywhere
+    (so that couplings and priors are not the identity)."""
+    torch.manual_seed(seed)
+    model = families.by_name("glow").build(GLOW_CONFIG)
+    model.initialize(torch.randint(0, 256, (8, 3, 16, 16)).float())
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * scale)
+    return model.eval()
+
+
+def tiny_policy() -> policy.Policy:
+    """The defaults of the tiny models: integer flows only (tests add bits-back models and the
+    classical coder)."""
+    return policy.Policy(integer={3: "tiny-rgb", 1: "tiny-gray"}, integer_photo={}, bits_back={}, bits_back_photo={},
+                         classical=None)
+
+
+def set_policy(monkeypatch, **changes) -> policy.Policy:
+    """The default policy, with ``changes``, for one test."""
+    changed = dataclasses.replace(policy.DEFAULT, **changes)
+    monkeypatch.setattr(policy, "DEFAULT", changed)
+    return changed
+
+
+@contextlib.contextmanager
+def coding_threads(n: int):
+    """Code with ``n`` threads where coding can use threads: BLAS (the exact networks' matrix
+    products, through threadpoolctl) and numba (as many as it has); restored afterwards."""
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = numba.get_num_threads()
+    with threadpool_limits(limits=n):
+        assert all(pool["num_threads"] == n for pool in threadpool_info() if pool["user_api"] == "blas")
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
+
+
+def shipped_model_available() -> bool:
+    """Whether the shipped models are present (a checkout with pretrained/); damaged or unloadable
+    ones then make the tests that use them fail, not skip."""
+    return (zoo.pretrained_dir() / f"{policy.Policy().integer[3]}.json").is_file()
