@@ -1,17 +1,14 @@
-"""Per-image adaptation: adapters round-trip through their bytes, adapted files decode exactly
-(the decoder rebuilds the same twin from base weights plus the adapter), effort levels choose what
-the policy says, and a damaged adapter is one clean error."""
+"""Per-image adaptation (``flowzip.adapt``): adapters round-trip through their bytes, adapted files
+decode exactly (the decoder rebuilds the same twin from base weights plus the adapter), and an
+adapter that does not pay is left out."""
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from flowzip import adapt, api, policy, zoo
-from flowzip.cli.main import main
 from flowzip.errors import FormatError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
-from helpers import set_policy
 
 
 def _smooth(rng, h, w, c):
@@ -55,36 +52,6 @@ def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
         np.testing.assert_array_equal(a.pixels, b.pixels)
     plain, _ = api.encode(pictures, model, archive=True, tile=16)
     assert plain != data
-
-
-def test_effort_levels(tiny_models, monkeypatch, tmp_path):
-    """Levels choose coders: the classical coder alone (1-3); by default the classical coder for
-    photos and single pictures, flows for thumbnails in archives (bits-back from 5); both from 6."""
-    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
-    set_policy(monkeypatch, classical=zoo.CLASSICAL)
-    rng = np.random.default_rng(2)
-    photo = Picture(_smooth(rng, 150, 200, 3), "RGB")
-    thumbs = [Picture(_smooth(rng, 32, 32, 3), "RGB") for _ in range(9)]
-
-    def coders(pictures, **options):
-        return [{zoo.load_model(m).family.name for m in p.models} for p in api.plans(pictures, **options)]
-
-    assert coders([photo]) == coders([photo], effort=1) == [{"classical"}]
-    assert coders([photo], effort=6) == [{"glow", "idf"}, {"classical"}]
-    assert coders([photo], model="tiny-glow", effort=6) == [{"glow", "idf"}]  # the caller's choice alone
-    assert coders(thumbs) == [{"glow", "idf"}] and coders(thumbs, effort=4) == [{"idf"}]
-    assert coders(thumbs, effort=3) == [{"classical"}]
-    assert coders([photo, *thumbs]) == [{"classical", "glow", "idf"}]
-    with pytest.raises(api.FlowzipError, match="effort"):
-        api.plans([photo], effort=10)
-    from PIL import Image
-
-    path = tmp_path / "a.png"
-    Image.fromarray(photo.pixels).save(path)
-    for level in ("-1", "-6"):
-        result = CliRunner().invoke(main, ["compress", level, "-q", "-f", str(path)])
-        assert result.exit_code == 0, result.output
-        np.testing.assert_array_equal(api.decompress((tmp_path / "a.fz").read_bytes()), photo.pixels)
 
 
 def test_an_adapter_that_does_not_pay_is_left_out(tiny_models, monkeypatch):

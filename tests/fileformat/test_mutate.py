@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import flowzip
 from flowzip import api
-from flowzip.images.image import Picture
 from flowzip.errors import FlowzipError
 from flowzip.fileformat.mutate import KINDS, mutate
+from flowzip.images.image import Picture
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,6 @@
 """The classical coders (``flowzip.classical.classical``, ``deflate``, ``planes``): exact round trips
 over awkward shapes, depths and contents, corrupt streams, rates and determinism."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from flowzip.classical import classical, deflate, planes
-from flowzip.classical import pngrows
 from flowzip.errors import FormatError
+
 
 CODERS = [classical, deflate]
 
@@ -80,6 +76,16 @@ def round_trip(coder, x, bits):
 SHAPES = [(1, 1, 1), (1, 1, 17), (1, 23, 1), (3, 7, 13), (4, 5, 2), (2, 30, 20), (3, 200, 300)]
 
 
+def corruptions(data: bytes):
+    """Every truncation of ``data`` and every single-bit flip."""
+    for n in range(len(data)):
+        yield data[:n]
+    for i in range(len(data)):
+        for bit in range(8):
+            yield data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1:]
+    yield data + b"\0"
+
+
 @pytest.mark.parametrize("coder", CODERS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_round_trip_shapes_and_contents(coder, shape):
@@ -109,16 +115,6 @@ def test_round_trip_any_samples(bits, channels, height, width, data):
     np.testing.assert_array_equal(planes.decode_method(method, coded, channels, height, width, bits), x)
     for coder in CODERS:
         round_trip(coder, x, bits)
-
-
-def corruptions(data: bytes):
-    """Every truncation of ``data`` and every single-bit flip."""
-    for n in range(len(data)):
-        yield data[:n]
-    for i in range(len(data)):
-        for bit in range(8):
-            yield data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1:]
-    yield data + b"\0"
 
 
 @pytest.mark.parametrize("method", [planes.CLASSICAL, planes.DEFLATE, planes.CONSTANT])
@@ -181,14 +177,6 @@ def test_rates():
     assert len(classical.encode_planes(page, 1)) * 8 / page.size < 0.25
 
 
-def test_best_encoding_keeps_the_smallest():
-    rng = np.random.default_rng(3)
-    for x in (drawing(rng, (3, 40, 40), 8), text(rng, (1, 64, 64), 8), noise(rng, (1, 16, 16), 8)):
-        method, data = planes.best_encoding(x, 8)
-        sizes = [len(classical.encode_planes(x, 8)), len(deflate.encode_planes(x, 8))]
-        assert len(data) == min(sizes) and method in (planes.CLASSICAL, planes.DEFLATE)
-
-
 def test_deterministic_and_layout_independent():
     rng = np.random.default_rng(5)
     x = drawing(rng, (3, 33, 21), 8)
@@ -197,31 +185,3 @@ def test_deterministic_and_layout_independent():
     for coder in CODERS:
         first = coder.encode_planes(x, 8)
         assert all(coder.encode_planes(v, 8) == first for v in layouts)
-
-
-def _filter_rows_reference(rows: np.ndarray, bpp: int) -> np.ndarray:
-    """PNG's filters in whole-array integer numpy: every filter of every row, the first of least
-    sum of absolute signed bytes kept."""
-    cur = rows.astype(np.int16)
-    up = np.zeros_like(cur)
-    up[1:] = cur[:-1]
-    left = np.zeros_like(cur)
-    left[:, bpp:] = cur[:, :-bpp]
-    upleft = np.zeros_like(cur)
-    upleft[:, bpp:] = up[:, :-bpp]
-    p = left + up - upleft
-    pa, pb, pc = np.abs(p - left), np.abs(p - up), np.abs(p - upleft)
-    paeth = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, upleft))
-    candidates = (np.stack([cur, cur - left, cur - up, cur - ((left + up) >> 1), cur - paeth]) & 0xFF).astype(np.uint8)
-    best = np.abs(candidates.view(np.int8).astype(np.int32)).sum(axis=2).argmin(axis=0)
-    return np.concatenate([best[:, None].astype(np.uint8), candidates[best, np.arange(len(rows))]], axis=1)
-
-
-@pytest.mark.parametrize("bpp", [1, 2, 3, 4, 6, 8])
-def test_the_row_filter_kernel_matches_the_integer_reference(bpp):
-    rng = np.random.default_rng(bpp)
-    for h, w in [(1, 1), (1, 7), (5, 1), (17, 23), (40, 9)]:
-        for rows in [rng.integers(0, 256, (h, w * bpp), dtype=np.uint8),
-                     (np.cumsum(rng.integers(0, 3, (h, w * bpp)), axis=1) % 256).astype(np.uint8),
-                     np.full((h, w * bpp), 200, np.uint8)]:
-            np.testing.assert_array_equal(pngrows.filter_rows(rows, bpp), _filter_rows_reference(rows, bpp))

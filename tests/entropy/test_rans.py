@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from flowzip.entropy import rans, tables
 from flowzip.entropy.rans import RansStack
-from flowzip.errors import FormatError
 from flowzip.entropy.tables import bits_np
+from flowzip.errors import FormatError
 
 
 def _params(rng, n, spread=40.0):

@@ -1,47 +1,12 @@
+"""Exact fixed-point networks (``flowzip.flows.fixedpoint``): exact, close to float, the same
+integers on every kernel layout, the torch path and in strips."""
+
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from flowzip import zoo
-from flowzip.flows import idf as idf_codec
 from flowzip.flows.fixedpoint import ACT_LIMIT, FRAC_BITS, FixedNet
-from flowzip.flows.idf import ExactIDF
-from flowzip.architecture import multiscale
-from flowzip.architecture.multiscale import squeeze, unsqueeze
-from flowzip.models.layers import AdditiveCoupling, ConvNet
-
-from helpers import coding_threads, random_model, tiny_config
-
-
-def check_bijection(bijection, x):
-    """Integer bijections must invert exactly and keep integers integer."""
-    y, _ = bijection.forward(x)
-    back, _ = bijection.inverse(y)
-    assert torch.equal(y, torch.round(y))
-    assert torch.equal(back, x)
-
-
-@settings(max_examples=20, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 8))
-def test_squeeze_inverts(batch, c, h2, w2):
-    x = torch.randint(-300, 300, (batch, c, 2 * h2, 2 * w2)).double()
-    y = squeeze(x)
-    assert y.shape == (batch, 4 * c, h2, w2)
-    assert torch.equal(unsqueeze(y), x)
-
-
-@pytest.mark.parametrize("channels", [2, 4, 12, 48])
-def test_coupling_inverts_exactly(channels):
-    torch.manual_seed(channels)
-    layer = AdditiveCoupling(channels, hidden=8)
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.add_(torch.randn_like(p))
-    x = torch.randint(-128, 128, (3, channels, 5, 7)).float()
-    with torch.no_grad():
-        check_bijection(layer, x)
+from flowzip.models.layers import ConvNet
 
 
 def _reference_fixed(fixed: FixedNet, x: np.ndarray) -> np.ndarray:
@@ -92,52 +57,6 @@ def test_fixed_point_kernels_cover_every_layout():
         net = ConvNet(cin, cout, hidden=8)
         kinds |= {layer.kind for layer in _twin(net).layers}
     assert kinds == {"im2col", "taps", "1x1"}
-
-
-def _exact(model) -> ExactIDF:
-    return ExactIDF(tiny_config(model.config.channels), zoo.from_torch(model, "idf", tiny_config(3)).weights)
-
-
-def test_exact_model_is_independent_of_batch_and_threads():
-    model = _exact(random_model(3))
-    x = np.random.default_rng(0).integers(0, 256, (5, 3, 16, 24))
-    with coding_threads(1):
-        single = [model.latents(x[i : i + 1]) for i in range(5)]
-    with coding_threads(2):
-        batched = model.latents(x)
-    for i in range(5):
-        for (z1, m1, s1), (zb, mb, sb) in zip(single[i], batched):
-            assert np.array_equal(z1[0], zb[i]) and np.array_equal(m1[0], mb[i]) and np.array_equal(s1[0], sb[i])
-
-
-def test_model_inverse_restores_images():
-    model = _exact(random_model(1))
-    x = np.random.default_rng(1).integers(0, 256, (2, 1, 8, 16))
-    latents = iter(z for z, _, _ in model.latents(x))
-    np.testing.assert_array_equal(model.inverse(lambda mu, ls: next(latents), 2, 8, 16), x)
-
-
-def test_exact_twin_codes_what_the_float_model_trains():
-    """The twin's latents and prior parameters are the float model's up to fixed-point rounding."""
-    model = random_model(3)
-    x = np.random.default_rng(2).integers(0, 256, (2, 3, 16, 16))
-    exact = _exact(model).latents(x)
-    with torch.no_grad():
-        floating = model.double().latents(torch.from_numpy(x).double())
-    for (z, mu, ls), (zf, muf, lsf) in zip(exact, floating):
-        assert np.abs(z - zf.detach().numpy()).max() <= 2
-        np.testing.assert_allclose(mu, muf.detach().numpy(), atol=0.05)
-        np.testing.assert_allclose(ls, lsf.detach().numpy(), atol=0.01)
-    np.testing.assert_array_equal(multiscale.squeeze(x), multiscale.squeeze(torch.from_numpy(x)).numpy())
-
-
-def test_log_prob_trains():
-    model = random_model(3)
-    x = torch.randint(0, 256, (4, 3, 16, 16)).float()
-    loss = -model.log_prob(x).mean()
-    loss.backward()
-    assert torch.isfinite(loss)
-    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_the_gpu_path_computes_the_same_integers():

@@ -94,7 +94,7 @@ def test_never_worse_than_png_and_exact_at_its_own_depth(name, tmp_path):
 def test_pngsuite_style_files_are_kept_with_their_chunks(interlaced, tmp_path):
     """Every colour type and bit depth, interlaced or not, with every kind of chunk: compressed with
     the defaults and written back, the same samples, palette, chunks and interlacing."""
-    from test_pngfile import CASES, suite_image
+    from pngsuite import CASES, suite_image
 
     for k, (colour_type, depth) in enumerate(CASES):
         original = suite_image(colour_type, depth, (9, 17), interlaced, seed=k)

@@ -60,7 +60,7 @@ def test_shipped_tables_are_their_definitions():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "tables" / "build.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "tables" / "build.py"
     spec = importlib.util.spec_from_file_location("build_tables", path)
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)

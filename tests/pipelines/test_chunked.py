@@ -1,0 +1,139 @@
+"""The chunked pipeline (``flowzip.pipelines.chunked``): archives are chunked by default, chunks
+decode alone and in any process, one image decodes from its chunks only, and a damaged chunk
+loses only its images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flowzip import api, zoo
+from flowzip.errors import FlowzipError
+from flowzip.fileformat import container
+from flowzip.images.image import Picture
+from flowzip.pipelines import chunked
+from flowzip.pipelines.codecs import codec_for
+
+from helpers import set_policy
+
+
+def _smooth(rng, h, w, c=3):
+    base = rng.integers(60, 200, (1, 1, c))
+    ramp = np.add.outer(np.arange(h), np.arange(w))[..., None] // 3
+    return np.clip(base + ramp + rng.integers(-3, 4, (h, w, c)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def glow_default(tiny_models, monkeypatch):
+    """The tiny Glow as the bits-back default for colour planes."""
+    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
+
+
+def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
+    """Chunks are independent stacks: any chunk size gives back every image, and one chunk decodes
+    on its own into the images it holds."""
+    rng = np.random.default_rng(9)
+    pictures = [(f"{i}.png", Picture(_smooth(rng, 24 + i, 33, 3), "RGB")) for i in range(7)]
+    pictures.append(("big.png", Picture(_smooth(rng, 80, 50, 4), "RGBA")))
+    for chunk in (1, 4000, 10**9):
+        data, _ = api.encode(pictures, archive=True, tile=16, chunk=chunk)
+        header, start = container.parse(data)
+        assert header.version == container.CHUNKED and (len(header.chunks) == 1) == (chunk == 10**9)
+        for (name, a), (got, b) in zip(pictures, api.decode(data)):
+            assert name == got
+            np.testing.assert_array_equal(a.pixels, b.pixels)
+    data, _ = api.encode(pictures, archive=True, tile=16, chunk=4000)
+    header, start = container.parse(data)
+    codecs = [codec_for(zoo.for_file(ref)) for ref in header.models]
+    last = len(header.chunks) - 1
+    out = [np.zeros((e.height, e.width, e.channels), np.uint8) for e in header.entries]
+    chunked.decode_chunk(header, header.chunks[last], container.chunk_payloads(header, data[start:])[last], codecs, out)
+    for image in chunked.images_of(header, [last]):
+        whole = all(image != i for c in header.chunks[:last] for i, _, _ in c.units)
+        if whole:
+            np.testing.assert_array_equal(out[image], pictures[image][1].pixels)
+
+
+
+def _pictures(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(f"set/{i:02d}.png", Picture(_smooth(rng, 12 + i % 5, 16), "RGB")) for i in range(n)]
+
+
+@pytest.fixture
+def small_chunks(tiny_models, monkeypatch):
+    """Archives of the tests' small images cut into several chunks by default."""
+    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
+
+
+def _damage(data: bytes, chunk: int) -> bytes:
+    """Flip a byte inside one chunk's payload (the header stays valid)."""
+    header, start = container.parse(data)
+    at = start + sum(c.length for c in header.chunks[:chunk]) + 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def test_archives_are_chunked_by_default_and_chunk_zero_is_one_stream(small_chunks):
+    pictures = _pictures()
+    data, _ = api.encode(pictures, "tiny-rgb")
+    header = api.inspect(data)
+    assert header.version == container.CHUNKED and [len(c.units) for c in header.chunks] == [4, 4, 4]
+    assert api.inspect(api.encode(pictures, "tiny-rgb", chunk=0)[0]).version == container.STACKED
+    for (name, a), (got, b) in zip(pictures, api.decode(data)):
+        assert name == got
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+
+
+def test_workers_write_the_same_file_and_decode_it(glow_default, small_chunks):
+    pictures = _pictures(14)
+    one, _ = api.encode(pictures, archive=True, tile=16, jobs=1)
+    stats = {}
+    two, report = api.encode(pictures, archive=True, tile=16, jobs=2, stats=stats)
+    assert one == two and report.compressed_bytes == len(two)
+    assert sum(kind["subpixels"] for kind in stats.values()) > 0
+    for (_, a), (_, b) in zip(pictures, api.decode(two, jobs=2)):
+        np.testing.assert_array_equal(a.pixels, b.pixels)
+
+
+def test_one_image_decodes_from_its_chunk_only(small_chunks, monkeypatch):
+    pictures = _pictures()
+    data, _ = api.encode(pictures, "tiny-rgb")
+    header = api.inspect(data)
+    decoded = []
+    real = chunked._decode_task
+    monkeypatch.setattr(chunked, "_decode_task", lambda h, c, *a: decoded.append(c) or real(h, c, *a))
+    (name, pixels), = api.decompress_archive(data, only=["set/07.png"])
+    assert name == "set/07.png" and len(decoded) == 1 and len(header.chunks) > 1
+    np.testing.assert_array_equal(pixels, pictures[7][1].pixels)
+    assert [n for n, _ in api.decompress_archive(data, only=["set/1*"])] == [f"set/{i}.png" for i in range(10, 12)]
+    with pytest.raises(FlowzipError, match="no image named"):
+        api.decompress_archive(data, only=["nope.png"])
+
+
+def test_a_damaged_chunk_loses_only_its_images(small_chunks):
+    pictures = _pictures()
+    data, _ = api.encode(pictures, "tiny-rgb")
+    header = api.inspect(data)
+    bad = _damage(data, 1)
+    lost = {i for i, _, _ in header.chunks[1].units}
+    results = {i: item for i, _, item in api.decode_each(bad, jobs=2)}
+    assert sorted(results) == list(range(len(pictures)))
+    for i, item in results.items():
+        if i in lost:
+            assert isinstance(item, FlowzipError) and "chunk 1" in str(item)
+        else:
+            np.testing.assert_array_equal(item.pixels, pictures[i][1].pixels)
+    with pytest.raises(FlowzipError, match="chunk checksum"):
+        api.decode(bad)
+
+
+def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatch):
+    set_policy(monkeypatch, job_chunk_tiles=4)
+    picture = Picture(_smooth(np.random.default_rng(2), 64, 70), "RGB")
+    one, _ = api.compress_picture(picture, tile=16)
+    two, _ = api.compress_picture(picture, tile=16, jobs=2)
+    assert api.inspect(one).version == container.CHUNKED and len(api.inspect(one).chunks) == 1
+    header = api.inspect(two)
+    assert header.version == container.CHUNKED and len(header.chunks) == 2
+    assert header.chunks[0].seed is not None and header.chunks[1].seed is not None
+    np.testing.assert_array_equal(api.decompress_picture(two, jobs=2).pixels, picture.pixels)

@@ -1,0 +1,62 @@
+"""Worker processes (``flowzip.pipelines.workers``): every result or error by index, a dead
+worker fails its tasks only, and stopping early ends at once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from flowzip.errors import FlowzipError
+from flowzip.pipelines import workers as parallel
+
+
+def _square(x):
+    if x == 3:
+        raise FlowzipError("three")
+    return x * x
+
+
+def _die(x):
+    if x == 1:
+        os._exit(1)
+    return x
+
+
+def _big(i):
+    return bytes(60_000_000 + i)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_imap_gives_every_result_or_error_by_index(jobs):
+    got = {i: (r, e) for i, r, e in parallel.imap(_square, [(x,) for x in range(6)], jobs)}
+    assert {i: r for i, (r, e) in got.items() if e is None} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
+    assert str(got[3][1]) == "three"
+    stopped = list(parallel.imap(_square, [(x,) for x in range(3, 40)], jobs, fail_fast=True))
+    assert len(stopped) < 37 and any(e is not None for _, _, e in stopped)
+
+
+def test_a_dead_worker_fails_its_tasks_not_the_parent():
+    results = list(parallel.imap(_die, [(x,) for x in range(8)], 2))
+    assert sorted(i for i, _, _ in results) == list(range(8))
+    assert any("worker process died" in str(e) for _, _, e in results)
+
+
+def test_stopping_while_workers_send_large_results_ends_at_once():
+    """A worker killed halfway through sending its result must not leave the pool waiting for the
+    rest of it (the pool's shutdown used to hang for ever)."""
+    import threading
+    import time
+
+    for _ in range(3):
+        results = parallel.imap(_big, [(i,) for i in range(6)], 2)
+        next(results)
+        time.sleep(0.01)  # the other worker is sending
+        closing = threading.Thread(target=results.close, daemon=True)
+        closing.start()
+        closing.join(30)
+        assert not closing.is_alive()
+
+
+def test_jobs_zero_means_one_per_core():
+    assert parallel.workers(0) == parallel.cpu_count() and parallel.workers(3) == 3
