@@ -8,8 +8,7 @@ import json
 import os
 import shutil
 import signal
-import threading
-import time
+import sys
 
 import numpy as np
 import pytest
@@ -65,25 +64,37 @@ def test_globs_are_named_below_their_fixed_part(collection):
         cluster.expand([str(collection / "cats"), str(collection / "cats" / "00.png")])
 
 
+class _DieOnce(distributed.WorkerPlugin):
+    """Kills the worker that starts a task first (once in the cluster: the marker file decides)."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing":
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def test_a_killed_worker_does_not_stop_the_job(tiny_models, client, collection, tmp_path):
-    out = tmp_path / "out"
-    result = {}
-    job = threading.Thread(target=lambda: result.update(cluster.compress_collection(
-        [f"{collection}/**/*.png"], out, client=client, shard_images=3, model="tiny-rgb")))
-    job.start()
-    killed = None
-    deadline = time.monotonic() + 60
-    while job.is_alive() and killed is None and time.monotonic() < deadline:
-        busy = [address for address, keys in client.processing().items() if keys]
-        if busy:
-            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
-            os.kill(pid, signal.SIGKILL)
-            killed = pid
-        time.sleep(0.02)
-    job.join(120)
-    assert killed is not None and not job.is_alive()
+    """A worker killed as it starts a shard (a plugin kills the first worker to start a task, once):
+    Dask runs the shard again elsewhere and the job ends whole."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this module
+    marker = tmp_path / "killed"
+    client.register_plugin(_DieOnce(str(marker)), name="die-once")
+    try:
+        result = cluster.compress_collection([f"{collection}/**/*.png"], tmp_path / "out", client=client,
+                                             shard_images=3, model="tiny-rgb")
+    finally:
+        client.unregister_worker_plugin("die-once")
+    assert marker.exists()
     assert result["failed"] == {} and result["skipped"] == 0
-    _check(out, collection)
+    _check(tmp_path / "out", collection)
 
 
 class _DriverDied(Exception):
@@ -126,3 +137,24 @@ def test_the_command_line_on_a_running_scheduler(tiny_models, client, collection
     assert "12 images in 3 of 3 shards (0 already done)" in result.output
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and "(3 already done)" in again.output
+
+
+def test_a_finished_job_run_again_starts_no_cluster(tiny_models, client, collection, tmp_path, monkeypatch):
+    """Run again on a finished job (here without a scheduler), the command says every shard is
+    done and exits 0, without starting a cluster (it used to fail: "No clients found")."""
+    from click.testing import CliRunner
+
+    from flowzip.cli.main import main
+
+    out = tmp_path / "out"
+    cluster.compress_collection([str(collection)], out, client=client, shard_images=6, model="tiny-rgb")
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started for a finished job")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_cluster)
+    monkeypatch.setattr(distributed, "Client", no_cluster)
+    again = CliRunner().invoke(main, ["cluster", str(collection), "-o", str(out), "--shard-images", "6", "-m",
+                                      "tiny-rgb"])
+    assert again.exit_code == 0, again.output
+    assert "12 images in 2 of 2 shards (2 already done)" in again.output

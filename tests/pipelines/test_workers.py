@@ -23,8 +23,11 @@ def _die(x):
     return x
 
 
-def _big(i):
-    return bytes(60_000_000 + i)
+def _big(i, sending):
+    """Task 0 returns at once; the others say that they are about to send a large result."""
+    if i:
+        os.close(os.open(f"{sending}.{i}", os.O_CREAT | os.O_WRONLY))
+    return bytes(60_000_000 + i) if i else b""
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -42,19 +45,22 @@ def test_a_dead_worker_fails_its_tasks_not_the_parent():
     assert any("worker process died" in str(e) for _, _, e in results)
 
 
-def test_stopping_while_workers_send_large_results_ends_at_once():
+def test_stopping_while_workers_send_large_results_ends_at_once(tmp_path):
     """A worker killed halfway through sending its result must not leave the pool waiting for the
-    rest of it (the pool's shutdown used to hang for ever)."""
+    rest of it (the pool's shutdown used to hang for ever). The caller stops once the first result
+    is in and another worker has begun to send (it says so by a file): stopping ends, whatever
+    point of sending it catches."""
     import threading
-    import time
 
-    for _ in range(3):
-        results = parallel.imap(_big, [(i,) for i in range(6)], 2)
-        next(results)
-        time.sleep(0.01)  # the other worker is sending
+    for attempt in range(3):
+        sending = tmp_path / f"sending-{attempt}"
+        results = parallel.imap(_big, [(i, sending) for i in range(6)], 2)
+        assert next(results)[0] == 0
+        while not list(tmp_path.glob(f"{sending.name}.*")):
+            threading.Event().wait(0.001)
         closing = threading.Thread(target=results.close, daemon=True)
         closing.start()
-        closing.join(30)
+        closing.join(120)  # a hang, not a slow machine: closing takes well under a second
         assert not closing.is_alive()
 
 
