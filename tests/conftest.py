@@ -1,14 +1,19 @@
-"""Fixtures: the tiny models as the registry and the policy's defaults, and a user model folder of
-the tests' own (helpers.py has the rest)."""
+"""Fixtures: the tiny models as the registry and the policy's defaults (with the tiny Glow as the
+bits-back default, or archives cut into small chunks), a user model folder of the tests' own, and
+a tree of photos (helpers.py and samples.py have the rest)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from flowzip import policy, zoo
+
 from helpers import GLOW_CONFIG, TINY, random_glow, random_model, set_policy, tiny_config, tiny_policy
+from samples import smooth
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +50,38 @@ def tiny_models(tiny_zoo_dir, monkeypatch):
     monkeypatch.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
     monkeypatch.setattr(policy, "DEFAULT", tiny_policy())
     return tiny_zoo_dir
+
+
+@pytest.fixture
+def glow_default(tiny_models, monkeypatch):
+    """The tiny Glow as the bits-back default for colour planes."""
+    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
+
+
+@pytest.fixture
+def small_chunks(tiny_models, monkeypatch):
+    """Archives of the tests' small images cut into several chunks by default."""
+    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """photos/a.png, photos/sub/b.png, photos/sub/deeper/c.bmp (and a text file, not an image)."""
+    rng = np.random.default_rng(1)
+    root = tmp_path / "photos"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    for rel, shape in [("a.png", (20, 16, 3)), ("sub/b.png", (9, 30, 3)), ("sub/deeper/c.bmp", (16, 16, 3))]:
+        Image.fromarray(smooth(rng, *shape)).save(root / rel)
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture
+def tinyset(tmp_path):
+    """tinyset/im0-2.png: three 8x8 colour images."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tinyset"
+    path.mkdir()
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path / f"im{k}.png")
+    return path

@@ -7,7 +7,9 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from flowzip import families, policy, zoo
 
@@ -79,3 +81,28 @@ def shipped_model_available() -> bool:
     """Whether the shipped models are present (a checkout with pretrained/); damaged or unloadable
     ones then make the tests that use them fail, not skip."""
     return (zoo.pretrained_dir() / f"{policy.Policy().integer[3]}.json").is_file()
+
+
+def one_error_line(result):
+    """The one line a failing command says: an error, no traceback."""
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert lines and lines[-1].startswith("flowzip: error:"), result.output
+    assert "Traceback" not in result.output
+    return lines[-1]
+
+
+def png_file(path, shape=(20, 30, 3), seed=0):
+    """A random PNG at ``path``."""
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)).save(path)
+    return path
+
+
+def compressed_archive(runner, tmp_path, n=3):
+    """``n`` random PNGs compressed through the command line into ``set.fz``: (archive, PNG paths)."""
+    from flowzip.cli.main import main
+
+    paths = [png_file(tmp_path / f"im{i}.png", seed=i) for i in range(n)]
+    archive = tmp_path / "set.fz"
+    assert runner.invoke(main, ["compress", *map(str, paths), "-o", str(archive)]).exit_code == 0
+    return archive, paths

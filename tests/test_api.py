@@ -140,6 +140,16 @@ def test_sixteen_bit_png_is_kept_not_truncated(classical, tmp_path):
     np.testing.assert_array_equal(picture.pixels[..., 0], pixels)
 
 
+def test_without_the_classical_coder_a_palette_is_refused_in_words(tiny_models, tmp_path):
+    path = tmp_path / "p.png"
+    image = Image.new("P", (16, 16))
+    image.putdata(list(range(256)))
+    image.putpalette(list(range(256)) * 3)
+    image.save(path)
+    with pytest.raises(ImageError, match="^an 8-bit palette image needs the classical coder"):
+        flowzip.compress(path)
+
+
 def test_without_the_classical_coder_what_flows_cannot_code_is_refused(tiny_models, tmp_path):
     path = tmp_path / "deep.png"
     Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(path)

@@ -7,30 +7,11 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from flowzip import bench
 from flowzip.cli.main import main
 
 from helpers import set_policy
-
-
-def _smooth(rng, h, w, c=3):
-    base = rng.integers(60, 200, (1, 1, c))
-    ramp = np.add.outer(np.arange(h), np.arange(w))[..., None] // 3
-    return np.clip(base + ramp + rng.integers(-3, 4, (h, w, c)), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def tree(tmp_path):
-    """photos/a.png, photos/sub/b.png, photos/sub/deeper/c.bmp (and a text file, not an image)."""
-    rng = np.random.default_rng(1)
-    root = tmp_path / "photos"
-    (root / "sub" / "deeper").mkdir(parents=True)
-    for rel, shape in [("a.png", (20, 16, 3)), ("sub/b.png", (9, 30, 3)), ("sub/deeper/c.bmp", (16, 16, 3))]:
-        Image.fromarray(_smooth(rng, *shape)).save(root / rel)
-    (root / "notes.txt").write_text("not an image")
-    return root
 
 
 def test_bench_with_workers_gives_the_same_rows(tiny_models, tree):
@@ -44,24 +25,13 @@ def test_bench_with_workers_gives_the_same_rows(tiny_models, tree):
     assert all(r["verified"] for r in two)
 
 
-
 IMAGECODECS_NAMES = {"png", "webp", "jxl-e7", "jxl-e9", "jpeg2000", "jpegls", "qoi"}
 
 
-@pytest.fixture
-def folder(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tinyset"
-    path.mkdir()
-    for k in range(3):
-        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path / f"im{k}.png")
-    return path
-
-
-def test_bench_reports_every_codec(tiny_models, folder, tmp_path):
+def test_bench_reports_every_codec(tiny_models, tinyset, tmp_path):
     gray = tmp_path / "gray.npy"
     np.save(gray, np.random.default_rng(1).integers(0, 256, (2, 8, 8, 1), dtype=np.uint8))
-    images = bench.load_images([folder, gray])
+    images = bench.load_images([tinyset, gray])
     assert [(i.set, i.name) for i in images][:3] == [("tinyset", f"im{k}.png") for k in range(3)]
     assert len(images) == 5 and images[3].pixels.shape == (8, 8, 1)
     codecs, notes = bench.make_codecs(estimate=True)
@@ -88,22 +58,22 @@ def test_bench_reports_every_codec(tiny_models, folder, tmp_path):
     assert any(n.startswith("qoi: skipped 2 image(s)") for n in notes)  # QOI cannot code gray
 
 
-def test_unknown_codec_and_missing_plotter(folder, monkeypatch):
-    result = CliRunner().invoke(main, ["bench", str(folder), "--codecs", "nope"])
+def test_unknown_codec_and_missing_plotter(tinyset, monkeypatch):
+    result = CliRunner().invoke(main, ["bench", str(tinyset), "--codecs", "nope"])
     assert result.exit_code == 1 and "unknown codec nope" in result.output
     def no_matplotlib():
         raise bench.FlowzipError("no plot")
 
     monkeypatch.setattr(bench, "require_matplotlib", no_matplotlib)
-    result = CliRunner().invoke(main, ["bench", str(folder), "--plot", "x.png"])
+    result = CliRunner().invoke(main, ["bench", str(tinyset), "--plot", "x.png"])
     assert result.exit_code == 1 and result.output.strip().splitlines()[-1] == "flowzip: error: no plot"
 
 
-def test_flowzip_codecs_follow_the_installed_models(tiny_models, folder, monkeypatch):
+def test_flowzip_codecs_follow_the_installed_models(tiny_models, tinyset, monkeypatch):
     (codec,), _ = bench.make_codecs(["flowzip"], ["tiny-gray"])
     assert codec.name == "flowzip:tiny-gray" and codec.channels == (1, 2, 4)
     notes = []
-    assert bench.run_bench(bench.load_images([folder]), [codec], notes=notes) == []
+    assert bench.run_bench(bench.load_images([tinyset]), [codec], notes=notes) == []
     assert notes == ["flowzip:tiny-gray: skipped 3 image(s): codes 1/2/4 channels, not 3"]
     set_policy(monkeypatch, integer={3: "tiny-rgb", 1: "missing-gray"})
     (codec,), notes = bench.make_codecs(["flowzip"])
@@ -113,11 +83,11 @@ def test_flowzip_codecs_follow_the_installed_models(tiny_models, folder, monkeyp
         bench.make_codecs(["flowzip"])
 
 
-def test_without_imagecodecs_only_flowzip_and_pillow(tiny_models, folder, monkeypatch):
+def test_without_imagecodecs_only_flowzip_and_pillow(tiny_models, tinyset, monkeypatch):
     monkeypatch.setitem(sys.modules, "imagecodecs", None)  # import fails
     codecs, notes = bench.make_codecs()
     assert [c.name for c in codecs] == ["flowzip", "png-pillow"]
     assert len(notes) == len(IMAGECODECS_NAMES) and all("imagecodecs package is not installed" in n for n in notes)
-    rows = bench.run_bench(bench.load_images([folder]), codecs)
+    rows = bench.run_bench(bench.load_images([tinyset]), codecs)
     assert len(rows) == 6 and all(r["verified"] for r in rows)
     assert all(r["ratio_to_png"] == 1 for r in rows if r["codec"] == "png-pillow")

@@ -1,6 +1,8 @@
-"""Never worse than PNG: a small corpus of what photos are not (drawings, text, gradients, flat
-planes, noise, palettes, 1/2/4/16-bit, gray+alpha, wide-gamut ramps), each compressed with the
-defaults to at most its optimized PNG + 1 % + 100 bytes, and restored exactly at its own depth."""
+"""A PNG never grows: a small corpus of what photos are not (drawings, text, gradients, flat
+planes, noise, palettes, 1/2/4/16-bit, gray+alpha, wide-gamut ramps, a colourful chessboard, an
+Exif block), each compressed with the defaults to at most its PNG file's bytes plus the difference
+of the headers (``HEADROOM``), and restored exactly at its own depth (rough edge 9: a chessboard
+came out 50 % larger, a 4-bit gray PNG 281 bytes, a PNG with Exif 699)."""
 
 import io
 
@@ -16,6 +18,7 @@ from flowzip.images.image import encode_image
 from helpers import shipped_model_available
 
 pytestmark = pytest.mark.skipif(not shipped_model_available(), reason="shipped models not installed")
+HEADROOM = 24  # a .fz file's header and stack state, beside a PNG's signature, IHDR, IDAT and IEND
 
 
 def _drawing(mode: str = "RGB") -> Image.Image:
@@ -68,6 +71,14 @@ def _corpus() -> dict[str, bytes]:
         files[f"gray-{bits}bit.png"] = pngfile.write_png(pngfile.PngImage(samples, pngfile.GRAY, bits))
     for name, samples in (("ramp-16bit.png", ramp16), ("photo-16bit.png", photo16)):
         files[name] = pngfile.write_png(pngfile.PngImage(samples, pngfile.RGB, 16))
+    board = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)  # a colourful chessboard of 1-pixel squares
+    board[np.add.outer(np.arange(128), np.arange(128)) % 2 == 1] = 255
+    files["chessboard.png"] = _png(Image.fromarray(board))
+    files["gray-4bit-noise.png"] = pngfile.write_png(pngfile.PngImage(rng.integers(0, 16, (16, 16, 1), dtype=np.uint8),
+                                                                     pngfile.GRAY, 4))
+    exif = Image.Exif()
+    exif[0x010E] = rng.integers(0, 256, 450, dtype=np.uint8).tobytes().hex()  # a description of 900 characters
+    files["exif.png"] = _png(Image.fromarray(board[:40, :40]), exif=exif.tobytes())
     return files
 
 
@@ -75,13 +86,12 @@ CORPUS = _corpus()
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_never_worse_than_png_and_exact_at_its_own_depth(name, tmp_path):
+def test_a_png_never_grows_and_is_exact_at_its_own_depth(name, tmp_path):
     png = CORPUS[name]
     path = tmp_path / name
     path.write_bytes(png)
     data = flowzip.compress(path)
-    optimized = min(len(png), len(pngfile.write_png(pngfile.read_png(png))))
-    assert len(data) <= 1.01 * optimized + 100, (name, len(data), optimized)
+    assert len(data) <= len(png) + HEADROOM, (name, len(data), len(png))
     picture = api.decompress_picture(data)
     original = pngfile.read_png(png)
     again = pngfile.read_png(encode_image(picture, ".png"))

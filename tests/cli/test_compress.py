@@ -1,37 +1,13 @@
 """``flowzip compress`` on the command line."""
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from flowzip import api
 from flowzip.cli.main import main
 
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def image_path(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "photo.png"
-    Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-def _one_error_line(result):
-    assert result.exit_code != 0
-    lines = result.output.strip().splitlines()
-    assert lines and lines[-1].startswith("flowzip: error:"), result.output
-    assert "Traceback" not in result.output
-    return lines[-1]
-
-
-def _png(path, shape=(20, 30, 3), seed=0):
-    Image.fromarray(np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)).save(path)
-    return path
+from helpers import one_error_line, png_file
 
 
 def _progress_lines(result) -> list[str]:
@@ -69,19 +45,19 @@ def test_verify_and_several_files(runner, tiny_models, image_path, tmp_path):
 def test_refuses_to_overwrite_without_force(runner, tiny_models, image_path, tmp_path):
     fz = tmp_path / "photo.fz"
     fz.write_bytes(b"precious")
-    line = _one_error_line(runner.invoke(main, ["compress", str(image_path)]))
+    line = one_error_line(runner.invoke(main, ["compress", str(image_path)]))
     assert "already exists" in line
     assert fz.read_bytes() == b"precious"
     assert runner.invoke(main, ["compress", "-f", str(image_path)]).exit_code == 0
     assert fz.read_bytes() != b"precious"
     # decompressing next to the kept original must not replace it
     before = image_path.read_bytes()
-    line = _one_error_line(runner.invoke(main, ["decompress", str(fz)]))
+    line = one_error_line(runner.invoke(main, ["decompress", str(fz)]))
     assert "already exists" in line and image_path.read_bytes() == before
 
 
 def test_unwritable_output(runner, tiny_models, image_path, tmp_path):
-    line = _one_error_line(runner.invoke(main, ["compress", str(image_path), "-o",
+    line = one_error_line(runner.invoke(main, ["compress", str(image_path), "-o",
                                                 str(tmp_path / "no" / "such" / "dir" / "x.fz")]))
     assert f"folder {tmp_path / 'no' / 'such' / 'dir'} does not exist" in line
 
@@ -118,7 +94,7 @@ def test_archive_round_trip(runner, tiny_models, tmp_path):
     for path in paths:
         np.testing.assert_array_equal(np.asarray(Image.open(out / path.name)), np.asarray(Image.open(path)))
     again = runner.invoke(main, ["decompress", str(archive), "-o", str(out)])
-    assert "already exists" in _one_error_line(again)
+    assert "already exists" in one_error_line(again)
 
 
 def test_single_bits_back_file_through_the_cli(runner, tiny_models, image_path, tmp_path):
@@ -131,22 +107,22 @@ def test_single_bits_back_file_through_the_cli(runner, tiny_models, image_path, 
     np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(image_path)))
 
 
-def test_several_inputs_need_a_folder_or_an_archive(runner, tiny_models, tmp_path, monkeypatch):
+def test_several_inputs_need_a_folder_or_ancompressed_archive(runner, tiny_models, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    a, b = _png(tmp_path / "a.png"), _png(tmp_path / "b.png", seed=1)
-    line = _one_error_line(runner.invoke(main, ["compress", str(a), str(b), "-o", "set"]))
+    a, b = png_file(tmp_path / "a.png"), png_file(tmp_path / "b.png", seed=1)
+    line = one_error_line(runner.invoke(main, ["compress", str(a), str(b), "-o", "set"]))
     assert "-o ARCHIVE.fz" in line and not (tmp_path / "set").exists() and not list(tmp_path.glob("*.fz"))
     assert runner.invoke(main, ["compress", str(a), str(b)]).exit_code == 0
-    line = _one_error_line(runner.invoke(main, ["decompress", "a.fz", "b.fz", "-o", "one.png"]))
+    line = one_error_line(runner.invoke(main, ["decompress", "a.fz", "b.fz", "-o", "one.png"]))
     assert "FOLDER/" in line and not (tmp_path / "one.png").exists()
     assert runner.invoke(main, ["decompress", "a.fz", "b.fz", "-o", "pngs/"]).exit_code == 0
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["a.png", "b.png"]
 
 
 def test_two_inputs_for_one_output_are_refused_before_any_work(runner, tiny_models, tmp_path):
-    png = _png(tmp_path / "photo.png")
+    png = png_file(tmp_path / "photo.png")
     Image.open(png).save(tmp_path / "photo.bmp")
-    line = _one_error_line(runner.invoke(main, ["compress", str(png), str(tmp_path / "photo.bmp")]))
+    line = one_error_line(runner.invoke(main, ["compress", str(png), str(tmp_path / "photo.bmp")]))
     assert "both be written to" in line and not (tmp_path / "photo.fz").exists()
 
 
@@ -155,7 +131,7 @@ def test_archives_and_verification_show_progress(runner, tiny_models, tmp_path, 
     from flowzip.cli import common
 
     monkeypatch.setattr(common.Progress, "LONG", 1)  # the tests' work is short
-    paths = [_png(tmp_path / f"im{i}.png", seed=i) for i in range(3)]
+    paths = [png_file(tmp_path / f"im{i}.png", seed=i) for i in range(3)]
     archive = tmp_path / "set.fz"
     result = runner.invoke(main, ["compress", *map(str, paths), "-o", str(archive), "--verify"])
     assert result.exit_code == 0, result.output
@@ -181,3 +157,35 @@ def test_a_larger_fz_than_its_input_is_said(runner, tiny_models, tmp_path):
     warning = result.output.strip().splitlines()[-1]
     assert warning.startswith(f"flowzip: warning: {path}: the .fz file (") and "is larger than the input" in warning
     assert "lossy" in warning
+
+
+def test_slow_efforts_say_what_they_do_on_a_log(runner, tiny_models, image_path, monkeypatch):
+    """Where stderr is not a terminal, effort 7 says each stage (adapting, each way of coding), and
+    the result line says which coder was kept."""
+    from flowzip import policy
+
+    monkeypatch.setitem(policy.EFFORTS, 7, policy.Effort("test", coders=policy.BEST, adapt=("norms", 2, 1e-3)))
+    result = runner.invoke(main, ["compress", "-7", str(image_path)])
+    assert result.exit_code == 0, result.output
+    stages = [line for line in result.stderr.splitlines() if line.startswith(f"flowzip: {image_path}: ")]
+    assert stages[0] == f"flowzip: {image_path}: coding with tiny-rgb (1 of 2 ways)"
+    assert f"flowzip: {image_path}: adapting tiny-rgb to the images" in stages
+    assert "coded by tiny-rgb (the smallest of 2 ways)" in result.stdout
+
+
+def test_a_missing_output_folder_is_said_before_any_work(runner, tiny_models, image_path, tmp_path, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("coded before the output folder was checked")
+
+    monkeypatch.setattr(api, "encode", no_work)
+    other = png_file(tmp_path / "other.png", seed=1)
+    for args in (["-o", str(tmp_path / "no" / "x.fz")], [str(other), "-o", str(tmp_path / "no" / "set.fz")]):
+        line = one_error_line(runner.invoke(main, ["compress", str(image_path), *args]))
+        assert f"folder {tmp_path / 'no'} does not exist" in line
+
+
+def test_an_archive_of_one_image_says_one_image(runner, tiny_models, tmp_path):
+    (tmp_path / "photos").mkdir()
+    png_file(tmp_path / "photos" / "a.png")
+    result = runner.invoke(main, ["compress", str(tmp_path / "photos"), "-r", "-o", str(tmp_path / "set.fz")])
+    assert result.exit_code == 0 and result.stdout.startswith(f"1 image -> {tmp_path / 'set.fz'}: ")

@@ -9,54 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from samples import damage_chunk, small_pictures, smooth
 
 from flowzip import api
 from flowzip.cli.main import main
-from flowzip.fileformat import container
 from flowzip.images.image import Picture
 
 from helpers import set_policy
-
-
-def _smooth(rng, h, w, c=3):
-    base = rng.integers(60, 200, (1, 1, c))
-    ramp = np.add.outer(np.arange(h), np.arange(w))[..., None] // 3
-    return np.clip(base + ramp + rng.integers(-3, 4, (h, w, c)), 0, 255).astype(np.uint8)
-
-
-def _pictures(n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    return [(f"set/{i:02d}.png", Picture(_smooth(rng, 12 + i % 5, 16), "RGB")) for i in range(n)]
-
-
-@pytest.fixture
-def glow_default(tiny_models, monkeypatch):
-    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
-
-
-@pytest.fixture
-def small_chunks(tiny_models, monkeypatch):
-    """Archives of the tests' small images cut into several chunks by default."""
-    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
-
-
-def _damage(data: bytes, chunk: int) -> bytes:
-    """Flip a byte inside one chunk's payload (the header stays valid)."""
-    header, start = container.parse(data)
-    at = start + sum(c.length for c in header.chunks[:chunk]) + 2
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
-
-
-@pytest.fixture
-def tree(tmp_path):
-    """photos/a.png, photos/sub/b.png, photos/sub/deeper/c.bmp (and a text file, not an image)."""
-    rng = np.random.default_rng(1)
-    root = tmp_path / "photos"
-    (root / "sub" / "deeper").mkdir(parents=True)
-    for rel, shape in [("a.png", (20, 16, 3)), ("sub/b.png", (9, 30, 3)), ("sub/deeper/c.bmp", (16, 16, 3))]:
-        Image.fromarray(_smooth(rng, *shape)).save(root / rel)
-    (root / "notes.txt").write_text("not an image")
-    return root
 
 
 def _pixels(path):
@@ -73,7 +32,7 @@ def _same_tree(a, b, suffix=None):
 def test_one_large_image_uses_the_workers_from_the_command_line(glow_default, monkeypatch, tmp_path):
     set_policy(monkeypatch, job_chunk_tiles=4)
     set_policy(monkeypatch, stacked_tile=16)
-    pixels = _smooth(np.random.default_rng(5), 64, 70)
+    pixels = smooth(np.random.default_rng(5), 64, 70)
     Image.fromarray(pixels).save(tmp_path / "big.png")
     runner = CliRunner()
     result = runner.invoke(main, ["compress", str(tmp_path / "big.png"), "-j", "2", "--no-png"])
@@ -173,7 +132,7 @@ def test_sigterm_ends_a_j_run_and_leaves_only_whole_files(tiny_models, tmp_path)
     images.mkdir()
     rng = np.random.default_rng(6)
     for name in ("a", "b", "c"):
-        Image.fromarray(_smooth(rng, 64, 64)).save(images / f"{name}.png")
+        Image.fromarray(smooth(rng, 64, 64)).save(images / f"{name}.png")
     os.mkfifo(images / "z.png")
     inputs = [str(images / f"{name}.png") for name in ("a", "b", "c", "z")]
     command = [sys.executable, "-m", "flowzip.cli", "compress", *inputs, "-j", "2", "-m", "tiny-rgb",
@@ -193,11 +152,11 @@ def test_sigterm_ends_a_j_run_and_leaves_only_whole_files(tiny_models, tmp_path)
 
 
 def test_a_damaged_chunk_is_named_and_the_rest_written(small_chunks, tmp_path):
-    pictures = _pictures()
+    pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
     fz = tmp_path / "set.fz"
-    fz.write_bytes(_damage(data, 0))
+    fz.write_bytes(damage_chunk(data, 0))
     result = CliRunner().invoke(main, ["decompress", str(fz), "-o", str(tmp_path / "back")])
     lost = [pictures[i][0] for i, _, _ in header.chunks[0].units]
     assert result.exit_code == 1
@@ -210,7 +169,7 @@ def test_a_damaged_chunk_is_named_and_the_rest_written(small_chunks, tmp_path):
 def test_restored_names_never_leave_the_output_folder(tiny_models, tmp_path):
     rng = np.random.default_rng(3)
     names = ["../evil.png", "/abs/x.png", "a/../../b.png", "C:\\win\\c.png", ".."]
-    pictures = [(n, Picture(_smooth(rng, 8, 8), "RGB")) for n in names]
+    pictures = [(n, Picture(smooth(rng, 8, 8), "RGB")) for n in names]
     fz = tmp_path / "set.fz"
     fz.write_bytes(api.encode(pictures, "tiny-rgb")[0])
     out = tmp_path / "box" / "out"

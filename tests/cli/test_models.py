@@ -1,14 +1,7 @@
 """``flowzip models``: the registry listed."""
 
-import pytest
-from click.testing import CliRunner
 
 from flowzip.cli.main import main
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 def test_models_lists_the_registry(runner, tiny_models):

@@ -5,33 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from samples import small_pictures, smooth
 
 from flowzip import api
 from flowzip.datasets.data import FzDataset
 from flowzip.images.image import Picture
 
-from helpers import set_policy
-
-
-def _smooth(rng, h, w, c=3):
-    base = rng.integers(60, 200, (1, 1, c))
-    ramp = np.add.outer(np.arange(h), np.arange(w))[..., None] // 3
-    return np.clip(base + ramp + rng.integers(-3, 4, (h, w, c)), 0, 255).astype(np.uint8)
-
-
-def _pictures(n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    return [(f"set/{i:02d}.png", Picture(_smooth(rng, 12 + i % 5, 16), "RGB")) for i in range(n)]
-
-
-@pytest.fixture
-def small_chunks(tiny_models, monkeypatch):
-    """Archives of the tests' small images cut into several chunks by default."""
-    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
 
 
 def test_fzdataset_gives_the_exact_images_of_several_archives(small_chunks, tmp_path):
-    first, second = _pictures(10, seed=1), _pictures(5, seed=2)
+    first, second = small_pictures(10, seed=1), small_pictures(5, seed=2)
     (tmp_path / "a.fz").write_bytes(api.encode(first, "tiny-rgb")[0])
     (tmp_path / "b.fz").write_bytes(api.encode(second, "tiny-rgb", chunk=0)[0])  # a one-stream archive too
     dataset = FzDataset(tmp_path, transform=lambda x: x.copy())
@@ -46,8 +29,8 @@ def test_fzdataset_gives_the_exact_images_of_several_archives(small_chunks, tmp_
 
 def test_fzdataset_joins_an_image_cut_across_chunks(tiny_models, tmp_path):
     rng = np.random.default_rng(8)
-    pictures = [("small.png", Picture(_smooth(rng, 10, 12), "RGB")), ("big.png", Picture(_smooth(rng, 64, 70), "RGB")),
-                ("last.png", Picture(_smooth(rng, 9, 9), "RGB"))]
+    pictures = [("small.png", Picture(smooth(rng, 10, 12), "RGB")), ("big.png", Picture(smooth(rng, 64, 70), "RGB")),
+                ("last.png", Picture(smooth(rng, 9, 9), "RGB"))]
     data, _ = api.encode(pictures, "tiny-rgb", tile=16, chunk=16 * 70 * 3)
     assert len(api.Archive(data).holders[1]) > 2
     (tmp_path / "set.fz").write_bytes(data)
@@ -58,7 +41,7 @@ def test_fzdataset_joins_an_image_cut_across_chunks(tiny_models, tmp_path):
 
 def test_a_dataloader_epoch_with_two_workers_is_exact(small_chunks, tmp_path):
     rng = np.random.default_rng(4)
-    pictures = [(f"{i}.png", Picture(_smooth(rng, 12, 12), "RGB")) for i in range(20)]
+    pictures = [(f"{i}.png", Picture(smooth(rng, 12, 12), "RGB")) for i in range(20)]
     (tmp_path / "set.fz").write_bytes(api.encode(pictures, "tiny-rgb")[0])
     loader = torch.utils.data.DataLoader(FzDataset(tmp_path / "set.fz"), batch_size=3, num_workers=2)
     batches = list(loader)
@@ -77,7 +60,7 @@ def test_dataloader_workers_decode_on_one_blas_thread_each(small_chunks, tmp_pat
     two threads each made an epoch 3.7 times slower on two cores); the main process keeps its own."""
     from threadpoolctl import threadpool_limits
 
-    (tmp_path / "a.fz").write_bytes(api.encode(_pictures(6), "tiny-rgb")[0])
+    (tmp_path / "a.fz").write_bytes(api.encode(small_pictures(6), "tiny-rgb")[0])
     with threadpool_limits(limits=2):
         dataset = FzDataset(tmp_path / "a.fz", transform=_blas_threads)
         main_threads = dataset[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from samples import damage_chunk, small_pictures, smooth
 
 from flowzip import api, zoo
 from flowzip.errors import FlowzipError
@@ -17,24 +18,12 @@ from flowzip.pipelines.codecs import codec_for
 from helpers import set_policy
 
 
-def _smooth(rng, h, w, c=3):
-    base = rng.integers(60, 200, (1, 1, c))
-    ramp = np.add.outer(np.arange(h), np.arange(w))[..., None] // 3
-    return np.clip(base + ramp + rng.integers(-3, 4, (h, w, c)), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def glow_default(tiny_models, monkeypatch):
-    """The tiny Glow as the bits-back default for colour planes."""
-    set_policy(monkeypatch, bits_back={3: "tiny-glow"})
-
-
 def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
     """Chunks are independent stacks: any chunk size gives back every image, and one chunk decodes
     on its own into the images it holds."""
     rng = np.random.default_rng(9)
-    pictures = [(f"{i}.png", Picture(_smooth(rng, 24 + i, 33, 3), "RGB")) for i in range(7)]
-    pictures.append(("big.png", Picture(_smooth(rng, 80, 50, 4), "RGBA")))
+    pictures = [(f"{i}.png", Picture(smooth(rng, 24 + i, 33, 3), "RGB")) for i in range(7)]
+    pictures.append(("big.png", Picture(smooth(rng, 80, 50, 4), "RGBA")))
     for chunk in (1, 4000, 10**9):
         data, _ = api.encode(pictures, archive=True, tile=16, chunk=chunk)
         header, start = container.parse(data)
@@ -54,27 +43,8 @@ def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
             np.testing.assert_array_equal(out[image], pictures[image][1].pixels)
 
 
-
-def _pictures(n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    return [(f"set/{i:02d}.png", Picture(_smooth(rng, 12 + i % 5, 16), "RGB")) for i in range(n)]
-
-
-@pytest.fixture
-def small_chunks(tiny_models, monkeypatch):
-    """Archives of the tests' small images cut into several chunks by default."""
-    set_policy(monkeypatch, archive_chunk=3 * 16 * 16 * 3)
-
-
-def _damage(data: bytes, chunk: int) -> bytes:
-    """Flip a byte inside one chunk's payload (the header stays valid)."""
-    header, start = container.parse(data)
-    at = start + sum(c.length for c in header.chunks[:chunk]) + 2
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
-
-
 def test_archives_are_chunked_by_default_and_chunk_zero_is_one_stream(small_chunks):
-    pictures = _pictures()
+    pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
     assert header.version == container.CHUNKED and [len(c.units) for c in header.chunks] == [4, 4, 4]
@@ -85,7 +55,7 @@ def test_archives_are_chunked_by_default_and_chunk_zero_is_one_stream(small_chun
 
 
 def test_workers_write_the_same_file_and_decode_it(glow_default, small_chunks):
-    pictures = _pictures(14)
+    pictures = small_pictures(14)
     one, _ = api.encode(pictures, archive=True, tile=16, jobs=1)
     stats = {}
     two, report = api.encode(pictures, archive=True, tile=16, jobs=2, stats=stats)
@@ -96,7 +66,7 @@ def test_workers_write_the_same_file_and_decode_it(glow_default, small_chunks):
 
 
 def test_one_image_decodes_from_its_chunk_only(small_chunks, monkeypatch):
-    pictures = _pictures()
+    pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
     decoded = []
@@ -111,10 +81,10 @@ def test_one_image_decodes_from_its_chunk_only(small_chunks, monkeypatch):
 
 
 def test_a_damaged_chunk_loses_only_its_images(small_chunks):
-    pictures = _pictures()
+    pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
-    bad = _damage(data, 1)
+    bad = damage_chunk(data, 1)
     lost = {i for i, _, _ in header.chunks[1].units}
     results = {i: item for i, _, item in api.decode_each(bad, jobs=2)}
     assert sorted(results) == list(range(len(pictures)))
@@ -129,7 +99,7 @@ def test_a_damaged_chunk_loses_only_its_images(small_chunks):
 
 def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatch):
     set_policy(monkeypatch, job_chunk_tiles=4)
-    picture = Picture(_smooth(np.random.default_rng(2), 64, 70), "RGB")
+    picture = Picture(smooth(np.random.default_rng(2), 64, 70), "RGB")
     one, _ = api.compress_picture(picture, tile=16)
     two, _ = api.compress_picture(picture, tile=16, jobs=2)
     assert api.inspect(one).version == container.CHUNKED and len(api.inspect(one).chunks) == 1

@@ -3,10 +3,13 @@ its defaults per picture; higher efforts never make larger files."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from flowzip import api
+from flowzip import api, policy
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
 
@@ -95,3 +98,116 @@ def test_default_gives_photos_the_integer_flow_tuned_on_photos(glow_default, mon
     set_policy(monkeypatch, integer_photo={3: "not-installed", 1: "tiny-gray-photo"})  # falls back
     assert _models_in(api.compress_picture(photo)[0]) == ["tiny-rgb"]
     assert _models_in(api.compress_picture(gray)[0]) == ["tiny-gray-photo"]
+
+
+# --- a value, by names, no I/O, once per file -----------------------------------------------------
+
+def _thumb(seed=0, size=32):
+    return Picture(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8), "RGB")
+
+
+def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
+    """Planning reads no file, loads and hashes no model: it is told which names are installed."""
+    import builtins
+
+    from flowzip import zoo
+
+    def no_io(*args, **kwargs):
+        raise AssertionError("planning touched a file or a model")
+
+    monkeypatch.setattr(builtins, "open", no_io)
+    monkeypatch.setattr(zoo, "load_model", no_io)
+    monkeypatch.setattr(zoo, "installed_names", no_io)
+    chosen = policy.Policy()
+    installed = frozenset(chosen.names())
+    pictures = [_thumb(i) for i in range(8)]
+    (plan,) = chosen.candidates(pictures, installed=installed)
+    assert plan.models == ["glow-rgb-v2", "idf-rgb-v2"] and plan.coders == ["glow-rgb-v2"]
+    single = chosen.candidates([_thumb()], installed=installed)
+    assert [p.models for p in single] == [["idf-rgb-v2"], ["classical-v1"]]  # a thumbnail both ways
+    # a default not installed falls back to the next
+    (plan,) = chosen.candidates(pictures, installed=installed - {"glow-rgb-v2"})
+    assert plan.models == ["idf-rgb-v2"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chosen.classical = None
+
+
+def test_the_policy_given_is_the_one_used(tiny_models):
+    """A policy passed in plans the file; the default is not touched."""
+    before = policy.DEFAULT
+    flows_only = dataclasses.replace(policy.DEFAULT, classical=None)
+    with_classical = dataclasses.replace(policy.DEFAULT, classical="classical-v1")
+    photo = Picture(np.random.default_rng(1).integers(0, 256, (70, 70, 3), dtype=np.uint8), "RGB")
+    assert _models_in(api.compress_picture(photo, policy=flows_only)[0]) == ["tiny-rgb"]
+    assert _models_in(api.compress_picture(photo, policy=with_classical)[0]) == ["classical-v1"]
+    assert policy.DEFAULT is before
+
+
+def test_the_cluster_sends_its_policy_and_swaps_no_global(tiny_models, tmp_path):
+    from flowzip.datasets import cluster
+
+    before = policy.DEFAULT
+    image = tmp_path / "a.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (70, 70, 3), dtype=np.uint8)).save(image)
+    chosen = dataclasses.replace(policy.DEFAULT, classical="classical-v1")
+    seen = []
+    real = policy.Policy.candidates
+    policy.Policy.candidates = lambda self, *a, **k: seen.append(self) or real(self, *a, **k)
+    try:
+        cluster.compress_shard(str(tmp_path / "shard.fz"), [[str(image), "a.png"]], {}, chosen)
+    finally:
+        policy.Policy.candidates = real
+    assert seen == [chosen] and policy.DEFAULT is before
+    assert _models_in((tmp_path / "shard.fz").read_bytes()) == ["classical-v1"]
+
+
+def test_the_command_line_plans_each_file_once(classical, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from flowzip.cli.main import main
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(_thumb(i).pixels).save(paths[-1])
+    calls = []
+    real = policy.Policy.candidates
+    monkeypatch.setattr(policy.Policy, "candidates", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    result = CliRunner().invoke(main, ["compress", str(paths[0]), "--verify"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    calls.clear()
+    result = CliRunner().invoke(main, ["compress", *map(str, paths), "-o", str(tmp_path / "set.fz")])
+    assert result.exit_code == 0 and len(calls) == 1
+
+
+# --- a higher effort never makes a larger file (rough edge 5) --------------------------------------
+
+def test_higher_efforts_have_the_default_efforts_plans_among_theirs(classical):
+    chosen = policy.DEFAULT
+    for pictures in ([_thumb()], [_thumb(i) for i in range(3)],
+                     [Picture(np.random.default_rng(3).integers(0, 256, (80, 90, 3), dtype=np.uint8), "RGB"),
+                      _thumb(4)]):
+        default = chosen.candidates(pictures)
+        for effort in range(6, 10):
+            plans = chosen.candidates(pictures, effort=effort)
+            assert all(plan in plans for plan in default), (len(pictures), effort)
+
+
+def test_effort_7_on_a_single_thumbnail_is_no_larger_than_the_default(classical, monkeypatch):
+    """Effort 7-9 made a single 32x32 image larger than effort 5 (an adapted chunk's header beside
+    a tiled file's); the default's plans are now candidates too."""
+    monkeypatch.setitem(policy.EFFORTS, 7, dataclasses.replace(policy.EFFORTS[7], adapt=("norms", 3, 1e-3)))
+    thumb = _thumb(5)
+    default, _ = api.compress_picture(thumb)
+    higher, report = api.compress_picture(thumb, effort=7)
+    assert len(higher) <= len(default) and report.plans == 3
+    np.testing.assert_array_equal(api.decompress_picture(higher).pixels, thumb.pixels)
+
+
+def test_the_stored_plan_codes_pictures_whole_with_the_classical_coder():
+    chosen = policy.Policy()
+    plan = chosen.stored([_thumb(), _thumb(1, 80)])
+    assert plan.layout == container.CHUNKED and plan.models == ["classical-v1"]
+    assert plan.tiles == [chosen.classical_tile] * 2
+    assert dataclasses.replace(chosen, classical=None).stored([_thumb()]) is None

@@ -196,3 +196,15 @@ def test_a_run_stops_with_a_checkpoint_when_its_time_is_up(tiny_run):
 
     step = torch.load(path, weights_only=True)["step"]
     assert step == 10 and any("used up" in m for m in messages)  # the time is checked every 10 steps
+
+
+def test_training_on_a_log_says_how_it_goes(tiny_run):
+    """Where stderr is not a terminal, ``flowzip train`` says what it trains and each record of the
+    run (every 50 steps, and its evaluations), not nothing until the end."""
+    tmp, config = tiny_run
+    (tmp / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(main, ["train", str(tmp / "config.json"), "--out", str(tmp / "run"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"flowzip: training idf for 4 steps into {tmp / 'run'}"
+    assert any(line.startswith("flowzip: step=4 ") and "held_out_array_bpd" in line for line in lines)
