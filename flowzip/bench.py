@@ -27,7 +27,7 @@ from . import __version__, api, policy, zoo
 from .errors import FlowzipError, ModelError
 from .files import atomic_write
 from .pipelines.codecs import resolve_device
-from .pipelines import workers as parallel
+from .pipelines import workers
 from .images.image import MODES, load_pictures, picture_from_array, picture_from_pil
 
 FIELDS = ["set", "image", "codec", "bytes", "bpd", "ratio_to_png", "encode_mbps", "decode_mbps",
@@ -218,7 +218,7 @@ def run_bench(images: list[BenchImage], codecs: list[Codec], progress: Callable[
     skipped: dict[tuple[str, str], int] = defaultdict(int)
     per_image: dict[int, list[dict]] = {}
     tasks = ((image,) for image in images)
-    for i, result, error in parallel.imap(_bench_image, tasks, jobs, context=(codecs, reference)):
+    for i, result, error in workers.imap(_bench_image, tasks, jobs, context=(codecs, reference)):
         if error is not None:
             raise error
         per_image[i], image_skipped = result
@@ -324,7 +324,7 @@ def environment(device=None, jobs: int | None = 1) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
             "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "device": resolve_device(device), "jobs": parallel.workers(jobs), "flowzip": __version__,
+            "device": resolve_device(device), "jobs": workers.workers(jobs), "flowzip": __version__,
             "imagecodecs": ic_version,
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
 

@@ -9,7 +9,7 @@ import click
 
 from ..errors import plural
 from ..fileformat import container
-from ..pipelines import workers as parallel
+from ..pipelines.workers import cpu_count
 from .common import SubPixels, quiet_option, say
 
 
@@ -19,7 +19,7 @@ from .common import SubPixels, quiet_option, say
               help="Output folder: shard-NNNNN.fz archives, plan.json and manifest.json.")
 @click.option("--scheduler", metavar="ADDRESS", help="A running Dask scheduler, e.g. tcp://HEAD:8786 [default: "
               "start a cluster of --workers processes here].")
-@click.option("--workers", type=click.IntRange(1), default=parallel.cpu_count(), show_default="one per core",
+@click.option("--workers", type=click.IntRange(1), default=cpu_count(), show_default="one per core",
               help="Worker processes of the cluster started here.")
 @click.option("--shard-images", type=click.IntRange(1), default=1000, show_default=True,
               help="Images per shard (one chunked archive).")

@@ -27,7 +27,7 @@ from .. import __version__, api, policy
 from ..errors import FlowzipError
 from ..files import atomic_write
 from ..images.image import image_files, read_image
-from ..pipelines import workers as parallel
+from ..pipelines.workers import one_thread
 
 PLAN, MANIFEST = "plan.json", "manifest.json"
 SHARD = "shard-{:05d}.fz"
@@ -119,7 +119,7 @@ def compress_shard(path: str, inputs: list[list[str]], options: dict, active: po
     done = finished(Path(path), names)  # a task run again after its worker died
     if done is not None:
         return done
-    parallel.one_thread()
+    one_thread()
     pictures = []
     for file, name in inputs:
         try:

@@ -1,7 +1,7 @@
 """``FzDataset``: the images of .fz archives as a PyTorch dataset, each chunk decoded once.
 
     from torch.utils.data import DataLoader
-    from flowzip.data import FzDataset
+    from flowzip.datasets import FzDataset
 
     dataset = FzDataset("cifar-fz/")            # a .fz file, a folder of them, or a list
     loader = DataLoader(dataset, batch_size=64, num_workers=2)

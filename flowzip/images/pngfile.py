@@ -52,7 +52,7 @@ SEGMENT = 2**21  # filtered bytes deflated apart (side by side with ``threads``)
 
 PNG_KEY_PREFIX = "png:"  # metadata only a PNG can hold: writers of other formats skip these keys
 PALETTE_KEY, INTERLACE_KEY, CHUNKS_KEY = (PNG_KEY_PREFIX + name for name in ("palette", "interlaced", "chunks"))
-ICC_KEY, EXIF_KEY = "icc_profile", "exif"  # the keys of flowzip.image (as Pillow names them)
+ICC_KEY, EXIF_KEY = "icc_profile", "exif"  # the keys of images.image (as Pillow names them)
 EXIF_PREFIX = b"Exif\x00\x00"
 
 
@@ -402,7 +402,7 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
     """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
     ICC profile of iCCP (inflated) and the Exif block of eXIf (with Pillow's prefix) under the keys
-    flowzip.image uses."""
+    images.image uses."""
     out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
         return out

@@ -2,8 +2,8 @@
 
 ``imap(fn, tasks, jobs)`` runs ``fn(*task)`` for each task in ``jobs`` worker processes and yields
 ``(index, result, error)`` as each finishes; with one job it runs them here, one after another, by
-the same path. Workers are forked (they inherit the loaded models and the policy in force), run
-one torch thread each (forked OpenMP pools hang with more), ignore Ctrl-C and are ended by the
+the same path. Workers are forked (they inherit the loaded models), run one BLAS and one torch
+thread each (forked OpenMP pools hang with more), ignore Ctrl-C and are ended by the
 parent when it stops early: outputs are written by the parent only, so an interrupted run leaves no
 partial file. A worker run inside a worker codes inline (no nested pools).
 """

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from flowzip import adapt, zoo
+from flowzip.models.adaptation import fit
 from flowzip.pipelines.tiles import pad_to_multiple, tile_boxes
 from flowzip.images.image import image_files, read_image
 
@@ -72,10 +73,11 @@ def main() -> None:
         for name in args.adapters:
             for steps in args.steps:
                 start = time.perf_counter()
-                adapter = adapt.fit(loaded, tiles, name, steps, lr=args.lr)
+                keys = adapt.adapted_keys(loaded.weights, name)
+                adapter = adapt.Adapter(name, fit(loaded.model, loaded.weights, keys, tiles, steps, args.lr,
+                                                  adapt.STEP_BITS))
                 seconds = time.perf_counter() - start
-                adapted = zoo.LoadedModel(loaded.name, loaded.family, loaded.channels, loaded.sha256, loaded.card,
-                                          loaded.config, adapter.apply(loaded.weights))
+                adapted = loaded.with_weights(adapter.apply(loaded.weights))
                 after = estimate(adapted.model, tiles)
                 cost = 8 * len(adapter.to_bytes(loaded.weights)) / pixels.size
                 rows.append({"image": path.name, "size": f"{pixels.shape[1]}x{pixels.shape[0]}", "adapter": name,

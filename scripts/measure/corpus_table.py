@@ -1,4 +1,4 @@
-"""The test corpus (tests/test_corpus.py: drawings, text, gradients, flat planes, noise, palettes,
+"""The test corpus (tests/classical/test_corpus.py: drawings, text, gradients, flat planes, noise, palettes,
 1/2/4/16-bit, gray+alpha) through this checkout's CLI and an earlier release's: PNG bytes, and
 the .fz bytes of each, or why it refused. Every file this checkout writes is decoded and compared
 with the PNG's samples.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -19,8 +20,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from test_corpus import CORPUS  # noqa: E402  (the corpus the tests hold flowzip to)
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers
+_spec = importlib.util.spec_from_file_location("test_corpus", ROOT / "tests" / "classical" / "test_corpus.py")
+_corpus = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_corpus)
+CORPUS = _corpus.CORPUS  # the corpus the tests hold flowzip to
 
 from flowzip.images.image import read_image  # noqa: E402
 

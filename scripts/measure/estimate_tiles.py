@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--scales", nargs="+", type=int, default=[1])
     ap.add_argument("--limit", type=int)
-    ap.add_argument("--tile", type=int, default=policy.ACTIVE.stacked_tile)
+    ap.add_argument("--tile", type=int, default=policy.DEFAULT.stacked_tile)
     args = ap.parse_args()
     images = [item.picture.pixels for item in load_pictures([args.path], args.limit)]
     result = {"data": str(args.path), "images": len(images), "tile": args.tile, "estimate_bpd": {}}

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from flowzip.errors import FlowzipError
-from flowzip.pipelines import workers as parallel
+from flowzip.pipelines import workers
 
 
 def _square(x):
@@ -32,15 +32,15 @@ def _big(i, sending):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_imap_gives_every_result_or_error_by_index(jobs):
-    got = {i: (r, e) for i, r, e in parallel.imap(_square, [(x,) for x in range(6)], jobs)}
+    got = {i: (r, e) for i, r, e in workers.imap(_square, [(x,) for x in range(6)], jobs)}
     assert {i: r for i, (r, e) in got.items() if e is None} == {0: 0, 1: 1, 2: 4, 4: 16, 5: 25}
     assert str(got[3][1]) == "three"
-    stopped = list(parallel.imap(_square, [(x,) for x in range(3, 40)], jobs, fail_fast=True))
+    stopped = list(workers.imap(_square, [(x,) for x in range(3, 40)], jobs, fail_fast=True))
     assert len(stopped) < 37 and any(e is not None for _, _, e in stopped)
 
 
 def test_a_dead_worker_fails_its_tasks_not_the_parent():
-    results = list(parallel.imap(_die, [(x,) for x in range(8)], 2))
+    results = list(workers.imap(_die, [(x,) for x in range(8)], 2))
     assert sorted(i for i, _, _ in results) == list(range(8))
     assert any("worker process died" in str(e) for _, _, e in results)
 
@@ -54,7 +54,7 @@ def test_stopping_while_workers_send_large_results_ends_at_once(tmp_path):
 
     for attempt in range(3):
         sending = tmp_path / f"sending-{attempt}"
-        results = parallel.imap(_big, [(i, sending) for i in range(6)], 2)
+        results = workers.imap(_big, [(i, sending) for i in range(6)], 2)
         assert next(results)[0] == 0
         while not list(tmp_path.glob(f"{sending.name}.*")):
             threading.Event().wait(0.001)
@@ -65,4 +65,4 @@ def test_stopping_while_workers_send_large_results_ends_at_once(tmp_path):
 
 
 def test_jobs_zero_means_one_per_core():
-    assert parallel.workers(0) == parallel.cpu_count() and parallel.workers(3) == 3
+    assert workers.workers(0) == workers.cpu_count() and workers.workers(3) == 3
