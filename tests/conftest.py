@@ -85,3 +85,16 @@ def tinyset(tmp_path):
     for k in range(3):
         Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path / f"im{k}.png")
     return path
+
+
+@pytest.fixture(autouse=True)
+def threads_restored():
+    """A test that sets this process's threads (as a worker, the cluster's task or the command line
+    does) leaves BLAS's and torch's as it found them."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    with threadpool_limits(limits=None):
+        yield
+    torch.set_num_threads(before)

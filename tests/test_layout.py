@@ -17,8 +17,8 @@ FLOORS = [
     ["zoo", "families", "adapt"],  # the models: registry, family table, per-image adapters
     ["images"],  # images in and out (``Picture``)
     ["pipelines"],  # tiles laid out in files, on workers
-    ["flows", "classical", "models"],  # the tile codecs, and the float models (torch)
-    ["architecture"],  # what a float model and its exact twin share
+    ["flows", "classical", "models", "architecture"],  # the tile codecs, the float models (torch), and the
+    # level walk a float model and its exact twin share (it calls back into the steps each gives it)
     ["entropy"],  # the entropy coders and their tables
     ["fileformat"],  # the .fz container
     ["errors", "files", "jit", "version"],  # the base
