@@ -2,10 +2,11 @@
 
 Encoding: a policy (``flowzip.policy``, ``DEFAULT`` unless another is given) plans the file by
 model names; the models it names are loaded (``zoo``) and, at the efforts that say so, adapted to
-the images (``adapt``); the pipeline of the plan's layout codes the images (``pipelines``) and the
-container packs header and payload (``fileformat.container``). Where the policy plans several
-files, each is coded and the smallest kept. Decoding reads the header once, loads and checks the
-models it names, and runs the same pipeline backwards, every image checked against its pixel CRC.
+the images (``adapt``); the pipeline of the plan's layout codes the images into the file
+(``pipelines.encode_file``). Where the policy plans several files, each is coded and the smallest
+kept; where a PNG input would grow, it is coded once more with its own image data. Decoding
+reads the header once (``fileformat``), loads and checks the models it names, and runs the same
+pipeline backwards, every image checked against its pixel CRC.
 """
 
 from __future__ import annotations

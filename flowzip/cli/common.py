@@ -3,7 +3,6 @@ several commands take. One line per error, naming the file; progress on stderr."
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -298,8 +297,3 @@ def announce_compiling(quiet: bool) -> None:
 
     if not quiet and jit.cache_is_cold():
         click.echo("flowzip: compiling its kernels for this machine (first run only, about 10 s)", err=True)
-
-
-@contextlib.contextmanager
-def nothing():
-    yield None

@@ -5,9 +5,9 @@ line of ``Policy``."""
 
 from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, Effort
 from .plan import PLANES, Model, Plan
-from .policy import CLASSICAL_MODEL, PLANE_NAMES, Policy, check_tile
+from .policy import PLANE_NAMES, Policy, check_tile
 
 DEFAULT = Policy()
 
-__all__ = ["AUTO", "BEST", "CLASSICAL", "CLASSICAL_ONLY", "CLASSICAL_MODEL", "DEFAULT", "DEFAULT_EFFORT", "EFFORTS",
+__all__ = ["AUTO", "BEST", "CLASSICAL", "CLASSICAL_ONLY", "DEFAULT", "DEFAULT_EFFORT", "EFFORTS",
            "FLOWS", "Effort", "Model", "PLANES", "PLANE_NAMES", "Plan", "Policy", "check_tile"]

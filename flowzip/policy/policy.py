@@ -15,7 +15,6 @@ from ..pipelines import stacked, tiled
 from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, Effort
 from .plan import PLANES, Model, Plan, split, tiles_in, units
 
-CLASSICAL_MODEL = "classical-v1"  # the built-in classical coder, named in files like a model
 PLANE_NAMES = {3: "colour planes", 1: "gray and alpha planes"}
 
 
@@ -43,7 +42,7 @@ class Policy:
     # one stream on held-out CIFAR-10 train images (docs/DATASETS.md)
     archive_chunk: int = 64 * 32 * 32 * 3
     job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
-    classical: str | None = CLASSICAL_MODEL  # the classical coder (None: flows only)
+    classical: str | None = "classical-v1"  # the built-in classical coder (None: flows only)
     classical_tile: int = container.MAX_IMAGE_TILE  # it codes pictures whole, up to this size a tile
     # one photo that integer flows code: a chunk (version 3) with tiles of ``tiled_tile`` on
     # flowzip's rANS, faster than the tiled layout (version 1, as flowzip 0.1 wrote it)
