@@ -2,8 +2,9 @@
 
 A family ties together the float model (and its config) that training and estimates use, the exact
 codec that codes with it, the id that a .fz file records, the label users see, and whether it is
-coded directly or with bits-back. Nothing else in flowzip compares family names; a third family
-costs one entry in ``FAMILIES``.
+coded directly or with bits-back. Nothing else in flowzip compares family names; another family
+costs one entry in ``FAMILIES`` (its codec following ``pipelines.protocols.TileCodec``, which
+tests/test_contracts.py checks with a tiny model of it) and a role in the ``Policy``.
 """
 
 from __future__ import annotations
