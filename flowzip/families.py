@@ -15,6 +15,7 @@ from importlib import import_module
 from .classical.planes import PlanesCodec
 from .flows.glow import GlowCodec
 from .flows.idf import IDFCodec
+from .priors.codec import LocalCodec
 from .errors import FormatError, ModelError
 
 
@@ -55,6 +56,8 @@ FAMILIES = [
     Family("glow", 2, "local bits-back ANS", "flowzip.models.glow:Glow", "flowzip.models.glow:GlowConfig",
            GlowCodec),
     Family("classical", 3, "context modelling, palette or deflate per tile, no model", None, None, PlanesCodec),
+    Family("local", 4, "learned local-context prior, direct ANS", "flowzip.models.localprior:LocalPrior",
+           "flowzip.models.localprior:LocalPriorConfig", LocalCodec),
 ]
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_ID = {f.id: f for f in FAMILIES}

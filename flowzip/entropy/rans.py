@@ -101,6 +101,9 @@ def _pop(state, words, n_words, c, f):
     state[0] = x
 
 
+push_symbol, slot, pop_symbol, logistic_cdf = _push, _slot, _pop, _cdf  # for other compiled coders
+
+
 @kernel
 def _push_raw(state, words, n_words, value, bits):
     _push(state, words, n_words, np.int64(value) << (PREC - bits), np.int64(1) << (PREC - bits))
@@ -280,6 +283,13 @@ class RansStack:
             grown = np.zeros(max(need, 2 * len(self._words)), np.uint32)
             grown[: self._n[0]] = self._words[: self._n[0]]
             self._words = grown
+
+    def kernel_state(self, symbols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The state, word buffer and word count, for compiled coders that push or pop on this
+        stack themselves (``push_symbol``, ``pop_symbol``, ``slot``), with room for ``symbols``
+        more pushes."""
+        self._room(symbols)
+        return self._state, self._words, self._n
 
     def push_logistic(self, values: np.ndarray, mu_q: np.ndarray, j: np.ndarray, escape: bool = True) -> None:
         """Push int64 ``values`` under logistics with parameters from ``tables.quantize``; without

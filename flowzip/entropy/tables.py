@@ -42,6 +42,7 @@ WINDOW_PER_SCALE = 10  # window radius ~ 10 scales: escape mass 2*sigmoid(-10) ~
 MAX_RADIUS = 128
 CACHED_RADIUS = 64  # windows up to this radius are looked up (a scale's table: 2**FRAC_BITS x (2R + 2) uint32)
 _SHIFT = FRAC_BITS + INV_SCALE_BITS - 8  # 8 = log2(TABLE_STEPS)
+INTERPOLATION_SHIFT = _SHIFT  # the fraction bits of the CDF table's interpolation (``rans`` kernels)
 assert NUM_SCALES == int(NUM_SCALES) and TABLE_STEPS == 2**8
 NUM_SCALES = int(NUM_SCALES)
 

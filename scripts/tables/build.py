@@ -3,9 +3,10 @@ identical on every machine), and written as the files the package ships:
 
 - ``flowzip/entropy/tables.npz``: the logistic CDF (``cdf``) and, per log-scale index, the
   inverse scale, window radius and scale (``inv_scale``, ``radius``, ``scale``);
-- ``flowzip/flows/tables.npz``: the Glow's ``exp`` table and its coupling ``thresholds``.
+- ``flowzip/flows/tables.npz``: the Glow's ``exp`` table and its coupling ``thresholds``;
+- ``flowzip/priors/tables.npz``: the local prior's mixture weights (``mixture_exp``).
 
-    python scripts/tables/build.py            # write both files
+    python scripts/tables/build.py            # write the files
     python scripts/tables/build.py --check    # build and compare with the shipped files
 
 The runtime package only reads these files; tests/test_tables.py builds every table again and
@@ -28,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 from flowzip.architecture.constants import SCALE_LIMIT  # noqa: E402
 from flowzip.entropy import tables as entropy_tables  # noqa: E402
 from flowzip.flows import tables as flow_tables  # noqa: E402
+from flowzip.priors import kernels as prior_kernels  # noqa: E402
+from flowzip.priors import tables as prior_tables  # noqa: E402
 
 
 def compute_cdf_table() -> np.ndarray:
@@ -70,6 +73,14 @@ def compute_exp_table() -> np.ndarray:
                      for k in range(-t.MAX_STEP, t.MAX_STEP + 1)], np.int64)
 
 
+def compute_mixture_exp_table() -> np.ndarray:
+    """round(2**16 * exp(-d / 64)) for d = 0 .. 1024: the local prior's mixture weights."""
+    k = prior_kernels
+    ctx = decimal.Context(prec=34)
+    return np.array([int(ctx.multiply(ctx.exp(-decimal.Decimal(d) / (1 << k.EXP_STEP_BITS)), 1 << k.WEIGHT_BITS)
+                         .to_integral_value(decimal.ROUND_HALF_EVEN)) for d in range(k.EXP_LIMIT + 1)], np.int64)
+
+
 def compute_coupling_thresholds(limit: float = SCALE_LIMIT) -> np.ndarray:
     """Integer thresholds on the fixed-point grid of a raw coupling output r: the coded log-scale
     round(2**FRAC_BITS * limit * tanh(r / limit)) is -m + (number of thresholds <= r)."""
@@ -89,7 +100,8 @@ def compute_coupling_thresholds(limit: float = SCALE_LIMIT) -> np.ndarray:
 def build() -> dict[Path, dict[str, np.ndarray]]:
     """Every shipped file and the tables it holds."""
     return {entropy_tables.PATH: {"cdf": compute_cdf_table(), **compute_scale_tables()},
-            flow_tables.PATH: {"exp": compute_exp_table(), "thresholds": compute_coupling_thresholds()}}
+            flow_tables.PATH: {"exp": compute_exp_table(), "thresholds": compute_coupling_thresholds()},
+            prior_tables.PATH: {"mixture_exp": compute_mixture_exp_table()}}
 
 
 def _stored(array: np.ndarray) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""The learned local-context prior as a float model (torch): for training, estimates and per-image
+adaptation. ``flowzip.architecture.localprior`` describes it; ``flowzip.priors`` codes with its
+exact twin, whose rate is this model's ``log_prob`` up to the coder's integer rounding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..architecture.localprior import (COEF_LIMIT, INPUT_UNIT, LOG_SCALE_RANGE, MEAN_UNIT, OUTPUTS, LocalPriorConfig,
+                                       couplings, num_inputs, window)
+
+__all__ = ["LocalPrior", "LocalPriorConfig"]
+
+
+def causal_inputs(x: torch.Tensor, horizon: int) -> torch.Tensor:
+    """(B, C, H, W) pixel values -> (B, H, W, (C + 1) * P): per window position its channels as
+    (2x - 255) / INPUT_UNIT and a validity flag, zeros outside the picture."""
+    b, c, h, w = x.shape
+    v = (x.float() * 2 - 255) / INPUT_UNIT
+    v = torch.cat([v, torch.ones_like(v[:, :1])], 1)
+    p = F.pad(v, (horizon, horizon, horizon, 0))
+    cols = [p[:, :, horizon + dy : horizon + dy + h, horizon + dx : horizon + dx + w] for dy, dx in window(horizon)]
+    return torch.cat(cols, 1).permute(0, 2, 3, 1)
+
+
+def reference(x: torch.Tensor) -> torch.Tensor:
+    """``architecture.localprior.reference`` on a batch (B, C, H, W)."""
+    x = x.float()
+    left = F.pad(x, (1, 0, 0, 0))[..., :, :-1]
+    up = F.pad(x, (0, 0, 1, 0))[..., :-1, :]
+    ref = torch.floor((left + up + 1) / 2)
+    ref[..., 0, :] = left[..., 0, :]
+    ref[..., :, 0] = up[..., :, 0]
+    ref[..., 0, 0] = 128
+    return ref
+
+
+def discretized_logistic_log_prob(x: torch.Tensor, mu: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:
+    """log P(x) of 8-bit values x under logistics whose tails go to 0 and 255 (nats)."""
+    inv = torch.exp(-ls)
+    c = x - mu
+    up, lo = (c + 0.5) * inv, (c - 0.5) * inv
+    mass = torch.sigmoid(up) - torch.sigmoid(lo)
+    mid = torch.where(mass > 1e-5, torch.log(mass.clamp_min(1e-12)), c * inv - ls - 2 * F.softplus(c * inv))
+    return torch.where(x < 0.5, F.logsigmoid(up), torch.where(x > 254.5, -F.softplus(lo), mid))
+
+
+class LocalPrior(nn.Module):
+    """Dense network over each pixel's causal window -> mixture of discretized logistics."""
+
+    def __init__(self, config: LocalPriorConfig):
+        super().__init__()
+        self.config = config
+        self.first = nn.Linear(num_inputs(config), config.width)
+        self.hidden = nn.ModuleList(nn.Linear(config.width, config.width) for _ in range(config.layers))
+        self.out = nn.Linear(config.width, OUTPUTS.count(config))
+
+    @property
+    def multiple(self) -> int:
+        return 1
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) pixels -> (B, H, W, outputs)."""
+        h = F.relu(self.first(causal_inputs(x, self.config.horizon)))
+        for layer in self.hidden:
+            h = h + F.relu(layer(h))
+        return self.out(h)
+
+    def log_prob(self, x: torch.Tensor, outputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-likelihood in nats per image of pixels ``x`` (B, C, H, W), integers 0..255."""
+        cfg = self.config
+        o = self.outputs(x) if outputs is None else outputs
+        xf = x.float().permute(0, 2, 3, 1).unsqueeze(-1)  # (B, H, W, C, 1)
+        ref = reference(x).permute(0, 2, 3, 1).unsqueeze(-1)
+        total = F.log_softmax(o[..., OUTPUTS.logits(cfg)], -1)
+        means, coupled = [], dict(enumerate(couplings(cfg.channels)))
+        for c in range(cfg.channels):
+            mu = ref[..., c, :] + MEAN_UNIT * o[..., OUTPUTS.means(cfg, c)]
+            for i, (cc, j) in coupled.items():
+                if cc == c:
+                    coef = o[..., OUTPUTS.coefficients(cfg, i)].clamp(-COEF_LIMIT, COEF_LIMIT)
+                    mu = mu + coef * (xf[..., j, :] - means[j])
+            means.append(mu)
+            ls = o[..., OUTPUTS.log_scales(cfg, c)].clamp(*LOG_SCALE_RANGE)
+            total = total + discretized_logistic_log_prob(xf[..., c, :], mu, ls)
+        return torch.logsumexp(total, -1).flatten(1).sum(1)
+
+    forward = log_prob
