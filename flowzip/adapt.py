@@ -26,9 +26,11 @@ SCALE_STEPS = 8  # a tensor's coding scale is 2**(k / SCALE_STEPS) grid steps, k
 UNCHANGED = 255
 
 # Which parameters each adapter adapts (regular expressions over the weights' keys).
-ADAPTERS = {
-    "norms": [r"\.actnorm\.", r"^top_"],
-    "biases": [r"\.actnorm\.", r"^top_", r"\.layers\.\d+\.bias$", r"\.conv\.log_scale$"],
+LOCAL_BIASES = r"^(first|hidden\.\d+|out)\.bias$"  # the local prior's biases
+ADAPTERS = {  # (a kind's position is its number in files: new kinds go last)
+    "norms": [r"\.actnorm\.", r"^top_", LOCAL_BIASES],
+    "biases": [r"\.actnorm\.", r"^top_", r"\.layers\.\d+\.bias$", r"\.conv\.log_scale$", LOCAL_BIASES,
+               r"^out\.weight$"],
 }
 
 

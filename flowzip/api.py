@@ -64,7 +64,8 @@ def plans(pictures: list[Picture], model=None, *, policy: policies.Policy | None
     """The plans ``encode`` codes these pictures with (the smallest file wins): ``policy``'s
     candidates, for the models installed."""
     chosen = load(model)
-    choice = None if chosen is None else policies.Model(chosen.name, chosen.channels, chosen.family.bits_back)
+    choice = None if chosen is None else policies.Model(chosen.name, chosen.channels, chosen.family.bits_back,
+                                                        chosen.family.whole_pictures)
     return (policy or policies.DEFAULT).candidates(pictures, choice, installed=zoo.installed_names(), archive=archive,
                                                    tile=tile, batch=batch, chunk=chunk, jobs=workers.workers(jobs),
                                                    effort=effort)

@@ -34,6 +34,11 @@ class Family:
         return self.codec.bits_back
 
     @property
+    def whole_pictures(self) -> bool:
+        """Whether its codec codes pictures whole (or in large tiles), in chunked files only."""
+        return getattr(self.codec, "whole_pictures", False)
+
+    @property
     def title(self) -> str:
         return f"{self.name} ({self.label})"
 

@@ -29,7 +29,7 @@ import numba
 from .version import __version__
 
 PACKAGE = Path(__file__).resolve().parent
-KERNEL_FOLDERS = ("entropy", "classical")  # the folders whose modules hold kernels
+KERNEL_FOLDERS = ("entropy", "classical", "priors")  # the folders whose modules hold kernels
 
 
 def _user_cache_root() -> Path:

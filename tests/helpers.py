@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 
 from flowzip import families, policy, zoo
+from flowzip.architecture.localprior import OUTPUTS, LocalPriorConfig
+from flowzip.models.localprior import LocalPrior
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -106,3 +108,25 @@ def compressed_archive(runner, tmp_path, n=3):
     archive = tmp_path / "set.fz"
     assert runner.invoke(main, ["compress", *map(str, paths), "-o", str(archive)]).exit_code == 0
     return archive, paths
+
+
+def tiny_prior(channels: int = 3, seed: int = 0, **overrides) -> tuple[LocalPrior, zoo.LoadedModel]:
+    """A tiny local prior with small random weights and scales of a few pixel values."""
+    config = LocalPriorConfig(channels=channels, horizon=2, width=8, layers=1, mixture=3, **overrides)
+    torch.manual_seed(seed)
+    model = LocalPrior(config)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        for c in range(channels):  # scales of a few pixel values, like a trained model's
+            model.out.bias[OUTPUTS.log_scales(config, c)] += 2.0
+    return model.eval(), zoo.from_torch(model, "local", config.to_dict(), f"tiny-local-{channels}")
+
+
+def smooth_image(channels: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth uint8 picture with noise, channels offset from each other."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:height, :width]
+    base = 100 + 60 * np.sin(x / 5.0) * np.cos(y / 7.0)
+    img = base[None] + rng.normal(0, 6, (channels, height, width)) + np.arange(channels)[:, None, None] * 20
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)

@@ -17,7 +17,7 @@ FLOORS = [
     ["zoo", "families", "adapt"],  # the models: registry, family table, per-image adapters
     ["images"],  # images in and out (``Picture``)
     ["pipelines"],  # tiles laid out in files, on workers
-    ["flows", "classical", "models", "architecture"],  # the tile codecs, the float models (torch), and the
+    ["flows", "classical", "priors", "models", "architecture"],  # the tile codecs, the float models (torch), and the
     # level walk a float model and its exact twin share (it calls back into the steps each gives it)
     ["entropy"],  # the entropy coders and their tables
     ["fileformat"],  # the .fz container

@@ -19,6 +19,8 @@ class TileCodec(Protocol):
 
     bits_back: bool  # takes bits from the stack before it gives any: a stack needs a seed to start
     multiple: int  # tiles are padded on the bottom and right to multiples of this
+    # Optional: ``whole_pictures`` (True: planned as the classical coder, pictures whole in chunked
+    # files) and ``entropy_stacks`` (the stack classes it codes on; every one when absent).
 
     def push(self, coder: EntropyStack, tiles: np.ndarray, estimate: bool = False, bits: int = 8,
              known: Sequence[bytes | None] | None = None) -> float | None:

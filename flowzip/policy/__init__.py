@@ -3,11 +3,11 @@ value that plans, ``policy``), the ``Plan`` it makes (``plan``) and the effort l
 (``efforts``). ``DEFAULT`` is the policy of this release; shipping a new default model changes one
 line of ``Policy``."""
 
-from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, Effort
+from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, LOCAL, Effort
 from .plan import PLANES, Model, Plan
 from .policy import PLANE_NAMES, Policy, check_tile
 
 DEFAULT = Policy()
 
 __all__ = ["AUTO", "BEST", "CLASSICAL", "CLASSICAL_ONLY", "DEFAULT", "DEFAULT_EFFORT", "EFFORTS",
-           "FLOWS", "Effort", "Model", "PLANES", "PLANE_NAMES", "Plan", "Policy", "check_tile"]
+           "FLOWS", "LOCAL", "Effort", "Model", "PLANES", "PLANE_NAMES", "Plan", "Policy", "check_tile"]

@@ -13,11 +13,13 @@ PLANES = {"L": [[0]], "LA": [[0], [1]], "RGB": [[0, 1, 2]], "RGBA": [[0, 1, 2], 
 @dataclass(frozen=True)
 class Model:
     """What planning needs of a model: its name, how many planes it codes together (0: any, the
-    classical coder), and whether it codes with bits-back (it then needs a seed to start a stack)."""
+    classical coder), whether it codes with bits-back (it then needs a seed to start a stack), and
+    whether it codes pictures whole (the local prior: in chunked files, as the classical coder)."""
 
     name: str
     channels: int
     bits_back: bool = False
+    whole_pictures: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..errors import FlowzipError, ImageError, ModelError, a_or_an
 from ..fileformat import container
 from ..images.image import Picture
 from ..pipelines import stacked, tiled
-from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, Effort
+from .efforts import AUTO, BEST, CLASSICAL, CLASSICAL_ONLY, DEFAULT_EFFORT, EFFORTS, FLOWS, LOCAL, Effort
 from .plan import PLANES, Model, Plan, split, tiles_in, units
 
 PLANE_NAMES = {3: "colour planes", 1: "gray and alpha planes"}
@@ -34,6 +34,10 @@ class Policy:
     # colour planes filling more tiles than the seed codes go to bits-back (smaller files, ~1.5x the time):
     bits_back: dict[int, str] = field(default_factory=lambda: {3: "glow-rgb-v2"})
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
+    # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
+    # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
+    local: dict[int, str] = field(default_factory=dict)
+    local_photo: dict[int, str] = field(default_factory=lambda: {3: "local-photo-v1"})
     tiled_tile: int = 256
     tiled_batch: int = tiled.DEFAULT_BATCH
     stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
@@ -86,34 +90,59 @@ class Policy:
             plans += [p for p in self._candidates(pictures, EFFORTS[DEFAULT_EFFORT], **options) if p not in plans]
         return plans
 
-    def _candidates(self, pictures: list[Picture], level: Effort, *, model, archive, **options) -> list[Plan]:
-        coders = [self._coder(p, model, level, archive) for p in pictures]
-        plans = [self._plan(pictures, model, coders, level=level, archive=archive, **options)]
-        # both, keeping the smaller, at the levels that say so, and for a single thumbnail (cheap to
-        # code twice; graphics, where the classical coder wins, come in every size)
-        # (not when the caller chose a model: it codes what it fits)
+    def _candidates(self, pictures: list[Picture], level: Effort, *, model, archive, installed,
+                    **options) -> list[Plan]:
+        coders = [self._coder(p, model, level, archive, installed) for p in pictures]
+        options.update(level=level, archive=archive, installed=installed)
+        plans = [self._plan(pictures, model, coders, **options)]
+        # the others too, keeping the smallest, at the levels that say so, and for a single picture
+        # (a thumbnail is cheap to code twice, and graphics, where the classical coder wins, come
+        # in every size) (not when the caller chose a model: it codes what it fits)
         both = model is None and (level.coders == BEST or level.coders == AUTO and not archive)
-        if both and any(c == FLOWS for c in coders) and self.classical:
-            plans.append(self._plan(pictures, None, [CLASSICAL] * len(pictures), level=level, archive=archive,
-                                    **options))
+        if both and LOCAL in coders and level.coders == BEST:  # the flows where the local prior codes
+            flows = [FLOWS if c == LOCAL else c for c in coders]
+            plans.append(self._plan(pictures, None, flows, **options))
+        if both and any(c in (FLOWS, LOCAL) for c in coders) and self.classical:
+            plans.append(self._plan(pictures, None, [CLASSICAL] * len(pictures), **options))
         return plans
 
     @staticmethod
     def _flows_can_code(picture: Picture) -> bool:
         return picture.bit_depth == 8 and not picture.is_palette
 
-    def _coder(self, picture: Picture, model: Model | None, level: Effort, archive: bool) -> str:
-        """``CLASSICAL`` or ``FLOWS`` for one picture."""
+    def _coder(self, picture: Picture, model: Model | None, level: Effort, archive: bool, installed) -> str:
+        """``CLASSICAL``, ``LOCAL`` or ``FLOWS`` for one picture."""
         if not self._flows_can_code(picture) and self.classical is None:
             what = f"{picture.bit_depth}-bit{' palette' if picture.is_palette else ''}"
             raise ImageError(f"{a_or_an(what)} {what} image needs the classical coder, which this policy does not use")
-        if self.classical is None or model is not None and model.channels and self._flows_can_code(picture):
-            return FLOWS  # no classical coder here, or the caller chose a flow that can code it
+        if model is not None and model.channels and self._flows_can_code(picture):
+            if model.whole_pictures:  # the caller chose a local prior
+                if self.classical is None and len(PLANES[picture.mode]) > 1:
+                    raise ModelError(f"model {model.name!r} needs the classical coder for the other planes of "
+                                     f"{a_or_an(picture.mode)} {picture.mode} image")
+                return LOCAL
+            return FLOWS  # the caller chose a flow that can code it
+        if self.classical is None:
+            return FLOWS  # no classical coder here
         if model is not None or not self._flows_can_code(picture) or level.coders == CLASSICAL_ONLY:
             return CLASSICAL
+        if level.local and self._local(picture, installed):
+            return LOCAL
         if level.coders == AUTO and self._is_photo(picture, self.stacked_tile):
             return CLASSICAL
         return FLOWS
+
+    def _local(self, picture: Picture, installed) -> str | None:
+        """The local prior for a picture's colour planes, if it has colour planes and one is installed."""
+        if picture.pixels.shape[2] < 3:
+            return None
+        name = (self.local_photo if self._is_photo(picture, self.stacked_tile) else self.local).get(3)
+        return name if name is not None and (installed is None or name in installed) else None
+
+    def _local_groups(self, picture: Picture, model: Model | None, installed) -> list[tuple[str, list[int]]]:
+        """The local prior codes the colour planes, the classical coder the others (alpha)."""
+        name = model.name if model is not None and model.whole_pictures else self._local(picture, installed)
+        return [(name if len(planes) == 3 else self.classical, planes) for planes in PLANES[picture.mode]]
 
     def _plan(self, pictures: list[Picture], model: Model | None, coders: list[str], *, installed, tile, batch,
               chunk, jobs, level: Effort, archive: bool) -> Plan:
@@ -138,7 +167,8 @@ class Policy:
         if integer_tile:  # tiles per network pass: about one tiled-layout tile (the bytes do not follow ``batch``)
             batch = min(container.MAX_BATCH, -(-self.tiled_tile**2 // integer_tile**2))
         defaults = iter(self._defaults(flows, tile, level.bits_back, installed))
-        groups = [self._groups(p.mode, model, strict, next(defaults)) if c == FLOWS else self._classical_groups(p)
+        groups = [self._groups(p.mode, model, strict, next(defaults)) if c == FLOWS else
+                  self._local_groups(p, model, installed) if c == LOCAL else self._classical_groups(p)
                   for p, c in zip(pictures, coders)]
         tiles = [integer_tile if c == FLOWS else self._classical_side(p, 1 if archive else jobs)
                  for p, c in zip(pictures, coders)]
@@ -147,9 +177,9 @@ class Policy:
             chunk = self.archive_chunk
         elif chunk is None:
             chunk = self._chunk_for_jobs(pictures[0], tiles[0] or tile, jobs, tiles[0] == 0) or pictures[0].pixels.size
-        if chunk == 0 and CLASSICAL in coders:
-            raise FlowzipError("the classical coder writes chunked files only (chunk must not be 0)")
-        adapt = level.adapt if flows else None
+        if chunk == 0 and (CLASSICAL in coders or LOCAL in coders):
+            raise FlowzipError("the classical coder and the local prior write chunked files only (chunk must not be 0)")
+        adapt = level.adapt if flows or LOCAL in coders else None
         seed = lambda indices: self._seed([pictures[i] for i in indices], [groups[i] for i in indices], tile,  # noqa: E731
                                           model, installed)
         if chunk or adapt:
@@ -239,7 +269,7 @@ class Policy:
 
     def names(self) -> list[str]:
         """Every model name this policy may choose by default."""
-        tables = (self.integer, self.integer_photo, self.bits_back, self.bits_back_photo)
+        tables = (self.local, self.local_photo, self.integer, self.integer_photo, self.bits_back, self.bits_back_photo)
         return list(dict.fromkeys([n for t in tables for n in t.values()] + ([self.classical] if self.classical else [])))
 
     def missing(self, installed) -> list[str]:
@@ -251,12 +281,21 @@ class Policy:
         README); ``installed``: as for ``candidates``."""
         t = self.stacked_tile
         size = f"{t}x{t}"
-        # with a classical coder the default effort gives it the photos: the flows code them from effort 6
+        ok = lambda table: {c: n for c, n in table.items() if installed is None or n in installed}  # noqa: E731
+        local, local_photo = ok(self.local), ok(self.local_photo)
+        # with a classical coder (and a local prior) the default effort gives them the photos: the
+        # flows code photos from effort 6
         photos = f"pictures at least {size}" + (" (effort 6-9)" if self.classical else "")
-        photo_integer = {c: n for c, n in self.integer_photo.items() if installed is None or n in installed}
+        small = f"pictures under {t} pixels high or wide" + (" (effort 4, and 6-9)" if local else "")
+        photo_integer = ok(self.integer_photo)
         out = {}
+        for name in local_photo.values():
+            out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9; one picture is coded by "
+                         "the classical coder too, the smaller kept)")
+        for name in local.values():
+            out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
-            under = f" of pictures under {t} pixels high or wide" if c in photo_integer else ""
+            under = f" of {small}" if c in photo_integer else ""
             out[name] = f"{PLANE_NAMES[c]}{under}" + (" that bits-back does not code" if c == 3 else "")
         for c, name in photo_integer.items():
             seeds = " that bits-back does not code; seeds their bits-back files" if c == 3 else ""
@@ -269,7 +308,9 @@ class Policy:
             for name in self.bits_back_photo.values():
                 out[name] = f"{larger}: {photos}"
         if self.classical:
-            out[self.classical] = (f"pictures at least {size} (the flows too at effort 6-9: the smaller file is "
-                                   "kept), pictures the flows cannot code (other depths than 8 bits, palettes), "
-                                   "single thumbnails it codes smaller; everything at effort 1-3")
+            lead = (f"pictures at least {size} at effort 4 (and 5-9 where it codes them smaller), the other "
+                    "planes of those the local prior codes" if local_photo else
+                    f"pictures at least {size} (the flows too at effort 6-9: the smaller file is kept)")
+            out[self.classical] = (f"{lead}, pictures the learned models cannot code (other depths than 8 bits, "
+                                   "palettes), single thumbnails it codes smaller; everything at effort 1-3")
         return out

@@ -18,7 +18,7 @@ import numpy as np
 from ..architecture.localprior import COEF_LIMIT, LOG_SCALE_RANGE, LocalPriorConfig
 from ..entropy import tables
 from ..entropy.rans import RansStack
-from ..errors import FlowzipError, FormatError, ModelError
+from ..errors import FormatError, ModelError
 from . import kernels
 from .network import ExactLocalNet
 from .tables import exp_table
@@ -43,6 +43,8 @@ class LocalCodec:
 
     bits_back = False  # only pushes: it can start a stack
     multiple = 1  # any tile size
+    whole_pictures = True  # planned as the classical coder: pictures whole (or in large tiles), chunked files
+    entropy_stacks = (RansStack,)  # it codes on flowzip's rANS coder only (coder 2 of chunked files)
 
     def __init__(self, loaded, device: str = "cpu"):
         """``loaded``: a model with ``config`` and ``weights``."""
@@ -71,14 +73,16 @@ class LocalCodec:
 
     def _check(self, coder, channels: int, bits: int) -> None:
         if not isinstance(coder, RansStack):
-            raise FlowzipError("the local prior codes on flowzip's rANS coder only (coder 2 of chunked files)")
+            raise FormatError("corrupt file: the local prior codes on flowzip's rANS coder only (coder 2 of chunked "
+                              "files)")
         if bits != 8 or channels != self.config.channels:
             raise FormatError(f"the local prior codes 8-bit {self.config.channels}-channel tiles, "
                               f"not {bits}-bit {channels}-channel ones")
 
-    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8) -> float | None:
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
         """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns its information
-        content in bits when asked (what the stack grew by, to rounding)."""
+        content in bits when asked (what the stack grew by, to rounding). ``known`` (another coding
+        of the tiles) is not used."""
         self._check(coder, tiles.shape[1], bits)
         tiles = np.ascontiguousarray(tiles, np.uint8)
         bs, ys, xs, _ = wavefronts(len(tiles), tiles.shape[2], tiles.shape[3], self.config.horizon)
