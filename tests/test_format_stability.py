@@ -17,7 +17,7 @@ from flowzip import api, policy
 from flowzip.cli.main import main
 from flowzip.fileformat import container
 
-from helpers import DATA, shipped_model_available
+from helpers import DATA, set_policy, shipped_model_available
 
 FIXTURES = DATA / "flowzip-0.1"
 SINGLE = [("k23-default.fz", "k23.png", None), ("k23-idf.fz", "k23.png", "idf-photo-v2"),
@@ -97,8 +97,36 @@ def test_files_of_0_2_decode_exactly(fz):
 @pytest.mark.parametrize("fz", [fz for fz, (_, _, options) in WRITTEN_BY_0_2.items() if options is not None])
 def test_0_2s_policy_writes_the_same_bytes_again(fz, tmp_path, monkeypatch):
     sha, images, options = WRITTEN_BY_0_2[fz]
+    set_policy(monkeypatch, local={}, local_photo={})  # 0.2's defaults: no local prior
     monkeypatch.chdir(FIXTURES_0_2)
     out = tmp_path / fz
     result = CliRunner().invoke(main, ["compress", *images, *options, "-o", str(out), "-q", "--no-png"])
     assert result.exit_code == 0, result.output
     assert _sha(out.read_bytes()) == sha
+
+
+# --- flowzip 0.3: the local prior ---------------------------------------------------------------
+
+FIXTURES_0_3 = DATA / "flowzip-0.3"
+# file -> (SHA-256 (first 16 hex digits), its images (in tests/data/flowzip-0.2), compress's options)
+WRITTEN_BY_0_3 = {
+    "photo-local.fz": ("80d832cd69537f9f", ["photo.png"], ["--model", "local-photo-v1"]),
+    "rgba-local.fz": ("ccb1200005711942", ["rgba.png"], ["--model", "local-photo-v1"]),
+    "thumb-local.fz": ("fa0bc1e5bfb21e49", ["thumb.png"], ["--model", "local-rgb-v1"]),
+    "archive-local.fz": ("d5cb08c74637ece3", CIFAR, ["--model", "local-rgb-v1"]),
+}
+
+
+@pytest.mark.parametrize("fz", WRITTEN_BY_0_3)
+def test_files_of_0_3_decode_exactly_and_are_written_again(fz, tmp_path, monkeypatch):
+    sha, images, options = WRITTEN_BY_0_3[fz]
+    data = (FIXTURES_0_3 / fz).read_bytes()
+    assert _sha(data) == sha
+    decoded = api.decode(data)
+    for (_, picture), image in zip(decoded, images, strict=True):
+        np.testing.assert_array_equal(picture.pixels, _samples(FIXTURES_0_2 / image))
+    monkeypatch.chdir(FIXTURES_0_2)
+    out = tmp_path / fz
+    result = CliRunner().invoke(main, ["compress", *images, *options, "-o", str(out), "-q", "--no-png"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == data

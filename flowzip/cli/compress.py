@@ -31,12 +31,13 @@ def _effort_options(command):
         command = click.option(f"-{n}", "effort_flag", flag_value=n, hidden=True)(command)
     return click.option("-e", "--effort", type=click.IntRange(1, 9),
                         help=f"1 .. 9, also -1 .. -9 [default: {policy.DEFAULT_EFFORT}]. 1-3: the classical coder "
-                             "only. 4-5: the classical coder for photos, flows for thumbnails (a single thumbnail "
-                             "coded both ways, the smaller kept; 5 also bits-back flows for archives of "
-                             "thumbnails). 6: both coders, the smallest file kept (about 10x the time of 5 on a "
-                             "photo); 7-9: as 6 with the flows first adapted to the images (about 50x to 120x), "
-                             "which does not slow decoding. A higher effort never makes a larger file than the "
-                             "default. `flowzip models` lists what each level does.")(command)
+                             "only. 4: the classical coder for photos, integer flows for thumbnails (a single "
+                             "thumbnail coded both ways, the smaller kept). 5: the learned local prior for 8-bit "
+                             "colour pictures (a single picture coded by the classical coder too). 6: the local "
+                             "prior, the flows and the classical coder, the smallest file kept; 7-9: as 6 with the "
+                             "models first adapted to the images (much slower to compress, not to decompress). A "
+                             "higher effort never makes a larger file than the default. `flowzip models` lists "
+                             "what each level does.")(command)
 
 
 @click.command(cls=Command, epilog_text=_defaults_help)

@@ -31,8 +31,8 @@ EFFORTS = {
     3: Effort("the classical coder only", coders=CLASSICAL_ONLY, local=False),
     4: Effort("no learned prior: the classical coder for photos, integer flows for thumbnails (no bits-back); a "
               "single thumbnail is coded both ways, the smaller kept", bits_back=False, local=False),
-    5: Effort("the learned local prior for 8-bit colour pictures (one picture is coded by the classical coder "
-              "too, the smaller kept); bits-back flows for archives of thumbnails (the default level)"),
+    5: Effort("the learned local prior for 8-bit colour pictures, photos and thumbnails (one picture is coded by "
+              "the classical coder too, the smaller kept); as 4 for the rest (the default level)"),
     6: Effort("codes with the local prior, the flows and the classical coder and keeps the smallest file (the "
               "default level's among them)", coders=BEST),
     7: Effort("as 6, the models adapted to the images (flows: normalizations; local prior: biases; 60 steps)",

@@ -36,7 +36,7 @@ class Policy:
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
     # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
-    local: dict[int, str] = field(default_factory=dict)
+    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v1"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "local-photo-v1"})
     tiled_tile: int = 256
     tiled_batch: int = tiled.DEFAULT_BATCH
@@ -286,7 +286,8 @@ class Policy:
         # with a classical coder (and a local prior) the default effort gives them the photos: the
         # flows code photos from effort 6
         photos = f"pictures at least {size}" + (" (effort 6-9)" if self.classical else "")
-        small = f"pictures under {t} pixels high or wide" + (" (effort 4, and 6-9)" if local else "")
+        small = f"pictures under {t} pixels high or wide"
+        beside_local = " (effort 4, and 6-9)" if local else ""  # where the local prior codes colour thumbnails
         photo_integer = ok(self.integer_photo)
         out = {}
         for name in local_photo.values():
@@ -295,7 +296,7 @@ class Policy:
         for name in local.values():
             out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
-            under = f" of {small}" if c in photo_integer else ""
+            under = f" of {small}{beside_local if c == 3 else ''}" if c in photo_integer else ""
             out[name] = f"{PLANE_NAMES[c]}{under}" + (" that bits-back does not code" if c == 3 else "")
         for c, name in photo_integer.items():
             seeds = " that bits-back does not code; seeds their bits-back files" if c == 3 else ""
@@ -303,7 +304,8 @@ class Policy:
         larger = f"colour images (or archives) filling more than {stacked.SEED_TILES} tiles of {size}"
         photo = self._installed(self.bits_back_photo.values(), installed)
         for name in self.bits_back.values():
-            out[name] = larger + (f": those under {t} pixels high or wide" if photo else "")
+            when = " (effort 6-9)" if local else ""  # the local prior codes them at 5
+            out[name] = larger + (f": those under {t} pixels high or wide{when}" if photo else "")
         if photo:
             for name in self.bits_back_photo.values():
                 out[name] = f"{larger}: {photos}"

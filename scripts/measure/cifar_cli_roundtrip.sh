@@ -20,6 +20,7 @@ for i, x in enumerate(a):
     Image.fromarray(np.asarray(x)).save(out / f"{i:05d}.png")
 PY
 m=(); [ -n "$model" ] && m=(-m "$model")
+mkdir -p "$work/fz" "$work/back" "$work/all"  # folders: several inputs go into them
 /usr/bin/time -f "per-file compress: %e s wall, %M KB peak" flowzip compress --no-png "${m[@]}" "$work"/png/*.png -o "$work/fz" > "$work/compress.out"
 /usr/bin/time -f "per-file decompress: %e s wall, %M KB peak" flowzip decompress "$work"/fz/*.fz -o "$work/back" > /dev/null
 /usr/bin/time -f "archive compress: %e s wall, %M KB peak" flowzip compress --no-png "${m[@]}" "$work"/png/*.png -o "$work/all.fz"
@@ -39,12 +40,13 @@ for src in sorted((work / "png").glob("*.png")):
     n += 1
 print(f"{n} images: identical pixels after both CLI round trips")
 estimates = [float(m) for m in re.findall(r"model estimate ([0-9.]+)", (work / "compress.out").read_text())]
-print(f"one .fz per image: {bits / sub:.4f} bpd (mean over images; all are 32x32x3); "
-      f"mean model estimate {sum(estimates) / len(estimates):.4f} bpd")
+mean_estimate = sum(estimates) / len(estimates) if estimates else None  # only with --estimate
+print(f"one .fz per image: {bits / sub:.4f} bpd (mean over images; all are 32x32x3)"
+      + (f"; mean model estimate {mean_estimate:.4f} bpd" if estimates else ""))
 archive = 8 * (work / 'all.fz').stat().st_size / sub
 print(f"one archive: {archive:.4f} bpd")
 if os.environ.get("RESULT_JSON"):
     Path(os.environ["RESULT_JSON"]).write_text(json.dumps({
-        "via": "CLI", "images": n, "mean_bpd": bits / sub, "mean_estimated_bpd": sum(estimates) / len(estimates),
+        "via": "CLI", "images": n, "mean_bpd": bits / sub, "mean_estimated_bpd": mean_estimate,
         "archive_bpd": archive}))
 PY
