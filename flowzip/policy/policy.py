@@ -38,6 +38,9 @@ class Policy:
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
     local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v1"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "local-photo-v1"})
+    # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
+    # each way on one core); larger ones from effort 6
+    local_default_pixels: int = 2_000_000
     tiled_tile: int = 256
     tiled_batch: int = tiled.DEFAULT_BATCH
     stacked_tile: int = 64  # small tiles, so that few of them go to the seed model
@@ -126,7 +129,8 @@ class Policy:
             return FLOWS  # no classical coder here
         if model is not None or not self._flows_can_code(picture) or level.coders == CLASSICAL_ONLY:
             return CLASSICAL
-        if level.local and self._local(picture, installed):
+        small_enough = picture.pixels.shape[0] * picture.pixels.shape[1] <= self.local_default_pixels
+        if level.local and self._local(picture, installed) and (small_enough or level.coders == BEST):
             return LOCAL
         if level.coders == AUTO and self._is_photo(picture, self.stacked_tile):
             return CLASSICAL
@@ -291,8 +295,9 @@ class Policy:
         photo_integer = ok(self.integer_photo)
         out = {}
         for name in local_photo.values():
-            out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9; one picture is coded by "
-                         "the classical coder too, the smaller kept)")
+            out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9, above "
+                         f"{self.local_default_pixels / 1e6:g} Mpixel 6-9; one picture is coded by the classical coder "
+                         "too, the smaller kept)")
         for name in local.values():
             out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
