@@ -90,8 +90,12 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     if hasattr(progress, "start"):
         progress.start(sum(p.units for p in planned))
     device = resolve_device(device)
-    best, best_stats = None, None
-    for k, plan in enumerate(planned):
+    best, best_stats, coded = None, None, 0
+    screen = chosen is None and (effort or policies.DEFAULT_EFFORT) <= policies.DEFAULT_EFFORT
+    for k, plan in enumerate(_screenable_last(planned) if screen else planned):
+        if screen and best is not None and _looks_larger(plan, pictures, len(best[0])):
+            continue
+        coded += 1
         plan_stats = None if stats is None else {}
         if hasattr(progress, "stage") and len(planned) > 1 and (effort or policies.DEFAULT_EFFORT) > policies.DEFAULT_EFFORT:
             progress.stage(f"coding with {', '.join(plan.coders)} ({k + 1} of {len(planned)} ways)")
@@ -105,8 +109,28 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
         best, best_stats = stored
     if stats is not None:
         stats.update(best_stats)  # the kept file's
-    best[1].plans = len(planned) + (stored is not None)
+    best[1].plans = coded + (stored is not None)
     return best
+
+
+SCREEN_MARGIN = 0.01  # at the default effort, a plan whose sampled estimate is this much above the best file is not coded
+SCREEN_PIXELS = 1 << 16  # smaller pictures are cheap to code every way (and their samples are small)
+
+
+def _screenable_last(planned: list[policies.Plan]) -> list[policies.Plan]:
+    """The plans in the policy's order, those of models that sample their cost (the local prior)
+    after the others, so that they can be compared with a file already made."""
+    sampled = [any(hasattr(zoo.load_model(n).family.codec, "sampled_bits") for n in plan.models) for plan in planned]
+    return [p for p, s in zip(planned, sampled) if not s] + [p for p, s in zip(planned, sampled) if s]
+
+
+def _looks_larger(plan: policies.Plan, pictures, best_bytes: int) -> bool:
+    """Whether a plan's sampled estimate is clearly larger than the best file so far."""
+    if sum(p.pixels.shape[0] * p.pixels.shape[1] for _, p in pictures) < SCREEN_PIXELS:
+        return False
+    models = {name: zoo.load_model(name) for name in plan.models}
+    bits = pipelines.sampled_bits(plan, pictures, models)
+    return bits is not None and bits > 8 * best_bytes * (1 + SCREEN_MARGIN)
 
 
 def _stored(pictures, size: int, policy: policies.Policy, device, jobs, progress, stats):

@@ -1,12 +1,24 @@
-"""Writing output files safely: through a temporary file and a rename, never over a file that was
-not meant to be replaced."""
+"""Files: writing outputs safely (through a temporary file and a rename, never over a file that
+was not meant to be replaced), and reading the integer tables the package ships."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .errors import FlowzipError
+
+
+def read_tables(path: Path, what: str) -> dict[str, np.ndarray]:
+    """The arrays of a shipped ``.npz`` of tables, as int64 (float64 where they are floats);
+    ``what`` names them in the error."""
+    try:
+        with np.load(path) as data:
+            return {k: data[k].astype(np.float64 if data[k].dtype.kind == "f" else np.int64) for k in data.files}
+    except (OSError, ValueError) as e:
+        raise FlowzipError(f"{what} ({path}) cannot be read: {e}; reinstall flowzip") from None
 
 
 def atomic_write(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:

@@ -275,3 +275,22 @@ def test_image_errors_show_no_object(tiny_models):
     with pytest.raises(ImageError) as info:
         flowzip.compress(b"not an image at all")
     assert "<" not in str(info.value) and "0x" not in str(info.value)
+
+
+def test_the_default_effort_does_not_code_a_plan_whose_sample_looks_larger(monkeypatch):
+    """At effort 5 the local prior's plan is coded only when its sampled estimate is not clearly
+    above the classical coder's file; either way the file decodes exactly."""
+    rng = np.random.default_rng(0)
+    picture = np.clip(np.cumsum(rng.integers(-4, 5, (64, 70, 3)), 1) + 128, 0, 255).astype(np.uint8)
+    monkeypatch.setattr(api, "SCREEN_PIXELS", 0)
+    monkeypatch.setattr(api, "SCREEN_MARGIN", 10.0)  # never looks larger: both ways coded
+    both, report = api.encode([("", api.read_image(picture))])
+    assert report.plans == 2
+    monkeypatch.setattr(api, "SCREEN_MARGIN", -1.0)  # always looks larger: the classical coder's file only
+    one, report = api.encode([("", api.read_image(picture))])
+    assert report.plans == 1 and report.coders == ["classical-v1"]
+    assert len(one) >= len(both)
+    for data in (both, one):
+        np.testing.assert_array_equal(flowzip.decompress(data), picture)
+    _, report = api.encode([("", api.read_image(picture))], effort=6)  # higher efforts code every way
+    assert report.plans >= 3

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FlowzipError
+from ..files import read_tables
 
 FRAC_BITS = 12  # THE fixed-point grid: every location and log-scale that chooses a probability is an
 # integer in units of 2**-FRAC_BITS (the exact networks of ``flows.fixedpoint`` compute on this grid)
@@ -53,11 +53,7 @@ PATH = Path(__file__).with_name("tables.npz")
 @lru_cache(maxsize=None)
 def shipped() -> dict[str, np.ndarray]:
     """The shipped tables: ``cdf``, ``inv_scale``, ``radius`` (int64) and ``scale`` (float64)."""
-    try:
-        with np.load(PATH) as data:
-            return {k: data[k].astype(np.float64 if data[k].dtype.kind == "f" else np.int64) for k in data.files}
-    except (OSError, ValueError) as e:
-        raise FlowzipError(f"flowzip's probability tables ({PATH}) cannot be read: {e}; reinstall flowzip") from None
+    return read_tables(PATH, "flowzip's probability tables")
 
 
 def cdf_table() -> np.ndarray:

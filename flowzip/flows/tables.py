@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..entropy.tables import FRAC_BITS
-from ..errors import FlowzipError
+from ..files import read_tables
 
 PATH = Path(__file__).with_name("tables.npz")
 MAX_STEP = 2 << FRAC_BITS  # one bits-back scaling step moves at most 2 nats
@@ -21,11 +21,7 @@ EXP_BITS = 20  # exp(l * 2**-FRAC_BITS) as an integer in units of 2**-20
 @lru_cache(maxsize=None)
 def shipped() -> dict[str, np.ndarray]:
     """The shipped tables: ``exp`` and ``thresholds`` (int64)."""
-    try:
-        with np.load(PATH) as data:
-            return {k: data[k].astype(np.int64) for k in data.files}
-    except (OSError, ValueError) as e:
-        raise FlowzipError(f"flowzip's Glow tables ({PATH}) cannot be read: {e}; reinstall flowzip") from None
+    return read_tables(PATH, "flowzip's Glow tables")
 
 
 def exp_table() -> np.ndarray:

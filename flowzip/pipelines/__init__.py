@@ -44,6 +44,21 @@ def encode_file(plan, pictures: list, models: dict, device: str = "cpu", jobs: i
     return container.pack(header, payload), bits
 
 
+def sampled_bits(plan, pictures: list, models: dict) -> float | None:
+    """A cheap estimate of the bits a plan of one picture codes, from the codecs of its plane
+    groups that can sample their cost (``sampled_bits``: the local prior); None where none can.
+    The other groups (an alpha plane the classical coder codes) are not counted."""
+    if len(pictures) != 1:
+        return None
+    pixels, total = pictures[0][1].pixels, None
+    for name, planes in plan.groups[0]:
+        codec = codec_for(models[name])
+        if hasattr(codec, "sampled_bits"):
+            tiles = np.ascontiguousarray(pixels[:, :, planes].transpose(2, 0, 1))[None]
+            total = (total or 0.0) + codec.sampled_bits(tiles)
+    return total
+
+
 def encode(header: Header, images: list[np.ndarray], models: list, device: str = "cpu", jobs: int | None = 1,
            progress=None, stats: dict | None = None, estimate: bool = False,
            known: list | None = None) -> tuple[bytes, float | None]:

@@ -9,18 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FlowzipError
+from ..files import read_tables
 
 PATH = Path(__file__).with_name("tables.npz")
 
 
 @lru_cache(maxsize=None)
 def shipped() -> dict[str, np.ndarray]:
-    try:
-        with np.load(PATH) as data:
-            return {k: data[k].astype(np.int64) for k in data.files}
-    except (OSError, ValueError) as e:
-        raise FlowzipError(f"flowzip's local prior tables ({PATH}) cannot be read: {e}; reinstall flowzip") from None
+    return read_tables(PATH, "flowzip's local prior tables")
 
 
 def exp_table() -> np.ndarray:

@@ -43,7 +43,7 @@ FLOORS = [
     ["zoo", "families", "adapt", "pretrained"],  # the registry of models (pretrained: the shipped ones)
     ["images", "image", "pngfile"],  # images in and out (0.2: image, pngfile)
     ["pipelines", "coding"],  # 0.2's coding held the pipelines, the codecs and the entropy coders
-    ["flows", "classical", "models", "training", "architecture"],  # architecture: the level walk the flows share
+    ["flows", "classical", "priors", "models", "training", "architecture"],  # architecture: what a float model and its twin share
     ["entropy"],
     ["fileformat"],
     ["errors", "files", "jit", "version", "parallel"],  # infrastructure, callable from anywhere

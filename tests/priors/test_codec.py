@@ -94,3 +94,13 @@ def test_only_flowzips_rans_coder_and_8_bit_tiles():
         LocalCodec(loaded).push(AnsStack(), smooth_image(3, 4, 4)[None])
     with pytest.raises(FlowzipError, match="8-bit"):
         LocalCodec(loaded).push(RansStack(), smooth_image(1, 4, 4)[None])
+
+
+def test_sampled_bits_are_the_coded_bits_of_the_rows_sampled():
+    _, loaded = tiny_prior(3, seed=7)
+    codec = LocalCodec(loaded)
+    tiles = np.stack([smooth_image(3, 37, 29, seed=i) for i in range(2)])
+    coded = codec.push(RansStack(), tiles, estimate=True)
+    assert codec.sampled_bits(tiles, every=1) == pytest.approx(coded, rel=1e-9)
+    assert codec.sampled_bits(tiles) == pytest.approx(coded, rel=0.05)  # one row in 8
+    assert codec.sampled_bits(tiles[:, :, :3]) > 0  # fewer rows than the step: all of them
