@@ -114,3 +114,15 @@ def test_no_import_circle():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_module_is_over_500_lines(module):
     assert len(MODULES[module].read_text().splitlines()) <= MAX_LINES
+
+
+def test_an_install_holds_every_package_and_its_data():
+    """pyproject.toml lists every package folder (a plain ``pip install .`` holds only those) and
+    the data files beside the modules."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    setuptools = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert folders <= set(setuptools["packages"])
+    for data in PACKAGE.rglob("*.npz"):
+        package = ".".join(data.parent.relative_to(PACKAGE.parent).parts)
+        assert data.name in setuptools["package-data"].get(package, []), data
