@@ -8,6 +8,13 @@ from .. import families, policy, zoo
 from ..errors import FlowzipError
 
 
+def _result(key: str, m: dict) -> str:
+    """One measured result of a card, in words."""
+    notes = ([f"estimate {m['estimated_bpd']:.3f}"] if m.get("estimated_bpd") is not None else []) + [
+        f"{m.get('images')} images"] + ([f"as one archive {m['archive_bpd']:.3f}"] if m.get("archive_bpd") else [])
+    return f"{key}: {m['bpd']:.3f} bpd ({', '.join(notes)})"
+
+
 @click.command()
 def models():
     """List the installed models (shipped, then the user model folder) with their measured bpd."""
@@ -16,8 +23,7 @@ def models():
         click.echo("no models installed")
     roles = policy.DEFAULT.roles(zoo.installed_names())
     for name, card in cards.items():
-        measured = "; ".join(f"{k}: {m['bpd']:.3f} bpd (estimate {m['estimated_bpd']:.3f}, {m['images']} images)"
-                             for k, m in card.get("measured", {}).items()) or "not measured"
+        measured = "; ".join(_result(k, m) for k, m in card.get("measured", {}).items()) or "not measured"
         try:
             kind = families.by_name(card["family"]).title
         except FlowzipError:

@@ -30,8 +30,9 @@ for arg in sys.argv[2:]:
                          "as": "one archive" if result.get("archives", 1) == 1 else f"{result['archives']} archives",
                          "compress_s": result["compress_s"], "decompress_s": result["decompress_s"]}
         continue
-    measured[key] = {"bpd": round(result["mean_bpd"], 4), "estimated_bpd": round(result["mean_estimated_bpd"], 4),
-                     "images": result["images"]}
+    measured[key] = {"bpd": round(result["mean_bpd"], 4), "images": result["images"]}
+    if result.get("mean_estimated_bpd") is not None:  # only with --estimate
+        measured[key]["estimated_bpd"] = round(result["mean_estimated_bpd"], 4)
     for field in ("encode_s_per_image", "decode_s_per_image", "archive_bpd", "peak_rss_mb"):
         if field in result:
             measured[key][field] = round(result[field], 4)
