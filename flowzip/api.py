@@ -76,7 +76,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
            jobs: int | None = 1, effort: int | None = None, device=None, progress=None, stats: dict | None = None,
            estimate: bool = False) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report), laid out as ``policy`` plans them (``plans``; where
-    it plans several ways, each is coded and the smallest file kept): ``chunk`` overrides its
+    it plans several ways, each is coded and the smallest file kept; at the default effort a
+    large picture's local-prior plan only if its sampled estimate is near the best file so far): ``chunk`` overrides its
     sub-pixels per chunk (0: one stream, version 2), ``effort`` its level (1 .. 9:
     ``policy.EFFORTS``). ``jobs`` worker processes code the chunks (0: one per core); the file does
     not depend on it, except that one large picture is cut into ``jobs`` chunks. ``progress(n)``
@@ -94,6 +95,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     screen = chosen is None and (effort or policies.DEFAULT_EFFORT) <= policies.DEFAULT_EFFORT
     for k, plan in enumerate(_screenable_last(planned) if screen else planned):
         if screen and best is not None and _looks_larger(plan, pictures, len(best[0])):
+            if callable(progress):
+                progress(plan.units)  # its share of the work, not needed
             continue
         coded += 1
         plan_stats = None if stats is None else {}
