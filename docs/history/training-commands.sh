@@ -152,3 +152,16 @@ python scripts/record_measured.py pretrained/idf-gray-photo-v1.json kodak_gray=r
 # the gray default. Likely cause (not tested for gray): 32x32 crops, mostly borders at the deepest
 # levels; idf-photo-v1's 64x64 photo crops improved held-out photos from 3.560 to 3.343.
 #   flowzip train scripts/configs/idf-gray-v2.json --out runs/idf-gray-v2
+
+# --- flowzip 0.3 (2026-12-04): the local priors --------------------------------------------------
+# Two GPU sessions on one H200 (the device tool), every run of a session side by side:
+#   session 1 (440 s a run, 150 photos, CIFAR-10 train images 0-8499), ten runs including
+#     p_h3w64l2k5 (-> local-photo-v1) and c_h3w64l2k5 (-> local-rgb-v1); the runs then still had
+#     two activity inputs per window position, dropped afterwards (their input columns removed)
+PYTHONPATH=. python scripts/gpu/train_local.py --photos PHOTOS --cifar cifar8k.npy.xz --out runs/local --budget 440
+#   session 2 (285 s a run, 300 photos), four runs including p_h3w64l2k5_cont
+PYTHONPATH=. python scripts/gpu/train_local.py --photos PHOTOS --out runs/local --budget 285 \
+    --runs p_h3w64l2k5_cont,p_h3w80l1k5,p_h3w64l1k5,p_h3w48l2k4
+# local-rgb-v1: CPU fine-tuning, 11000 steps in three resumed parts (steps 0-5000, 5000-8000, 8000-11000)
+python scripts/train/local_cifar_cpu.py --init runs/local/c_h3w64l2k5.pt --out runs/local-rgb --steps 11000
+python scripts/train/local_cifar_cpu.py --init runs/local/c_h3w64l2k5.pt --out runs/local-rgb --steps 11000 --resume
