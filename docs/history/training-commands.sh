@@ -157,7 +157,8 @@ python scripts/record_measured.py pretrained/idf-gray-photo-v1.json kodak_gray=r
 # Two GPU sessions on one H200 (the device tool), every run of a session side by side:
 #   session 1 (440 s a run, 150 photos, CIFAR-10 train images 0-8499), ten runs including
 #     p_h3w64l2k5 (-> local-photo-v1) and c_h3w64l2k5 (-> local-rgb-v1); the runs then still had
-#     two activity inputs per window position, dropped afterwards (their input columns removed)
+#     two activity inputs per window position, dropped afterwards (their input columns removed);
+#     they ran with the lab version of this script, which had those inputs (the package's network has none)
 PYTHONPATH=. python scripts/gpu/train_local.py --photos PHOTOS --cifar cifar8k.npy.xz --out runs/local --budget 440
 #   session 2 (285 s a run, 300 photos), four runs including p_h3w64l2k5_cont
 PYTHONPATH=. python scripts/gpu/train_local.py --photos PHOTOS --out runs/local --budget 285 \
