@@ -116,7 +116,7 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     return best
 
 
-SCREEN_MARGIN = 0.01  # at the default effort, a plan whose sampled estimate is this much above the best file is not coded
+SCREEN_MARGIN = 0.01  # at the default effort a plan whose sampled estimate is this much above the best file is skipped
 SCREEN_PIXELS = 1 << 16  # smaller pictures are cheap to code every way (and their samples are small)
 
 

@@ -28,7 +28,7 @@ SAMPLE_EVERY = 8  # ``sampled_bits`` looks at one row in this many
 
 
 @lru_cache(maxsize=16)
-def wavefronts(batch: int, height: int, width: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def wavefronts(batch: int, height: int, width: int, horizon: int) -> tuple[np.ndarray, ...]:
     """The coding order of ``batch`` tiles: (tile, y, x) of every pixel, and where each
     wavefront starts in it (plus the end)."""
     t_of = np.arange(width)[None, :] + (horizon + 1) * np.arange(height)[:, None]
