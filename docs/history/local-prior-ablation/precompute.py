@@ -3,8 +3,8 @@ IDF (idf-rgb-v2): finest level (16x16) -> kept 3 channels + factored-out 9 chann
 (mu, ls) for the 9, and per image the NLL of all other levels' latents. Glow (glow-rgb-v2): level 1 (16x16) ->
 kept 6 + factored-out 6 (float), with one fixed uniform dequantization draw per image (seed 1234+batch), and
 per image -(log density of everything but the level-1 factor-out term)."""
-import sys, time, io, lzma, math, numpy as np, torch
-sys.path.insert(0, "/work/lab_base")
+import os, sys, time, io, lzma, math, numpy as np, torch
+sys.path.insert(0, os.environ.get("FLOWZIP_0_2", "../flowzip-0.2"))  # a checkout of 47cff20
 torch.set_num_threads(1)
 from flowzip.zoo import load_model
 from flowzip.models import logistic
@@ -12,7 +12,7 @@ from flowzip.models.glow import logistic_log_density
 from flowzip.models.layers import squeeze
 from flowzip.models.constants import PIXEL_OFFSET
 
-arr = np.load(io.BytesIO(lzma.open("/work/shared/data/cifar10/train.npy.xz").read()))
+arr = np.load(io.BytesIO(lzma.open(os.path.join(os.environ.get("DATA", "../shared/data"), "cifar10/train.npy.xz")).read()))
 N = len(arr); B = 250
 which = sys.argv[1]
 

@@ -1,8 +1,9 @@
 """Ablation for issue #25: the same local prior (h=3, width 64, 2 residual layers, K=5) on
 (a) pixels, (b) the IDF's finest-level factored-out latents, (c) the Glow's level-1 factored-out latents,
 at equal training budget. Frozen flows' latents come from precompute.py. Estimates from float models."""
-import argparse, json, math, time, io, lzma, sys, numpy as np, torch
-sys.path.insert(0, "/work/lab_base"); sys.path.insert(0, "/work/main/runs/ablation")
+import os, argparse, json, math, time, io, lzma, sys, numpy as np, torch
+sys.path.insert(0, os.environ.get("FLOWZIP_0_2", "../flowzip-0.2"))  # a checkout of 47cff20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lp import LocalPrior
 ap = argparse.ArgumentParser()
 ap.add_argument("--mode", choices=["pix", "idf", "glow"], required=True)
@@ -20,7 +21,7 @@ train_idx = np.setdiff1d(np.arange(48000), flow_held)                 # rows 0..
 sets = {"h48k": np.arange(48000, 50000), "flowheld": np.sort(flow_held)}
 
 if a.mode == "pix":
-    arr = np.load(io.BytesIO(lzma.open("/work/shared/data/cifar10/train.npy.xz").read()))
+    arr = np.load(io.BytesIO(lzma.open(os.path.join(os.environ.get("DATA", "../shared/data"), "cifar10/train.npy.xz")).read()))
     model = LocalPrior(3, "pixel")
     def get(idx):
         return dict(x=torch.from_numpy(np.ascontiguousarray(arr[idx].transpose(0, 3, 1, 2))))
