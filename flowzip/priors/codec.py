@@ -87,17 +87,7 @@ class LocalCodec:
         self._check(coder, tiles.shape[1], bits)
         tiles = np.ascontiguousarray(tiles, np.uint8)
         bs, ys, xs, _ = wavefronts(len(tiles), tiles.shape[2], tiles.shape[3], self.config.horizon)
-        state, words, n_words = coder.kernel_state(len(ys) * self.config.channels)
-        scratch, total = self._scratch(), 0.0
-        values, outside = self._buffers(min(BAND, len(ys)))
-        for a in range(((len(ys) - 1) // BAND) * BAND, -1, -BAND):  # the last band first
-            b = min(a + BAND, len(ys))
-            kernels.gather_values(tiles, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
-            o = self.net(values[: b - a], outside[: b - a])
-            total += kernels.encode_pixels(state, words, n_words, tiles, bs[a:b], ys[a:b], xs[a:b], o,
-                                           self.mixture, *self._tables(), self.limits, scratch["w"], scratch["means"],
-                                           scratch["inv"], scratch["vals"], np.zeros(tiles.shape[1], np.int64),
-                                           np.zeros(tiles.shape[1], np.int64))
+        total = self._push_pixels(coder, tiles, bs, ys, xs)
         return total if estimate else None
 
     def sampled_bits(self, tiles: np.ndarray, every: int = SAMPLE_EVERY) -> float:
@@ -106,21 +96,27 @@ class LocalCodec:
         rows: a look at what coding would cost, at about 1/``every`` of its time."""
         self._check(RansStack(), tiles.shape[1], 8)
         tiles = np.ascontiguousarray(tiles, np.uint8)
-        batch, channels, height, width = tiles.shape
+        batch, _, height, width = tiles.shape
         rows = np.arange(every // 2, height, every) if height > every // 2 else np.arange(height)
-        b, y, x = (a.ravel() for a in np.meshgrid(np.arange(batch), rows, np.arange(width), indexing="ij"))
-        state, words, n_words = RansStack().kernel_state(len(y) * channels)
+        bs, ys, xs = (a.ravel() for a in np.meshgrid(np.arange(batch), rows, np.arange(width), indexing="ij"))
+        return self._push_pixels(RansStack(), tiles, bs, ys, xs) * height / len(rows)  # on a scratch stack
+
+    def _push_pixels(self, stack: RansStack, tiles: np.ndarray, bs, ys, xs) -> float:
+        """Push the pixels (bs[i], ys[i], xs[i]) of ``tiles``, the last first (so that pops return
+        them in order), the network run on bands of ``BAND`` pixels; returns their bits."""
+        channels = tiles.shape[1]
+        state, words, n_words = stack.kernel_state(len(ys) * channels)
         scratch, total = self._scratch(), 0.0
-        values, outside = self._buffers(min(BAND, len(y)))
-        for a in range(0, len(y), BAND):
-            e = min(a + BAND, len(y))
-            kernels.gather_values(tiles, b[a:e], y[a:e], x[a:e], self.net.offsets, values[: e - a], outside[: e - a])
-            o = self.net(values[: e - a], outside[: e - a])
-            total += kernels.encode_pixels(state, words, n_words, tiles, b[a:e], y[a:e], x[a:e], o, self.mixture,
-                                           *self._tables(), self.limits, scratch["w"], scratch["means"],
+        values, outside = self._buffers(min(BAND, len(ys)))
+        for a in range(((len(ys) - 1) // BAND) * BAND, -1, -BAND):  # the last band first
+            b = min(a + BAND, len(ys))
+            kernels.gather_values(tiles, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
+            o = self.net(values[: b - a], outside[: b - a])
+            total += kernels.encode_pixels(state, words, n_words, tiles, bs[a:b], ys[a:b], xs[a:b], o,
+                                           self.mixture, *self._tables(), self.limits, scratch["w"], scratch["means"],
                                            scratch["inv"], scratch["vals"], np.zeros(channels, np.int64),
                                            np.zeros(channels, np.int64))
-        return total * height / len(rows)
+        return total
 
     def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
         """Inverse of ``push`` for a batch of the given shape."""
