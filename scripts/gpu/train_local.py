@@ -13,7 +13,8 @@ so that JPEG artefacts fade), a pool of 48x48 crops, 128 a step; CIFAR-10: whole
 
 The shipped ``local-photo-v1`` is run ``p_h3w64l2k5`` (first session, 440 s, ten runs side by side
 on one H200), continued as ``p_h3w64l2k5_cont`` (second session, 285 s, four runs side by side,
-300 photos): docs/RESULTS.md has both sessions' commands and the held-out curves.
+300 photos): docs/RESULTS.md has both sessions' commands and the held-out curves. The third
+session's runs (``c3_*``) train on CIFAR-10 only (``--cifar`` holding train images 0-12999).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ RUNS = {
     "p_h3w64l1k5": dict(data="photos", horizon=3, width=64, layers=1, mixture=5, lr=2e-3),
     "p_h3w48l2k4": dict(data="photos", horizon=3, width=48, layers=2, mixture=4, lr=2e-3),
     "p_h3w80l1k5": dict(data="photos", horizon=3, width=80, layers=1, mixture=5, lr=2e-3),
+    # third session (CIFAR-10 train images 0-12999, what fits the device tool's 64 MiB beside the
+    # repository): local-rgb-v1 continued, and wider networks from scratch
+    "c3_w64l2k5_v1": dict(data="cifar", horizon=3, width=64, layers=2, mixture=5, lr=5e-4,
+                          init="pretrained:local-rgb-v1"),
+    "c3_w64l2k5": dict(data="cifar", horizon=3, width=64, layers=2, mixture=5, lr=2e-3),
+    "c3_w96l2k6": dict(data="cifar", horizon=3, width=96, layers=2, mixture=6, lr=2e-3),
+    "c3_w128l2k6": dict(data="cifar", horizon=3, width=128, layers=2, mixture=6, lr=1.5e-3),
+    "c3_w128l3k8": dict(data="cifar", horizon=3, width=128, layers=3, mixture=8, lr=1e-3),
 }
 
 
@@ -96,7 +105,12 @@ def train_one(name: str, run: dict, args) -> None:
     pool = torch.from_numpy(pool).to(device).permute(0, 3, 1, 2).contiguous()
     config = LocalPriorConfig(3, run["horizon"], run["width"], run["layers"], run["mixture"])
     model = LocalPrior(config).to(device)
-    if run.get("init"):
+    if run.get("init", "").startswith("pretrained:"):
+        from safetensors.torch import load_file
+
+        shipped = Path(__file__).resolve().parents[2] / "pretrained" / f"{run['init'].split(':')[1]}.safetensors"
+        model.load_state_dict({k: v.float() for k, v in load_file(shipped).items()})
+    elif run.get("init"):
         model.load_state_dict(torch.load(Path(args.out) / run["init"], map_location=device)["snaps"][-1]["state"])
     opt = torch.optim.Adam(model.parameters(), run["lr"])
     log, snaps, step, ema, next_snap = [], [], 0, None, 0.1
