@@ -14,7 +14,8 @@ so that JPEG artefacts fade), a pool of 48x48 crops, 128 a step; CIFAR-10: whole
 The shipped ``local-photo-v1`` is run ``p_h3w64l2k5`` (first session, 440 s, ten runs side by side
 on one H200), continued as ``p_h3w64l2k5_cont`` (second session, 285 s, four runs side by side,
 300 photos): docs/RESULTS.md has both sessions' commands and the held-out curves. The third
-session's runs (``c3_*``) train on CIFAR-10 only (``--cifar`` holding train images 0-12999).
+session's runs (``c3_*``) train on CIFAR-10 only (``--cifar`` holding train images 0-12999,
+then 13000-25999 for the ``_cont`` runs, whose ``init`` file is copied into ``--out`` first).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ RUNS = {
     "c3_w96l2k6": dict(data="cifar", horizon=3, width=96, layers=2, mixture=6, lr=2e-3),
     "c3_w128l2k6": dict(data="cifar", horizon=3, width=128, layers=2, mixture=6, lr=1.5e-3),
     "c3_w128l3k8": dict(data="cifar", horizon=3, width=128, layers=3, mixture=8, lr=1e-3),
+    # ... continued on CIFAR-10 train images 13000-25999
+    "c3_w96l2k6_cont": dict(data="cifar", horizon=3, width=96, layers=2, mixture=6, lr=1e-3, init="c3_w96l2k6.pt"),
+    "c3_w128l2k6_cont": dict(data="cifar", horizon=3, width=128, layers=2, mixture=6, lr=8e-4,
+                             init="c3_w128l2k6.pt"),
+    "c3_w64l2k5_v1_cont": dict(data="cifar", horizon=3, width=64, layers=2, mixture=5, lr=5e-4,
+                               init="c3_w64l2k5_v1.pt"),
 }
 
 
