@@ -93,8 +93,12 @@ def _builtin(name: str) -> LoadedModel:
 
 
 def pretrained_dir() -> Path:
-    """Where the shipped models are."""
-    return Path(str(resources.files("flowzip.pretrained")))
+    """Where the shipped models are: the installed ``flowzip.pretrained``, or, run from a source
+    checkout that was not installed (``PYTHONPATH=repo``), the checkout's ``pretrained/``."""
+    try:
+        return Path(str(resources.files("flowzip.pretrained")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "pretrained"
 
 
 def user_dir() -> Path:

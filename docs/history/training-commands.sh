@@ -166,3 +166,14 @@ PYTHONPATH=. python scripts/gpu/train_local.py --photos PHOTOS --out runs/local 
 # local-rgb-v1: CPU fine-tuning, 11000 steps in three resumed parts (steps 0-5000, 5000-8000, 8000-11000)
 python scripts/train/local_cifar_cpu.py --init runs/local/c_h3w64l2k5.pt --out runs/local-rgb --steps 11000
 python scripts/train/local_cifar_cpu.py --init runs/local/c_h3w64l2k5.pt --out runs/local-rgb --steps 11000 --resume
+#   session 3 (2026-12-04, 270 s a run, five runs side by side; CIFAR-10 train images 0-12999, what
+#     fitted the device tool's 64 MiB beside the repository, as CIFAR13K.npy.xz); a second call, to
+#     continue the runs on images 13000-25999, was refused (no machine lent any more)
+PYTHONPATH=. python scripts/gpu/train_local.py --cifar CIFAR13K.npy.xz --out runs/gpu3 --budget 270 \
+    --runs c3_w64l2k5_v1,c3_w64l2k5,c3_w96l2k6,c3_w128l2k6,c3_w128l3k8
+python scripts/measure/local_prior_curves.py runs/gpu3/c3_*.pt --last
+# local-rgb-v2: c3_w96l2k6 fine-tuned on one CPU thread on train images 0-47999 (a first try at
+#   --lr 3e-4 --batch 32 made held-out worse, 3.6096 -> 3.6239 in 1000 steps, and was stopped)
+python scripts/train/local_cifar_cpu.py --init runs/gpu3/c3_w96l2k6.pt --out runs/local-rgb-v2/w96 --steps 2500 \
+    --batch 64 --lr 1e-4 --eval-every 500
+python scripts/train/export_local.py runs/local-rgb-v2/w96.pt local-rgb-v2 --card CARD.json

@@ -5,7 +5,8 @@
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000 --resume
 
 ``--init``: a run of ``scripts/gpu/train_local.py`` (its last snapshot) or a checkpoint of this
-script; input columns the model does not have (a run with activity inputs) are dropped. Data:
+script, whose network (width, layers, mixture) it continues; input columns the model does not have
+(a run with activity inputs) are dropped. Data:
 train images 0 to 47999 in batches of 32 with random horizontal flips; images 48000 to 49999 are
 held out and measured every ``--eval-every`` steps (OUT.jsonl: step, training loss, held-out bpd,
 seconds). Adam, 200 warm-up steps, cosine decay to 5 % of ``--lr``. OUT.pt holds the weights,
@@ -47,9 +48,9 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
-    config = LocalPriorConfig(3, 3, 64, 2, 5)
-    model = LocalPrior(config)
     src = torch.load(a.init, map_location="cpu")
+    config = LocalPriorConfig(**src["config"]) if "config" in src else LocalPriorConfig(3, 3, 64, 2, 5)
+    model = LocalPrior(config)
     state = dict(src["snaps"][-1]["state"] if "snaps" in src else src["state"])
     state["first.weight"] = state["first.weight"][:, : model.first.in_features].clone()
     model.load_state_dict(state)
