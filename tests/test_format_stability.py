@@ -114,6 +114,7 @@ WRITTEN_BY_0_3 = {
     "rgba-local.fz": ("ccb1200005711942", ["rgba.png"], ["--model", "local-photo-v1"]),
     "thumb-local.fz": ("fa0bc1e5bfb21e49", ["thumb.png"], ["--model", "local-rgb-v1"]),
     "archive-local.fz": ("d5cb08c74637ece3", CIFAR, ["--model", "local-rgb-v1"]),
+    "archive-local-v2.fz": ("1a9d63ef73fb4c05", CIFAR, ["--model", "local-rgb-v2"]),
 }
 
 
