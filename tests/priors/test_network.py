@@ -49,3 +49,26 @@ def test_the_description_fits_the_float_model():
     model = LocalPrior(config)
     assert model.first.in_features == (config.channels + 1) * len(window(config.horizon))
     assert model.out.out_features == OUTPUTS.count(config) == 50
+
+
+def test_requantize_kernels_against_integers():
+    """The fused layer kernels floor, shift and clamp as Python's integers do, at both bounds."""
+    from flowzip.priors.network import add_residual, requantize
+
+    rng = np.random.default_rng(1)
+    lim = 2**22
+    z = rng.integers(-(2**40), 2**40, (7, 5)).astype(np.float64)
+    z[0, 0], z[1, 1], z[2, 2] = 2.0**45, -(2.0**45), -1.0  # past both bounds; floor of -1/2**bits
+    bias = rng.integers(-(2**30), 2**30, 5).astype(np.float64)
+    bits = rng.integers(0, 20, 5)
+    h = rng.integers(0, lim + 1, (7, 5)).astype(np.float64)
+
+    def layer(low):
+        return [[min(max((int(v) + int(b)) >> int(k), low), lim) for v, b, k in zip(row, bias, bits)] for row in z]
+
+    got = z.copy()
+    requantize(got, bias, 2.0 ** -bits.astype(np.float64), -float(lim), float(lim))
+    assert np.array_equal(got, np.array(layer(-lim), np.float64))
+    want = [[min(int(a) + b, lim) for a, b in zip(r, s)] for r, s in zip(h, layer(0))]
+    add_residual(h, z, bias, 2.0 ** -bits.astype(np.float64), float(lim))
+    assert np.array_equal(h, np.array(want, np.float64))
