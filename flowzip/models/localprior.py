@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from ..architecture.localprior import (COEF_LIMIT, INPUT_UNIT, LOG_SCALE_RANGE, MEAN_UNIT, OUTPUTS, LocalPriorConfig,
                                        couplings, num_inputs, window)
 
-__all__ = ["LocalPrior", "LocalPriorConfig"]
+__all__ = ["LocalPrior", "LocalPriorConfig", "load_run"]
 
 
 def causal_inputs(x: torch.Tensor, horizon: int) -> torch.Tensor:
@@ -88,3 +88,19 @@ class LocalPrior(nn.Module):
         return torch.logsumexp(total, -1).flatten(1).sum(1)
 
     forward = log_prob
+
+
+def load_run(path) -> LocalPrior:
+    """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot) or a
+    checkpoint of ``scripts/train/local_cifar_cpu.py``. Runs without a config, or with the first
+    session's key names, get ``local-rgb-v1``'s network; input columns the network does not have
+    (that session's activity inputs) are dropped."""
+    src = torch.load(path, map_location="cpu", weights_only=False)
+    c = src.get("config", {})
+    config = LocalPriorConfig(c.get("channels", 3), c.get("horizon", c.get("h", 3)), c.get("width", 64),
+                              c.get("layers", 2), c.get("mixture", c.get("mix", 5)))
+    model = LocalPrior(config)
+    state = dict(src["snaps"][-1]["state"] if "snaps" in src else src["state"])
+    state["first.weight"] = state["first.weight"][:, : model.first.in_features].clone()
+    model.load_state_dict(state)
+    return model

@@ -106,14 +106,14 @@ class LocalCodec:
         them in order), the network run on bands of ``BAND`` pixels; returns their bits."""
         channels = tiles.shape[1]
         state, words, n_words = stack.kernel_state(len(ys) * channels)
-        scratch, total = self._scratch(), 0.0
+        scratch, total, tables_ = self._scratch(), 0.0, self._tables()
         values, outside = self._buffers(min(BAND, len(ys)))
         for a in range(((len(ys) - 1) // BAND) * BAND, -1, -BAND):  # the last band first
             b = min(a + BAND, len(ys))
             kernels.gather_values(tiles, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
             o = self.net(values[: b - a], outside[: b - a])
             total += kernels.encode_pixels(state, words, n_words, tiles, bs[a:b], ys[a:b], xs[a:b], o,
-                                           self.mixture, *self._tables(), self.limits, scratch["w"], scratch["means"],
+                                           self.mixture, *tables_, self.limits, scratch["w"], scratch["means"],
                                            scratch["inv"], scratch["vals"], np.zeros(channels, np.int64),
                                            np.zeros(channels, np.int64))
         return total
@@ -124,13 +124,13 @@ class LocalCodec:
         out = np.zeros((batch, channels, height, width), np.uint8)
         bs, ys, xs, starts = wavefronts(batch, height, width, self.config.horizon)
         state, words, n_words = coder.kernel_state(0)
-        scratch = self._scratch()
+        scratch, tables_ = self._scratch(), self._tables()
         scale = np.zeros(self.mixture)
         values, outside = self._buffers(int(np.diff(starts).max()))
         for a, b in zip(starts[:-1], starts[1:]):
             kernels.gather_values(out, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
             o = self.net(values[: b - a], outside[: b - a])
             kernels.decode_pixels(state, words, n_words, out, bs[a:b], ys[a:b], xs[a:b], o, self.mixture,
-                                  *self._tables(), self.limits, scratch["w"], scratch["means"], scratch["inv"],
+                                  *tables_, self.limits, scratch["w"], scratch["means"], scratch["inv"],
                                   scratch["vals"], scale)
         return out

@@ -26,7 +26,7 @@ def main() -> None:
 
     from flowzip import zoo
     from flowzip.entropy.rans import RansStack
-    from flowzip.models.localprior import LocalPrior, LocalPriorConfig
+    from flowzip.models.localprior import load_run
     from flowzip.priors.codec import LocalCodec
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -36,14 +36,8 @@ def main() -> None:
     torch.set_num_threads(1)
     images = [np.ascontiguousarray(im.transpose(2, 0, 1))[None] for im in held_out_photos(args.count)]
     for path in args.runs:
-        run = torch.load(path, map_location="cpu", weights_only=False)
-        c = run["config"]
-        config = LocalPriorConfig(3, c.get("horizon", c.get("h")), c["width"], c["layers"], c.get("mixture", c.get("mix")))
-        model = LocalPrior(config)
-        state = dict(run["snaps"][-1]["state"] if "snaps" in run else run["state"])
-        state["first.weight"] = state["first.weight"][:, : model.first.in_features]  # runs with activity inputs
-        model.load_state_dict(state)
-        codec = LocalCodec(zoo.from_torch(model, "local", config.to_dict(), Path(path).stem))
+        model = load_run(path)
+        codec = LocalCodec(zoo.from_torch(model, "local", model.config.to_dict(), Path(path).stem))
         bits = subpixels = encode = decode = 0.0
         with threadpool_limits(1):
             codec.push(RansStack(), images[0])  # the kernels compiled or loaded

@@ -19,10 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    import torch
-
     from flowzip import zoo
-    from flowzip.models.localprior import LocalPrior, LocalPriorConfig
+    from flowzip.models.localprior import load_run
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
@@ -30,13 +28,9 @@ def main() -> None:
     ap.add_argument("--card", required=True)
     ap.add_argument("--out", default=str(ROOT / "pretrained"))
     a = ap.parse_args()
-    src = torch.load(a.run, map_location="cpu")
-    state = src["snaps"][-1]["state"] if "snaps" in src else src["state"]
-    config = LocalPriorConfig(**src["config"])
-    model = LocalPrior(config)
-    model.load_state_dict(state)
+    model = load_run(a.run)
     card = json.loads(Path(a.card).read_text())
-    print(zoo.export(model, "local", config.to_dict(), a.name, out_dir=a.out, card=card))
+    print(zoo.export(model, "local", model.config.to_dict(), a.name, out_dir=a.out, card=card))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ DATA = ROOT.parent / "shared" / "data" / "cifar10" / "train.npy.xz"
 def main() -> None:
     import torch
 
-    from flowzip.models.localprior import LocalPrior, LocalPriorConfig
+    from flowzip.models.localprior import load_run
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--init", required=True)
@@ -48,12 +48,8 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(1)
     rng = np.random.default_rng(1)
-    src = torch.load(a.init, map_location="cpu")
-    config = LocalPriorConfig(**src["config"]) if "config" in src else LocalPriorConfig(3, 3, 64, 2, 5)
-    model = LocalPrior(config)
-    state = dict(src["snaps"][-1]["state"] if "snaps" in src else src["state"])
-    state["first.weight"] = state["first.weight"][:, : model.first.in_features].clone()
-    model.load_state_dict(state)
+    model = load_run(a.init)
+    config = model.config
     arr = np.load(io.BytesIO(lzma.open(DATA).read()))
     images = arr[:48000]
     held = torch.from_numpy(np.ascontiguousarray(arr[48000:].transpose(0, 3, 1, 2)))
