@@ -16,6 +16,7 @@ from .classical.planes import PlanesCodec
 from .flows.glow import GlowCodec
 from .flows.idf import IDFCodec
 from .priors.codec import LocalCodec
+from .priors.guided import GuidedCodec
 from .errors import FormatError, ModelError
 
 
@@ -63,6 +64,8 @@ FAMILIES = [
     Family("classical", 3, "context modelling, palette or deflate per tile, no model", None, None, PlanesCodec),
     Family("local", 4, "learned local-context prior, direct ANS", "flowzip.models.localprior:LocalPrior",
            "flowzip.models.localprior:LocalPriorConfig", LocalCodec),
+    Family("guided", 5, "classical context modelling guided by a learned local prior", "flowzip.models.localprior:LocalPrior",
+           "flowzip.models.localprior:LocalPriorConfig", GuidedCodec),
 ]
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_ID = {f.id: f for f in FAMILIES}

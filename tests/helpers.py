@@ -123,6 +123,12 @@ def tiny_prior(channels: int = 3, seed: int = 0, **overrides) -> tuple[LocalPrio
     return model.eval(), zoo.from_torch(model, "local", config.to_dict(), f"tiny-local-{channels}")
 
 
+def tiny_guided(seed: int = 0) -> zoo.LoadedModel:
+    """``tiny_prior``'s network guiding the classical coder (family ``guided``)."""
+    model, _ = tiny_prior(3, seed)
+    return zoo.from_torch(model, "guided", model.config.to_dict(), "tiny-guided")
+
+
 def smooth_image(channels: int, height: int, width: int, seed: int = 0) -> np.ndarray:
     """A smooth uint8 picture with noise, channels offset from each other."""
     rng = np.random.default_rng(seed)

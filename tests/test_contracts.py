@@ -19,7 +19,7 @@ from flowzip.models.layers import AdditiveCoupling
 from flowzip.pipelines.codecs import codec_for
 
 from checks import check_bijection, check_pipeline, check_stack, check_tile_codec
-from helpers import GLOW_CONFIG, random_glow, random_model, set_policy, tiny_config, tiny_prior
+from helpers import GLOW_CONFIG, random_glow, random_model, set_policy, tiny_config, tiny_guided, tiny_prior
 
 STACKS = [AnsStack, RansStack]
 TINY_MODELS = {  # family name -> a tiny loaded model of that family
@@ -27,6 +27,7 @@ TINY_MODELS = {  # family name -> a tiny loaded model of that family
     "glow": lambda: zoo.from_torch(random_glow(), "glow", GLOW_CONFIG),
     "classical": lambda: zoo.load_model(zoo.CLASSICAL),
     "local": lambda: tiny_prior()[1],
+    "guided": tiny_guided,
 }
 
 

@@ -97,22 +97,33 @@ class PlanesCodec:
         total = 0
         for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
             method, data = best_encoding(np.ascontiguousarray(tiles[i]), bits, known[i] if known else None)
-            coder.push_uniform(np.frombuffer(data, np.uint8).astype(np.int64), np.full(len(data), 256))
-            coder.push_uniform(np.array([len(data) >> 16, len(data) & 0xFFFF, method]), _HEAD_SIZES)
-            total += 8 * len(data) + 36
+            push_block(coder, method, data)
+            total += 8 * len(data) + BLOCK_HEAD_BITS
         return float(total) if estimate else None
 
     def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
         out = np.empty((batch, channels, height, width), np.uint8 if bits <= 8 else np.uint16)
         limit = 4 * channels * height * width * _sample_bytes(bits) + 4096  # no coding is that much larger
         for i in range(batch):
-            high, low, method = coder.pop_uniform(_HEAD_SIZES)
-            size = int(high) << 16 | int(low)
-            if size > limit:
-                raise FormatError("corrupt file: a classically coded tile is too long")
-            data = coder.pop_uniform(np.full(size, 256)).astype(np.uint8).tobytes()
-            out[i] = decode_method(int(method), data, channels, height, width, bits)
+            method, data = pop_block(coder, limit)
+            out[i] = decode_method(method, data, channels, height, width, bits)
         return out
 
 
 _HEAD_SIZES = np.array([2**16, 2**16, 4])
+BLOCK_HEAD_BITS = 36  # a block's byte count (32 bits) and method (4 bits) on the stack
+
+
+def push_block(coder, method: int, data: bytes) -> None:
+    """Push a block of bytes onto an ANS stack (8 raw bits each), then its size and method."""
+    coder.push_uniform(np.frombuffer(data, np.uint8).astype(np.int64), np.full(len(data), 256))
+    coder.push_uniform(np.array([len(data) >> 16, len(data) & 0xFFFF, method]), _HEAD_SIZES)
+
+
+def pop_block(coder, limit: int) -> tuple[int, bytes]:
+    """(method, bytes) of the block ``push_block`` pushed; FormatError past ``limit`` bytes."""
+    high, low, method = coder.pop_uniform(_HEAD_SIZES)
+    size = int(high) << 16 | int(low)
+    if size > limit:
+        raise FormatError("corrupt file: a coded tile is too long")
+    return int(method), coder.pop_uniform(np.full(size, 256)).astype(np.uint8).tobytes()

@@ -69,6 +69,12 @@ def energy_classes(bits):
 
 
 @kernel
+def slope_limit(bits):
+    """Energy at which a slope's running regression is halved, scaled to the plane's depth."""
+    return SLOPE_LIMIT << max(2 * (bits - 8), 0)
+
+
+@kernel
 def residual_block(bits):
     """Bit models per coding context: first class decision, classes up, classes down, bit below
     the leading one per class, signs."""
@@ -178,145 +184,169 @@ def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bi
     bias = np.zeros((BIAS_CONTEXTS, 2), np.int64)
     slope = np.zeros((SLOPE_CONTEXTS, 2), np.int64)
     return _code_plane(coder, buf, img, te, c, ref, bits, _starting_models(bits).copy(), rows, bias, slope,
-                       decoding)
+                       np.zeros(2, np.int64), decoding)
 
 
 @kernel
-def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, decoding):
+def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, switch, decoding):
     """``code_plane``'s loop; ``models``, ``rows`` (N_PREDICTORS, 2, W), ``bias``
-    (BIAS_CONTEXTS, 2) and ``slope`` (SLOPE_CONTEXTS, 2) are its adaptive state."""
+    (BIAS_CONTEXTS, 2), ``slope`` (SLOPE_CONTEXTS, 2) and ``switch`` (2) are its adaptive state."""
+    for y in range(img.shape[1]):
+        cur = y & 1
+        for x in range(img.shape[2]):
+            coder = code_sample(coder, buf, img, te, c, ref, bits, models, 0, rows, cur, cur ^ 1, bias, slope, switch,
+                                y, x, 0, 0, 0, decoding)
+    return coder
+
+
+@inline_kernel
+def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur, prv, bias, slope, switch, y, x,
+                guide8, guide_weight, guide_energy, decoding):
+    """Predict and code (decoding: read) sample ``img[c, y, x]``, every neighbour it looks at
+    (N, W, NW, NE, NN, WW, and plane 0 and ``ref`` at the same pixel) coded before it; returns the
+    coder. Its adaptive state: ``models`` (bit models from ``models_at`` on), ``rows`` (N_PREDICTORS
+    or more, rows, W: each sub-predictor's error, row ``cur`` this one's, ``prv`` the one above),
+    ``bias``, ``slope`` and ``switch`` (the blend's and the colour line's running errors).
+
+    ``guide_weight`` > 0 adds a sixth sub-predictor, ``guide8`` (1/8ths; its errors in
+    ``rows[5]``), of that base weight, lets the prediction leave the neighbours' range, and
+    averages the context's error energy with ``guide_energy`` (the guide's expected error energy
+    in the same units): the local prior's guidance (``priors.guided``)."""
     height, width = img.shape[1], img.shape[2]
     maxv = (1 << bits) - 1
     half = 1 << (bits - 1)
     top8 = maxv << FRACTION
-    energy_cap = energy_classes(bits) - 1
-    gradient_shift = max(bits - 8, 0)
-    slope_limit = SLOPE_LIMIT << max(2 * (bits - 8), 0)
+    guided = guide_weight > 0
+    # Neighbours: the first row sees only W, the first column takes N for W.
+    if y > 0:
+        vn = img[c, y - 1, x]
+        vw = img[c, y, x - 1] if x > 0 else vn
+        vnw = img[c, y - 1, x - 1] if x > 0 else vn
+        vne = img[c, y - 1, x + 1] if x + 1 < width else vn
+        vnn = img[c, y - 2, x] if y > 1 else vn
+    else:
+        vw = img[c, y, x - 1] if x > 0 else half
+        vn = vnw = vne = vnn = vw
+    vww = img[c, y, x - 2] if x > 1 else vw
+    xw = max(x - 1, 0)
+    xww = max(x - 2, 0)
+    xne = min(x + 1, width - 1)
+    ten = te[c, y - 1, x] if y > 0 else 0
+    tew = te[c, y, xw] if x > 0 else ten
+    tenw = te[c, y - 1, xw] if (y > 0 and x > 0) else ten
+    tene = te[c, y - 1, xne] if y > 0 else 0
+    teww = te[c, y, xww] if x > 1 else tew
+    n8 = vn << FRACTION
+    w8 = vw << FRACTION
+    nw8 = vnw << FRACTION
+    ne8 = vne << FRACTION
+    p0 = w8 + ne8 - n8
+    p1 = n8 - (((tew + ten + tene) * CORRECT_N) >> 5)
+    p2 = w8 - (((tew + ten + tenw) * CORRECT_W) >> 5)
+    p3 = n8 - (((tenw + ten + tene) * CORRECT_NNE) >> 5)
+    p4 = n8 + w8 - nw8
+    # Weights: inverse of each sub-predictor's error at W, WW, NW, N, NE.
+    e0 = e1 = e2 = e3 = e4 = e5 = 1
+    if y > 0:
+        e0 += rows[0, prv, x] + rows[0, prv, xne] + rows[0, prv, xw]
+        e1 += rows[1, prv, x] + rows[1, prv, xne] + rows[1, prv, xw]
+        e2 += rows[2, prv, x] + rows[2, prv, xne] + rows[2, prv, xw]
+        e3 += rows[3, prv, x] + rows[3, prv, xne] + rows[3, prv, xw]
+        e4 += rows[4, prv, x] + rows[4, prv, xne] + rows[4, prv, xw]
+        if guided:
+            e5 += rows[5, prv, x] + rows[5, prv, xne] + rows[5, prv, xw]
+    if x > 0:
+        e0 += rows[0, cur, xw] + rows[0, cur, xww]
+        e1 += rows[1, cur, xw] + rows[1, cur, xww]
+        e2 += rows[2, cur, xw] + rows[2, cur, xww]
+        e3 += rows[3, cur, xw] + rows[3, cur, xww]
+        e4 += rows[4, cur, xw] + rows[4, cur, xww]
+        if guided:
+            e5 += rows[5, cur, xw] + rows[5, cur, xww]
     w0, w1, w2, w3, w4 = BASE_WEIGHTS
-    block = residual_block(bits)
-    blend_err = line_err = 0
-    for y in range(height):
-        cur = y & 1
-        prv = cur ^ 1
-        for x in range(width):
-            # Neighbours: the first row sees only W, the first column takes N for W.
-            if y > 0:
-                vn = img[c, y - 1, x]
-                vw = img[c, y, x - 1] if x > 0 else vn
-                vnw = img[c, y - 1, x - 1] if x > 0 else vn
-                vne = img[c, y - 1, x + 1] if x + 1 < width else vn
-                vnn = img[c, y - 2, x] if y > 1 else vn
-            else:
-                vw = img[c, y, x - 1] if x > 0 else half
-                vn = vnw = vne = vnn = vw
-            vww = img[c, y, x - 2] if x > 1 else vw
-            xw = max(x - 1, 0)
-            xww = max(x - 2, 0)
-            xne = min(x + 1, width - 1)
-            ten = te[c, y - 1, x] if y > 0 else 0
-            tew = te[c, y, xw] if x > 0 else ten
-            tenw = te[c, y - 1, xw] if (y > 0 and x > 0) else ten
-            tene = te[c, y - 1, xne] if y > 0 else 0
-            teww = te[c, y, xww] if x > 1 else tew
-            n8 = vn << FRACTION
-            w8 = vw << FRACTION
-            nw8 = vnw << FRACTION
-            ne8 = vne << FRACTION
-            p0 = w8 + ne8 - n8
-            p1 = n8 - (((tew + ten + tene) * CORRECT_N) >> 5)
-            p2 = w8 - (((tew + ten + tenw) * CORRECT_W) >> 5)
-            p3 = n8 - (((tenw + ten + tene) * CORRECT_NNE) >> 5)
-            p4 = n8 + w8 - nw8
-            # Weights: inverse of each sub-predictor's error at W, WW, NW, N, NE.
-            e0 = e1 = e2 = e3 = e4 = 1
-            if y > 0:
-                e0 += rows[0, prv, x] + rows[0, prv, xne] + rows[0, prv, xw]
-                e1 += rows[1, prv, x] + rows[1, prv, xne] + rows[1, prv, xw]
-                e2 += rows[2, prv, x] + rows[2, prv, xne] + rows[2, prv, xw]
-                e3 += rows[3, prv, x] + rows[3, prv, xne] + rows[3, prv, xw]
-                e4 += rows[4, prv, x] + rows[4, prv, xne] + rows[4, prv, xw]
-            if x > 0:
-                e0 += rows[0, cur, xw] + rows[0, cur, xww]
-                e1 += rows[1, cur, xw] + rows[1, cur, xww]
-                e2 += rows[2, cur, xw] + rows[2, cur, xww]
-                e3 += rows[3, cur, xw] + rows[3, cur, xww]
-                e4 += rows[4, cur, xw] + rows[4, cur, xww]
-            u0 = (w0 << 24) // e0
-            u1 = (w1 << 24) // e1
-            u2 = (w2 << 24) // e2
-            u3 = (w3 << 24) // e3
-            u4 = (w4 << 24) // e4
-            total = u0 + u1 + u2 + u3 + u4
-            blend8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + (total >> 1)) // total
-            # Colour line: where plane 0 lies between W and N, this plane lies as far along (where
-            # plane 0 has W = N, the plane's N + W - NW).
-            line8 = blend8
-            if ref >= 0 and y > 0 and x > 0:
-                line8 = p4
-                line = img[0, y - 1, x] - img[0, y, x - 1]
-                if line != 0:
-                    line8 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
-            pred8 = line8 if line_err < blend_err else blend8
-            pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
-            energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
-            bias_level = min(log_class(energy) >> 2, 3)
-            # Another plane's error at this pixel, times a learnt slope.
-            spatial8 = pred8
-            slope_ctx = 0
-            tref = 0
-            if ref >= 0:
-                tref = te[ref, y, x]
-                slope_ctx = min(log_class((abs(ten) + abs(tew) + abs(tenw) + abs(tene) + 4) >> FRACTION),
-                                SLOPE_CONTEXTS - 1)
-                k = (slope[slope_ctx, 0] << 8) // (slope[slope_ctx, 1] + SLOPE_PRIOR)
-                k = min(max(k, -SLOPE_MAX), SLOPE_MAX)
-                pred8 = spatial8 - ((k * tref) >> 8)
-                energy += (abs(tref) + 8) >> 4
-            # Bias cancellation in the context of which neighbours lie above the prediction.
-            texture = ((1 if n8 > pred8 else 0) | (2 if w8 > pred8 else 0) | (4 if nw8 > pred8 else 0)
-                       | (8 if ne8 > pred8 else 0) | (16 if (vnn << FRACTION) > pred8 else 0)
-                       | (32 if (vww << FRACTION) > pred8 else 0))
-            bias_ctx = texture * 4 + bias_level
-            count = bias[bias_ctx, 1]
-            unbiased8 = pred8
-            if count > 0:
-                pred8 -= (bias[bias_ctx, 0] + (count >> 1)) // count
-            pred8 = min(max(pred8, 0), top8)
-            pred = (pred8 + (1 << (FRACTION - 1))) >> FRACTION
-            gradient = (abs(vn - vnw) + abs(vw - vnw) + abs(vne - vn)) >> gradient_shift
-            energy_class = min(log_class(energy), energy_cap)
-            ctx = energy_class * GRADIENT_CLASSES + min(log_class(gradient), GRADIENT_CLASSES - 1)
-            start = min(max((energy_class >> 1) - 1, 0), bits)
-            sign_ctx = (pred8 - (pred << FRACTION) + 4) * 2 + (1 if tew > 0 else 0)
-            e = 0
-            if not decoding:
-                e = img[c, y, x] - pred
-                if e >= half:
-                    e -= 1 << bits
-                elif e < -half:
-                    e += 1 << bits
-            e, coder = code_residual(coder, buf, models, ctx * block, start, e, bits, sign_ctx, decoding)
-            v = (pred + e) & maxv
-            img[c, y, x] = v
-            v8 = v << FRACTION
-            te[c, y, x] = pred8 - v8
-            rows[0, cur, x] = abs(p0 - v8)
-            rows[1, cur, x] = abs(p1 - v8)
-            rows[2, cur, x] = abs(p2 - v8)
-            rows[3, cur, x] = abs(p3 - v8)
-            rows[4, cur, x] = abs(p4 - v8)
-            blend_err += abs(blend8 - v8) - (blend_err >> SWITCH_SHIFT)
-            line_err += abs(line8 - v8) - (line_err >> SWITCH_SHIFT)
-            limit = (2 << FRACTION) + energy
-            bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
-            bias[bias_ctx, 1] = count + 1
-            if count + 1 >= BIAS_LIMIT:
-                bias[bias_ctx, 0] = bias[bias_ctx, 0] // 2
-                bias[bias_ctx, 1] = (count + 1) >> 1
-            if ref >= 0:
-                slope[slope_ctx, 0] += (spatial8 - v8) * tref
-                slope[slope_ctx, 1] += tref * tref
-                if slope[slope_ctx, 1] > slope_limit:
-                    slope[slope_ctx, 0] >>= 1
-                    slope[slope_ctx, 1] >>= 1
+    u0 = (w0 << 24) // e0
+    u1 = (w1 << 24) // e1
+    u2 = (w2 << 24) // e2
+    u3 = (w3 << 24) // e3
+    u4 = (w4 << 24) // e4
+    u5 = (np.int64(guide_weight) << 24) // e5 if guided else 0
+    total = u0 + u1 + u2 + u3 + u4 + u5
+    blend8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + u5 * guide8 + (total >> 1)) // total
+    # Colour line: where plane 0 lies between W and N, this plane lies as far along (where
+    # plane 0 has W = N, the plane's N + W - NW).
+    line8 = blend8
+    if ref >= 0 and y > 0 and x > 0:
+        line8 = p4
+        line = img[0, y - 1, x] - img[0, y, x - 1]
+        if line != 0:
+            line8 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
+    pred8 = line8 if switch[1] < switch[0] else blend8
+    if not guided:
+        pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
+    energy = (abs(ten) + abs(tew) + abs(tenw) + abs(tene) + abs(teww) + 4) >> FRACTION
+    if guided:
+        energy = (energy + guide_energy) >> 1
+    bias_level = min(log_class(energy) >> 2, 3)
+    # Another plane's error at this pixel, times a learnt slope.
+    spatial8 = pred8
+    slope_ctx = 0
+    tref = 0
+    if ref >= 0:
+        tref = te[ref, y, x]
+        slope_ctx = min(log_class((abs(ten) + abs(tew) + abs(tenw) + abs(tene) + 4) >> FRACTION),
+                        SLOPE_CONTEXTS - 1)
+        k = (slope[slope_ctx, 0] << 8) // (slope[slope_ctx, 1] + SLOPE_PRIOR)
+        k = min(max(k, -SLOPE_MAX), SLOPE_MAX)
+        pred8 = spatial8 - ((k * tref) >> 8)
+        energy += (abs(tref) + 8) >> 4
+    # Bias cancellation in the context of which neighbours lie above the prediction.
+    texture = ((1 if n8 > pred8 else 0) | (2 if w8 > pred8 else 0) | (4 if nw8 > pred8 else 0)
+               | (8 if ne8 > pred8 else 0) | (16 if (vnn << FRACTION) > pred8 else 0)
+               | (32 if (vww << FRACTION) > pred8 else 0))
+    bias_ctx = texture * 4 + bias_level
+    count = bias[bias_ctx, 1]
+    unbiased8 = pred8
+    if count > 0:
+        pred8 -= (bias[bias_ctx, 0] + (count >> 1)) // count
+    pred8 = min(max(pred8, 0), top8)
+    pred = (pred8 + (1 << (FRACTION - 1))) >> FRACTION
+    gradient = (abs(vn - vnw) + abs(vw - vnw) + abs(vne - vn)) >> max(bits - 8, 0)
+    energy_class = min(log_class(energy), energy_classes(bits) - 1)
+    ctx = energy_class * GRADIENT_CLASSES + min(log_class(gradient), GRADIENT_CLASSES - 1)
+    start = min(max((energy_class >> 1) - 1, 0), bits)
+    sign_ctx = (pred8 - (pred << FRACTION) + 4) * 2 + (1 if tew > 0 else 0)
+    e = 0
+    if not decoding:
+        e = img[c, y, x] - pred
+        if e >= half:
+            e -= 1 << bits
+        elif e < -half:
+            e += 1 << bits
+    e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
+                             decoding)
+    v = (pred + e) & maxv
+    img[c, y, x] = v
+    v8 = v << FRACTION
+    te[c, y, x] = pred8 - v8
+    rows[0, cur, x] = abs(p0 - v8)
+    rows[1, cur, x] = abs(p1 - v8)
+    rows[2, cur, x] = abs(p2 - v8)
+    rows[3, cur, x] = abs(p3 - v8)
+    rows[4, cur, x] = abs(p4 - v8)
+    if guided:
+        rows[5, cur, x] = abs(guide8 - v8)
+    switch[0] += abs(blend8 - v8) - (switch[0] >> SWITCH_SHIFT)
+    switch[1] += abs(line8 - v8) - (switch[1] >> SWITCH_SHIFT)
+    limit = (2 << FRACTION) + energy
+    bias[bias_ctx, 0] += min(max(unbiased8 - v8, -limit), limit)
+    bias[bias_ctx, 1] = count + 1
+    if count + 1 >= BIAS_LIMIT:
+        bias[bias_ctx, 0] = bias[bias_ctx, 0] // 2
+        bias[bias_ctx, 1] = (count + 1) >> 1
+    if ref >= 0:
+        slope[slope_ctx, 0] += (spatial8 - v8) * tref
+        slope[slope_ctx, 1] += tref * tref
+        if slope[slope_ctx, 1] > slope_limit(bits):
+            slope[slope_ctx, 0] >>= 1
+            slope[slope_ctx, 1] >>= 1
     return coder

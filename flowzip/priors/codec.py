@@ -39,8 +39,9 @@ def wavefronts(batch: int, height: int, width: int, horizon: int) -> tuple[np.nd
     return b[order], y[order], x[order], starts
 
 
-class LocalCodec:
-    """Encodes and decodes batches of equally sized (C, H, W) uint8 tiles with a local prior."""
+class PriorNetworkCodec:
+    """What the codecs that run a local prior's network share: the exact network, its tables and
+    scratch, and the tiles they take (8-bit, on flowzip's rANS coder)."""
 
     bits_back = False  # only pushes: it can start a stack
     multiple = 1  # any tile size
@@ -79,6 +80,11 @@ class LocalCodec:
         if bits != 8 or channels != self.config.channels:
             raise FormatError(f"the local prior codes 8-bit {self.config.channels}-channel tiles, "
                               f"not {bits}-bit {channels}-channel ones")
+
+
+
+class LocalCodec(PriorNetworkCodec):
+    """Encodes and decodes batches of equally sized (C, H, W) uint8 tiles with a local prior."""
 
     def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
         """Push a (B, C, H, W) uint8 batch onto a shared stack as one unit; returns its information

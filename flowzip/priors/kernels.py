@@ -108,16 +108,31 @@ def _channel(o, c, mix, channels, ref, vals, means, inv, inv_scales, nscales, ls
     """Means (grid units) and inverse scales of channel c's components, given the values of the
     channels before it (``vals``) and their means (``means[j]``)."""
     for k in range(mix):
-        mu = ref * GRID + np.int64(o[mix * (1 + c) + k]) * 64
+        mu = base_mean(o, c, mix, k, ref)
         if c > 0:
-            first = coef_base + c * (c - 1) // 2  # the couplings of channel c with channels 0 .. c-1
             for j in range(c):
-                coef = min(max(np.int64(o[mix * (first + j) + k]), -coef_lim), coef_lim)
-                mu += (coef * (vals[j] * GRID - means[j, k])) >> 12
+                mu += (coupling(o, c, j, mix, k, coef_lim, coef_base) * (vals[j] * GRID - means[j, k])) >> 12
         means[c, k] = mu
-        ls = min(max(np.int64(o[mix * (1 + channels + c) + k]), ls_lo), ls_hi)
-        j_ = min(max((ls - table_min) >> 7, 0), nscales - 1)  # 4096 / 32: the tables' 1/32 grid
-        inv[k] = inv_scales[j_]
+        inv[k] = inverse_scale(o, c, mix, k, channels, inv_scales, nscales, ls_lo, ls_hi, table_min)
+
+
+@inline_kernel
+def base_mean(o, c, mix, k, ref):
+    """Channel c's mean in component k before its couplings (grid units)."""
+    return ref * GRID + np.int64(o[mix * (1 + c) + k]) * 64
+
+
+@inline_kernel
+def coupling(o, c, j, mix, k, coef_lim, coef_base):
+    """Component k's coefficient (grid units) of channel c on the earlier channel j."""
+    return min(max(np.int64(o[mix * (coef_base + c * (c - 1) // 2 + j) + k]), -coef_lim), coef_lim)
+
+
+@inline_kernel
+def inverse_scale(o, c, mix, k, channels, inv_scales, nscales, ls_lo, ls_hi, table_min):
+    """Channel c's inverse scale in component k, from its clamped log-scale on the tables' grid."""
+    ls = min(max(np.int64(o[mix * (1 + channels + c) + k]), ls_lo), ls_hi)
+    return inv_scales[min(max((ls - table_min) >> 7, 0), nscales - 1)]  # 4096 / 32: the tables' 1/32 grid
 
 
 @inline_kernel

@@ -1,0 +1,272 @@
+"""The classical coder guided by a local prior (family ``guided``): the classical coder's context
+modelling (``classical.predictive``: weighted sub-predictors, bias cancellation, adaptive bit
+models) on the planes G, R - G, B - G, with the local prior's expectation of each sample as a
+sixth sub-predictor and its expected error as half of the coding context's error energy. The
+classical coder adapts to the image as it goes and weighs the guide by how well it has done
+nearby, so it keeps what the network knows and what the image teaches.
+
+Order: pixels in the local prior's wavefronts (``codec.wavefronts``), each pixel's three planes
+one after another (G, then R - G, then B - G), so that the network's window is coded before the
+pixel and each plane sees the planes before it at the same pixel. The decoder runs the network
+once per wavefront; the encoder on bands of pixels. One range-coded stream per tile, ending in
+the CRC-32 of the tile's pixels, pushed onto the ANS stack as bytes (``planes.push_block``).
+
+The guide, from the network's mixture (integers only; variances in 2**-12 squared levels, a
+logistic's being its scale squared times 329/100): G's mean over the prior mixture weights with
+the couplings at their means; R's mean given G, per component the regression of R on G that the
+coupling implies (R's variance times the coefficient over G's variance), over the same weights;
+B's mean as the network gives it, given R and G (posterior weights, ``kernels``). The expected
+error energy is four times the mixture's standard deviation, in levels.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from ..classical import planes as blocks
+from ..classical import predictive
+from ..entropy import rangecoder as rc
+from ..errors import FormatError
+from ..jit import inline_kernel, kernel
+from . import kernels
+from .codec import BAND, PriorNetworkCodec, wavefronts
+from .kernels import GRID, WEIGHT_BITS, base_mean, coupling, inverse_scale
+
+GUIDE_WEIGHT = 48  # the guide's base weight among the sub-predictors (the others' are 12-13)
+PLANE_BITS = (8, 9, 9)  # G, R - G + 256, B - G + 256
+GUIDED = 0  # the block method of a guided stream (``planes.push_block``)
+COEF_BASE = 7  # where the couplings start among the outputs of a three-channel prior (``OUTPUTS``)
+
+
+@inline_kernel
+def _variance(inv):
+    """A component's variance (2**-12 squared levels) from its inverse scale (2**-20 units)."""
+    s = (np.int64(1) << 26) // inv  # the scale in 2**-6 levels
+    return s * s * 329 // 100
+
+
+@inline_kernel
+def _spread(mix, w, mean, means, variances):
+    """The mixture's expected error energy in levels (four standard deviations) around ``mean``,
+    from its components' ``means`` (grid units) and ``variances``."""
+    total = np.int64(0)
+    for k in range(mix):
+        d = (means[k] - mean) >> 6
+        total += w[k] * (variances[k] + d * d)
+    return (4 * np.int64(math.sqrt(total >> WEIGHT_BITS)) + 32) >> 6
+
+
+@inline_kernel
+def _mean(mix, w, means):
+    total = np.int64(0)
+    for k in range(mix):
+        total += w[k] * means[k]
+    return total >> WEIGHT_BITS
+
+
+@inline_kernel
+def _eighths(mean):
+    """A mean in grid units to the classical coder's 1/8 levels, rounded."""
+    return (mean + 256) >> 9
+
+
+@inline_kernel
+def _prepare(oi, mix, exp, inv_scales, limits, ref_r, ref_g, prior, mu_r, mu_g, var_r, var_g):
+    """A pixel's prior mixture weights (sum 2**16) and, per component, R's and G's means before
+    their couplings and variances (G's with the coupling's share of R's)."""
+    ls_lo, ls_hi, coef_lim, table_min = limits[0], limits[1], limits[2], limits[3]
+    nscales = inv_scales.shape[0]
+    kernels._normalize(mix, prior, kernels._weights(oi, mix, exp, prior))
+    for k in range(mix):
+        mu_r[k] = base_mean(oi, 0, mix, k, ref_r)
+        mu_g[k] = base_mean(oi, 1, mix, k, ref_g)
+        var_r[k] = _variance(inverse_scale(oi, 0, mix, k, 3, inv_scales, nscales, ls_lo, ls_hi, table_min))
+        a = coupling(oi, 1, 0, mix, k, coef_lim, COEF_BASE)
+        var_g[k] = (((a * a) >> 12) * var_r[k] >> 12) + _variance(
+            inverse_scale(oi, 1, mix, k, 3, inv_scales, nscales, ls_lo, ls_hi, table_min))
+
+
+@inline_kernel
+def _guide(c, oi, refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g, var_r, var_g, w, means, inv,
+           vals, cond, cvar):
+    """(guide in 1/8ths, expected error energy in levels) of plane c (G, R - G + 256, B - G + 256)
+    of a pixel after ``_prepare``, given its G (for c >= 1) and R (for c = 2)."""
+    if c == 0:  # G: its mean and spread over the prior weights, the couplings at their means
+        mean = _mean(mix, prior, mu_g)
+        return _eighths(mean), _spread(mix, prior, mean, mu_g, var_g)
+    if c == 1:  # R given G: per component the regression the coupling implies
+        for k in range(mix):
+            a = coupling(oi, 1, 0, mix, k, limits[2], COEF_BASE)
+            beta = (a * var_r[k]) // max(var_g[k], 1)
+            cond[k] = mu_r[k] + ((beta * (g * GRID - mu_g[k])) >> 12)
+            cvar[k] = max(var_r[k] - ((beta * ((a * var_r[k]) >> 12)) >> 12), 0)
+        mean = _mean(mix, prior, cond)
+        return _eighths(mean) + ((256 - g) << 3), _spread(mix, prior, mean, cond, cvar)
+    # B given R and G: the network's own conditional, as the local prior's coder has it
+    vals[0] = r
+    vals[1] = g
+    total = np.int64(1) << WEIGHT_BITS
+    for k in range(mix):
+        w[k] = prior[k]
+    for j in range(3):
+        kernels._channel(oi, j, mix, 3, refs[j], vals, means, inv, inv_scales, inv_scales.shape[0], limits[0],
+                         limits[1], limits[2], COEF_BASE, limits[3])
+        kernels._normalize(mix, w, total)
+        if j < 2:
+            total = kernels._posterior(mix, w, vals[j], means[j], inv, table, shift)
+    for k in range(mix):
+        cvar[k] = _variance(inv[k])
+    mean = _mean(mix, w, means[2])
+    return _eighths(mean) + ((256 - g) << 3), _spread(mix, w, mean, means[2], cvar)
+
+
+@kernel
+def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, table, shift, limits, w, means, inv, vals, prior, mu_r, mu_g,
+                 var_r, var_g, cond, cvar, out):
+    """``out[c]`` = ``_guide`` of each plane c of one pixel of outputs ``oi``, reference
+    predictions ``refs`` and values R and G (for tests)."""
+    _prepare(oi, mix, exp, inv_scales, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
+    for c in range(3):
+        out[c, 0], out[c, 1] = _guide(c, oi, refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g,
+                                      var_r, var_g, w, means, inv, vals, cond, cvar)
+
+
+@kernel
+def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, ys, xs, o, mix, exp,
+                inv_scales, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
+                cvar, decoding):
+    """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``:
+    ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
+    filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
+    ``bias``, ``slope``, ``switch``, ``models`` from ``models_at[c]``) and scratch; returns the
+    coder."""
+    for i in range(ys.shape[0]):
+        y, x = ys[i], xs[i]
+        for j in range(3):
+            refs[j] = kernels._reference(rgb, j, y, x)
+        _prepare(o[i], mix, exp, inv_scales, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
+        g = r = np.int64(0)
+        for c in range(3):  # the planes G, R - G, B - G
+            guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g,
+                                    var_r, var_g, w, means, inv, vals, cond, cvar)
+            coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
+                                           rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
+                                           GUIDE_WEIGHT, energy, decoding)
+            if c == 0:
+                g = np.int64(planes[0, y, x])
+            elif c == 1:
+                r = (np.int64(planes[1, y, x]) - 256 + g) & 255  # a corrupt stream may leave the range: the CRC tells
+        rgb[0, y, x] = r
+        rgb[1, y, x] = g
+        rgb[2, y, x] = (np.int64(planes[2, y, x]) - 256 + g) & 255
+    return coder
+
+
+class _TileState:
+    """The classical coder's adaptive state for one tile's three planes, and the codec's scratch."""
+
+    def __init__(self, height: int, width: int, mixture: int):
+        self.te = np.zeros((3, height, width), np.int32)
+        self.rows = np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32)
+        self.bias = np.zeros((3, predictive.BIAS_CONTEXTS, 2), np.int64)
+        self.slope = np.zeros((3, predictive.SLOPE_CONTEXTS, 2), np.int64)
+        self.switch = np.zeros((3, 2), np.int64)
+        starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
+        self.models = np.concatenate(starting)
+        self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
+        self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
+
+    def args(self) -> tuple:
+        return (self.te, self.rows, self.bias, self.slope, self.switch, self.models, self.models_at)
+
+
+def _checksum(rgb: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(rgb, np.uint8).tobytes())
+
+
+class GuidedCodec(PriorNetworkCodec):
+    """Encodes and decodes batches of (3, H, W) uint8 tiles with the classical coder guided by a
+    local prior of three channels; each tile one stream, pushed as bytes. (It has no sampled
+    estimate: the classical coder's contexts learn from every pixel, so it is coded to be compared.)"""
+
+    def _check(self, coder, channels: int, bits: int) -> None:
+        if self.config.channels != 3:
+            raise FormatError("the guided coder needs a local prior of three channels")
+        super()._check(coder, channels, bits)
+
+    def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
+        """Push a (B, 3, H, W) uint8 batch; its size in bits when asked (exact). ``known`` is not
+        used."""
+        self._check(coder, tiles.shape[1], bits)
+        total = 0
+        for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
+            data = self.encode_tile(np.ascontiguousarray(tiles[i], np.uint8))
+            blocks.push_block(coder, GUIDED, data)
+            total += 8 * len(data) + blocks.BLOCK_HEAD_BITS
+        return float(total) if estimate else None
+
+    def encode_tile(self, rgb: np.ndarray) -> bytes:
+        """One (3, H, W) uint8 tile's stream."""
+        _, height, width = rgb.shape
+        r, g, b = rgb.astype(np.int32)
+        planes = np.stack([g, r - g + 256, b - g + 256])
+        _, ys, xs, _ = wavefronts(1, height, width, self.config.horizon)
+        capacity = rgb.size * 2 + 1024
+        while True:  # once more, with the size the first try needed, if the buffer was too small
+            digits = np.zeros(capacity, np.uint16)
+            coder = self._code(rc.new_encoder(), digits, planes.copy(), rgb.copy(), ys, xs, False)
+            expected = _checksum(rgb)
+            _, coder = rc.code_raw(coder, digits, expected >> 16, 16, False)
+            _, coder = rc.code_raw(coder, digits, expected & 0xFFFF, 16, False)
+            stream = rc.stream_bytes(coder, digits)
+            if isinstance(stream, bytes):
+                return stream
+            capacity = stream
+
+    def _code(self, coder, buf, planes, rgb, ys, xs, decoding: bool):
+        """Code the tile's pixels in wavefront order, the network on bands (encoding) or on each
+        wavefront (decoding) of the pixels coded before it."""
+        state = _TileState(*rgb.shape[1:], self.mixture)
+        scratch = self._scratch()
+        tables_ = self._tables()
+        bs = np.zeros(len(ys), np.int64)
+        if decoding:
+            _, _, _, starts = wavefronts(1, *rgb.shape[1:], self.config.horizon)
+            spans = zip(starts[:-1], starts[1:])
+        else:
+            spans = ((a, min(a + BAND, len(ys))) for a in range(0, len(ys), BAND))
+        values, outside = self._buffers(int(np.diff(starts).max()) if decoding else min(BAND, len(ys)))
+        tile = rgb[None]
+        for a, b in spans:
+            kernels.gather_values(tile, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
+            o = self.net(values[: b - a], outside[: b - a])
+            coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
+                                self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
+                                np.zeros(3, np.int64), *state.scratch, decoding)
+        return coder
+
+    def decode_tile(self, data: bytes, height: int, width: int) -> np.ndarray:
+        """The (3, H, W) uint8 tile of a stream from ``encode_tile``; FormatError if corrupt."""
+        buf = rc.decoder_buffer(data)
+        rgb = np.zeros((3, height, width), np.uint8)
+        _, ys, xs, _ = wavefronts(1, height, width, self.config.horizon)
+        coder = self._code(rc.new_decoder(buf), buf, np.zeros((3, height, width), np.int32), rgb, ys, xs, True)
+        high, coder = rc.code_raw(coder, buf, 0, 16, True)
+        low, coder = rc.code_raw(coder, buf, 0, 16, True)
+        if not rc.ends_cleanly(coder, buf) or _checksum(rgb) != (high << 16 | low):
+            raise FormatError("corrupt guided stream: its pixels do not match its checksum")
+        return rgb
+
+    def pop(self, coder, batch: int, channels: int, height: int, width: int, bits: int = 8) -> np.ndarray:
+        """Inverse of ``push`` for a batch of the given shape."""
+        self._check(coder, channels, bits)
+        out = np.empty((batch, 3, height, width), np.uint8)
+        for i in range(batch):
+            method, data = blocks.pop_block(coder, 8 * 3 * height * width + 4096)
+            if method != GUIDED:
+                raise FormatError(f"corrupt file: a guided tile has block method {method}")
+            out[i] = self.decode_tile(data, height, width)
+        return out
