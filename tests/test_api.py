@@ -15,7 +15,7 @@ from flowzip.fileformat import container
 from flowzip.images.image import encode_image
 from flowzip.pipelines.codecs import codec_for
 
-from helpers import coding_threads
+from helpers import coding_threads, set_policy
 
 
 CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -282,6 +282,7 @@ def test_the_default_effort_does_not_code_a_plan_whose_sample_looks_larger(monke
     above the classical coder's file; either way the file decodes exactly."""
     rng = np.random.default_rng(0)
     picture = np.clip(np.cumsum(rng.integers(-4, 5, (64, 70, 3)), 1) + 128, 0, 255).astype(np.uint8)
+    set_policy(monkeypatch, local_photo={3: "local-photo-v1"})  # a prior that samples its cost
     monkeypatch.setattr(api, "SCREEN_PIXELS", 0)
     monkeypatch.setattr(api, "SCREEN_MARGIN", 10.0)  # never looks larger: both ways coded
     both, report = api.encode([("", api.read_image(picture))])

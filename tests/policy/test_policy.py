@@ -137,11 +137,11 @@ def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
 def test_the_default_effort_gives_the_local_prior_photos_up_to_its_size():
     chosen = dataclasses.replace(policy.Policy(), local_default_pixels=96 * 96)
     installed = frozenset(chosen.names())
-    for size, default in ((96, "local-photo-v1"), (100, "classical-v1")):
+    for size, default in ((96, "guided-photo-v1"), (100, "classical-v1")):
         plans = chosen.candidates([_thumb(size=size)], installed=installed)
         assert plans[0].models == [default]  # the classical coder's plan follows (one picture)
         at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed)
-        assert ["local-photo-v1"] in [p.models for p in at_6]
+        assert ["guided-photo-v1"] in [p.models for p in at_6]
 
 
 def test_the_policy_given_is_the_one_used(tiny_models):
