@@ -115,8 +115,8 @@ WRITTEN_BY_0_3 = {
     "thumb-local.fz": ("fa0bc1e5bfb21e49", ["thumb.png"], ["--model", "local-rgb-v1"]),
     "archive-local.fz": ("d5cb08c74637ece3", CIFAR, ["--model", "local-rgb-v1"]),
     "archive-local-v2.fz": ("1a9d63ef73fb4c05", CIFAR, ["--model", "local-rgb-v2"]),
-    "photo-guided.fz": ("c6f65c2e70663ab3", ["photo.png"], ["--model", "guided-photo-v1"]),
-    "rgba-guided.fz": ("b7d865b4227a0f8e", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    "photo-guided.fz": ("049cb49ac213146c", ["photo.png"], ["--model", "guided-photo-v1"]),
+    "rgba-guided.fz": ("30f9d451effc6ae1", ["rgba.png"], ["--model", "guided-photo-v1"]),
 }
 
 

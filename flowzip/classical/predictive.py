@@ -33,6 +33,8 @@ import functools
 import numpy as np
 
 from ..entropy import rangecoder as rc
+from ..entropy.mixing import mix_bit
+from ..entropy.rans import logistic_cdf
 from ..jit import inline_kernel, kernel
 
 FRACTION = 3  # predictions carry 3 fractional bits
@@ -174,6 +176,127 @@ def code_residual(coder, buf, models, block, start, e, bits, sign_ctx, decoding)
     return (-value if negative else value), coder
 
 
+TOTAL = np.int64(1) << np.int64(31)  # a hint's whole mass
+MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit below the leading one, lower bits
+MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
+
+
+@inline_kernel
+def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
+    """The hint's mass (2**31 scale) of values below ``b``, a mixture of logistics over 0..255
+    (weights summing to 2**16, means in 2**-12 levels, inverse scales in 2**-20)."""
+    if b <= 0:
+        return np.int64(0)
+    if b >= 256:
+        return TOTAL
+    f = np.int64(0)
+    for k in range(hint_w.shape[0]):
+        if hint_w[k] != 0:
+            f += hint_w[k] * logistic_cdf((np.int64(b) << 12) - 2048 - hint_means[k], hint_inv[k], cdf, shift)
+    return f >> 16
+
+
+@inline_kernel
+def _mass(lo, hi, hint_w, hint_means, hint_inv, cdf, shift):
+    """The hint's mass of values lo .. hi."""
+    return _below(hi + 1, hint_w, hint_means, hint_inv, cdf, shift) - _below(lo, hint_w, hint_means, hint_inv, cdf,
+                                                                             shift)
+
+
+@inline_kernel
+def _ratio(part, whole):
+    """``part / whole`` as a 12-bit probability (an even chance where ``whole`` has no mass)."""
+    if whole <= 0:
+        return np.int64(2048)
+    return min(max((part << 12) // whole, 1), 4095)
+
+
+@inline_kernel
+def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, decoding, x0, hint_w, hint_means,
+                         hint_inv, mixer, mix_at, curves):
+    """``code_residual`` with a hint: a distribution of the sample's value (residual 0 at value
+    ``x0``) whose probability of each binary decision is mixed with the decision's bit model
+    (``entropy.mixing``), and which also codes the bits below the one after the leading one.
+    ``curves``: the logistic CDF table and its interpolation shift, the mixer's squash knots and
+    stretch table. Each decision's probability is the hint's mass of the residuals that answer
+    yes over that of those still possible."""
+    cdf, shift, knots, stretch = curves
+    kmax = bits + 1
+    magnitude = e if e >= 0 else -e
+    k = bit_length(magnitude)
+    up = block + 1
+    down = up + kmax
+    mantissa = down + kmax
+    signs = mantissa + kmax
+    # within: the hint's mass of |e| < 2**(start - 1), the residuals of classes below ``start``
+    within = np.int64(0)
+    if start > 0:
+        t = (1 << (start - 1)) - 1
+        within = _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+    at_least = 1
+    if start > 0:
+        bit = 1 if k >= start else 0
+        p = _ratio(TOTAL - within, TOTAL)
+        at_least, coder = mix_bit(coder, buf, models, block, p, mixer, mix_at, bit, decoding, knots, stretch)
+    if at_least:
+        j = start
+        here = TOTAL - within  # the mass of classes >= j
+        while j < bits:
+            t = (1 << j) - 1
+            beyond = TOTAL - _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+            bit = 1 if k > j else 0
+            p = _ratio(beyond, here)
+            more, coder = mix_bit(coder, buf, models, up + j, p, mixer, mix_at + 10 + min(j, 9), bit, decoding, knots,
+                                  stretch)
+            if not more:
+                break
+            here = beyond
+            j += 1
+    else:
+        j = start - 1
+        inside = within  # the mass of classes <= j
+        while j > 0:
+            t = (1 << (j - 1)) - 1
+            lower = _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+            bit = 1 if k == j else 0
+            p = _ratio(inside - lower, inside)
+            here, coder = mix_bit(coder, buf, models, down + j, p, mixer, mix_at + 20 + min(j, 9), bit, decoding, knots,
+                                  stretch)
+            if here:
+                break
+            inside = lower
+            j -= 1
+    k = j
+    if k == 0:
+        return 0, coder
+    lo = np.int64(1) << (k - 1)
+    hi = (np.int64(1) << k) - 1
+    below = _mass(x0 - hi, x0 - lo, hint_w, hint_means, hint_inv, cdf, shift)
+    above = _mass(x0 + lo, x0 + hi, hint_w, hint_means, hint_inv, cdf, shift)
+    bit = 1 if e < 0 else 0
+    p = _ratio(below, below + above)
+    negative, coder = mix_bit(coder, buf, models, signs + sign_ctx, p, mixer, mix_at + 30, bit, decoding, knots, stretch)
+    whole = below if negative else above  # the mass of the magnitudes lo .. hi on this side
+    for b in range(k - 2, -1, -1):  # the magnitude's bits below the leading one, from the top
+        mid = lo + (np.int64(1) << b)
+        if negative:
+            part = _mass(x0 - hi, x0 - mid, hint_w, hint_means, hint_inv, cdf, shift)
+        else:
+            part = _mass(x0 + mid, x0 + hi, hint_w, hint_means, hint_inv, cdf, shift)
+        model = mantissa + k if b == k - 2 else -1
+        ctx = mix_at + (40 if b == k - 2 else 50 + min(k, 9))
+        p = _ratio(part, whole)
+        bit = (magnitude >> b) & 1
+        bit, coder = mix_bit(coder, buf, models, model, p, mixer, ctx, bit, decoding, knots, stretch)
+        if bit:
+            lo = mid
+            whole = part
+        else:
+            hi = mid - 1
+            whole -= part
+    return (-lo if negative else lo), coder
+
+
 def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bits: int, rows: np.ndarray,
                decoding: bool):
     """Code plane ``c`` of ``img`` (C, H, W int32; decoding: fill it in) of ``bits``-bit samples;
@@ -184,24 +307,27 @@ def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bi
     bias = np.zeros((BIAS_CONTEXTS, 2), np.int64)
     slope = np.zeros((SLOPE_CONTEXTS, 2), np.int64)
     return _code_plane(coder, buf, img, te, c, ref, bits, _starting_models(bits).copy(), rows, bias, slope,
-                       np.zeros(2, np.int64), decoding)
+                       np.zeros(2, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64), decoding)
 
 
 @kernel
-def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, switch, decoding):
+def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, switch, no_hint, no_mixer, decoding):
     """``code_plane``'s loop; ``models``, ``rows`` (N_PREDICTORS, 2, W), ``bias``
-    (BIAS_CONTEXTS, 2), ``slope`` (SLOPE_CONTEXTS, 2) and ``switch`` (2) are its adaptive state."""
+    (BIAS_CONTEXTS, 2), ``slope`` (SLOPE_CONTEXTS, 2) and ``switch`` (2) are its adaptive state
+    (``no_hint``, ``no_mixer``: empty int64 arrays, no guide)."""
     for y in range(img.shape[1]):
         cur = y & 1
         for x in range(img.shape[2]):
             coder = code_sample(coder, buf, img, te, c, ref, bits, models, 0, rows, cur, cur ^ 1, bias, slope, switch,
-                                y, x, 0, 0, 0, decoding)
+                                y, x, 0, 0, 0, 0, no_hint, no_hint, no_hint, no_mixer, 0, (no_hint, 0, no_hint, no_hint),
+                                decoding)
     return coder
 
 
 @inline_kernel
 def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur, prv, bias, slope, switch, y, x,
-                guide8, guide_weight, guide_energy, decoding):
+                guide8, guide_weight, guide_energy, hint_offset, hint_w, hint_means, hint_inv, mixer, mix_at, curves,
+                decoding):
     """Predict and code (decoding: read) sample ``img[c, y, x]``, every neighbour it looks at
     (N, W, NW, NE, NN, WW, and plane 0 and ``ref`` at the same pixel) coded before it; returns the
     coder. Its adaptive state: ``models`` (bit models from ``models_at`` on), ``rows`` (N_PREDICTORS
@@ -322,8 +448,13 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
             e -= 1 << bits
         elif e < -half:
             e += 1 << bits
-    e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
-                             decoding)
+    if hint_w.shape[0] > 0:
+        e, coder = code_residual_hinted(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits,
+                                        sign_ctx, decoding, pred + hint_offset, hint_w, hint_means, hint_inv, mixer,
+                                        mix_at, curves)
+    else:
+        e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
+                                 decoding)
     v = (pred + e) & maxv
     img[c, y, x] = v
     v8 = v << FRACTION

@@ -96,6 +96,13 @@ def code_bit(coder, buf, p1, bit, decoding):
 def code_modelled(coder, buf, models, i, bit, decoding):
     """Code one bit under bit model ``i`` and adapt the model; returns ``(bit, coder)``."""
     bit, coder = code_bit(coder, buf, (models[i, 0] + models[i, 1]) >> 1, bit, decoding)
+    adapt_model(models, i, bit)
+    return bit, coder
+
+
+@inline_kernel
+def adapt_model(models, i, bit):
+    """Move bit model ``i``'s two estimates towards ``bit``."""
     n = models[i, 2]
     target = bit << 16
     fast = models[i, 0] + (((target - models[i, 0]) * STEP[min(n, FAST_COUNT)]) >> 16)
@@ -103,7 +110,6 @@ def code_modelled(coder, buf, models, i, bit, decoding):
     models[i, 0] = min(max(fast, P_MIN), P_MAX)
     models[i, 1] = min(max(slow, P_MIN), P_MAX)
     models[i, 2] = min(n + 1, SLOW_COUNT)
-    return bit, coder
 
 
 @inline_kernel

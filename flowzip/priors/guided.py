@@ -28,6 +28,7 @@ import numpy as np
 
 from ..classical import planes as blocks
 from ..classical import predictive
+from ..entropy import mixing
 from ..entropy import rangecoder as rc
 from ..errors import FormatError
 from ..jit import inline_kernel, kernel
@@ -57,6 +58,13 @@ def _spread(mix, w, mean, means, variances):
         d = (means[k] - mean) >> 6
         total += w[k] * (variances[k] + d * d)
     return (4 * np.int64(math.sqrt(total >> WEIGHT_BITS)) + 32) >> 6
+
+
+@inline_kernel
+def _inverse_scale(variance):
+    """A logistic's inverse scale (2**-20 units) from its variance (``_variance``'s units)."""
+    s = np.int64(math.sqrt(variance * 100 // 329))  # the scale in 2**-6 levels
+    return (np.int64(1) << 26) // max(s, 1)
 
 
 @inline_kernel
@@ -135,9 +143,9 @@ def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, table, shift, limits, w, 
 
 
 @kernel
-def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, ys, xs, o, mix, exp,
-                inv_scales, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
-                cvar, decoding):
+def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, mixer, ys, xs, o, mix,
+                exp, inv_scales, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
+                cvar, hint_inv, knots, stretch, decoding):
     """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``:
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
     filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
@@ -152,9 +160,26 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
         for c in range(3):  # the planes G, R - G, B - G
             guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g,
                                     var_r, var_g, w, means, inv, vals, cond, cvar)
+            # the hint: the mixture of the plane's colour (G; R given G; B given R and G)
+            offset = g - 256
+            if c == 0:
+                offset = 0
+                hint_w, hint_means = prior, mu_g
+                for k in range(mix):
+                    hint_inv[k] = _inverse_scale(var_g[k])
+            elif c == 1:
+                hint_w, hint_means = prior, cond
+                for k in range(mix):
+                    hint_inv[k] = _inverse_scale(cvar[k])
+            else:
+                hint_w, hint_means = w, means[2]
+                for k in range(mix):
+                    hint_inv[k] = inv[k]
             coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
                                            rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
-                                           GUIDE_WEIGHT, energy, decoding)
+                                           GUIDE_WEIGHT, energy, offset, hint_w, hint_means,
+                                           hint_inv, mixer, c * predictive.MIXERS, (table, shift, knots, stretch),
+                                           decoding)
             if c == 0:
                 g = np.int64(planes[0, y, x])
             elif c == 1:
@@ -177,10 +202,12 @@ class _TileState:
         starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
         self.models = np.concatenate(starting)
         self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
+        self.mixer = mixing.new_mixer(3 * predictive.MIXERS)
         self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
+        self.hint_inv = np.zeros(mixture, np.int64)
 
     def args(self) -> tuple:
-        return (self.te, self.rows, self.bias, self.slope, self.switch, self.models, self.models_at)
+        return (self.te, self.rows, self.bias, self.slope, self.switch, self.models, self.models_at, self.mixer)
 
 
 def _checksum(rgb: np.ndarray) -> int:
@@ -245,7 +272,8 @@ class GuidedCodec(PriorNetworkCodec):
             o = self.net(values[: b - a], outside[: b - a])
             coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
                                 self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
-                                np.zeros(3, np.int64), *state.scratch, decoding)
+                                np.zeros(3, np.int64), *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
+                                mixing.stretch_table(), decoding)
         return coder
 
     def decode_tile(self, data: bytes, height: int, width: int) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""Logistic mixing: squash and stretch, and the mixer's coding and learning against Python integers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flowzip.entropy import mixing
+from flowzip.entropy import rangecoder as rc
+from flowzip.jit import kernel
+
+
+def _squash(d: int) -> int:
+    knots = [int(v) for v in mixing.SQUASH_KNOTS]
+    if d > 2047:
+        return knots[32]
+    if d < -2047:
+        return knots[0]
+    w, i = d & 127, (d >> 7) + 16
+    return (knots[i] * (128 - w) + knots[i + 1] * w + 64) >> 7
+
+
+def test_the_knots_are_the_logistic_and_squash_is_monotone():
+    assert [int(v) for v in mixing.SQUASH_KNOTS] == [
+        min(4095, max(1, round(4096 / (1 + math.exp(-(i - 16) / 2))))) for i in range(33)]
+    values = [_squash(d) for d in range(-2100, 2100)]
+    assert values == sorted(values) and values[0] == 1 and values[-1] == 4095
+
+
+def test_stretch_inverts_squash():
+    stretch = mixing.stretch_table()
+    for p in range(1, 4096):
+        d = int(stretch[p])
+        assert _squash(d) >= p or d == 2047
+        assert d == -2047 or _squash(d - 1) < p
+
+
+@kernel
+def _code_bits(coder, buf, models, hints, mixer, contexts, bits, knots, stretch, decoding):
+    for n in range(bits.shape[0]):
+        bits[n], coder = mixing.mix_bit(coder, buf, models, 0 if n % 3 else -1, hints[n], mixer, contexts[n], bits[n],
+                                        decoding, knots, stretch)
+    return coder
+
+
+def _reference(models, hints, mixer, contexts, bits):
+    """The models and mixer after coding ``bits``, with Python integers."""
+    stretch = [int(v) for v in mixing.stretch_table()]
+    fast, slow, count = (int(v) for v in models[0])
+    mixer = [[int(v) for v in row] for row in mixer]
+    for n, (hint, ctx, bit) in enumerate(zip(hints, contexts, bits)):
+        modelled = n % 3 != 0
+        s0 = stretch[((fast + slow) >> 1) >> 4] if modelled else 0
+        s1 = stretch[min(max(int(hint), 1), 4095)]
+        p = _squash((mixer[ctx][0] * s0 + mixer[ctx][1] * s1) >> 16)
+        err = ((int(bit) << 12) - p) * mixing.MIX_RATE
+        mixer[ctx][0] += (s0 * err) >> 12
+        mixer[ctx][1] += (s1 * err) >> 12
+        if modelled:
+            step = lambda m: (2 << 16) // (2 * min(count, m) + 3)  # noqa: E731
+            target = int(bit) << 16
+            fast = min(max(fast + (((target - fast) * step(rc.FAST_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+            slow = min(max(slow + (((target - slow) * step(rc.SLOW_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+            count = min(count + 1, rc.SLOW_COUNT)
+    return [fast, slow, count], mixer
+
+
+def test_mixed_bits_round_trip_and_learn_as_the_integer_reference():
+    rng = np.random.default_rng(0)
+    n = 3000
+    truth = rng.random(n) < 0.8
+    hints = np.where(truth, 3500, 600) + rng.integers(-300, 300, n)  # a hint that knows most bits
+    bits = (truth ^ (rng.random(n) < 0.05)).astype(np.int64)
+    contexts = rng.integers(0, 3, n)
+    args = (hints.astype(np.int64), None, contexts.astype(np.int64))
+    models, mixer = rc.new_models(1), mixing.new_mixer(3)
+    expected_models, expected_mixer = _reference(models.copy(), hints, mixer.copy(), contexts, bits)
+    digits = np.zeros(4 * n, np.uint16)
+    coder = _code_bits(rc.new_encoder(), digits, models, args[0], mixer, args[2], bits.copy(), mixing.SQUASH_KNOTS,
+                       mixing.stretch_table(), False)
+    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
+    assert mixer[:, 1].min() > mixing.START_WEIGHTS[1]  # it learnt to trust the hint more
+    data = rc.stream_bytes(coder, digits)
+    assert len(data) * 8 < 0.6 * n  # well below a bit each: the hint is used
+    buf = rc.decoder_buffer(data)
+    decoded = np.zeros(n, np.int64)
+    _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), args[0], mixing.new_mixer(3), args[2], decoded,
+               mixing.SQUASH_KNOTS, mixing.stretch_table(), True)
+    assert np.array_equal(decoded, bits)
