@@ -115,8 +115,8 @@ WRITTEN_BY_0_3 = {
     "thumb-local.fz": ("fa0bc1e5bfb21e49", ["thumb.png"], ["--model", "local-rgb-v1"]),
     "archive-local.fz": ("d5cb08c74637ece3", CIFAR, ["--model", "local-rgb-v1"]),
     "archive-local-v2.fz": ("1a9d63ef73fb4c05", CIFAR, ["--model", "local-rgb-v2"]),
-    "photo-guided.fz": ("049cb49ac213146c", ["photo.png"], ["--model", "guided-photo-v1"]),
-    "rgba-guided.fz": ("30f9d451effc6ae1", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    "photo-guided.fz": ("25f52052904ae431", ["photo.png"], ["--model", "guided-photo-v1"]),
+    "rgba-guided.fz": ("621a4452b5db3065", ["rgba.png"], ["--model", "guided-photo-v1"]),
 }
 
 
