@@ -24,6 +24,13 @@ and raw low bits. The context is the local error energy (two classes per octave;
 plane's error at the pixel counts too) times a gradient class; the sign's context is the
 prediction's rounding fraction and the sign of W's error. Bit models start at probabilities
 typical of photos (``_starting_models``), so that small planes (tiles) learn less.
+
+A guide (``code_sample``'s ``guide_*`` and ``hint_*``, given by ``priors.guided``): a sixth
+sub-predictor, no clamp of the prediction, half of the error energy, and a distribution of the
+sample (a mixture of logistics) whose probability of each binary decision is mixed with the
+decision's bit model (``code_residual_hinted``, ``entropy.mixing``); the raw low bits are then
+coded under it too. Without one (``guide_weight`` 0, an empty hint) the coder is the classical
+one, bit for bit.
 """
 
 from __future__ import annotations

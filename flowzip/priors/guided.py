@@ -1,9 +1,11 @@
 """The classical coder guided by a local prior (family ``guided``): the classical coder's context
 modelling (``classical.predictive``: weighted sub-predictors, bias cancellation, adaptive bit
 models) on the planes G, R - G, B - G, with the local prior's expectation of each sample as a
-sixth sub-predictor and its expected error as half of the coding context's error energy. The
-classical coder adapts to the image as it goes and weighs the guide by how well it has done
-nearby, so it keeps what the network knows and what the image teaches.
+sixth sub-predictor, its expected error as half of the coding context's error energy, and its
+distribution of each sample mixed into every binary decision of the residual (``predictive.
+code_residual_hinted``, ``entropy.mixing``). The classical coder adapts to the image as it goes
+and weighs the guide by how well it has done, so it keeps what the network knows and what the
+image teaches.
 
 Order: pixels in the local prior's wavefronts (``codec.wavefronts``), each pixel's three planes
 one after another (G, then R - G, then B - G), so that the network's window is coded before the
@@ -16,7 +18,10 @@ logistic's being its scale squared times 329/100): G's mean over the prior mixtu
 the couplings at their means; R's mean given G, per component the regression of R on G that the
 coupling implies (R's variance times the coefficient over G's variance), over the same weights;
 B's mean as the network gives it, given R and G (posterior weights, ``kernels``). The expected
-error energy is four times the mixture's standard deviation, in levels.
+error energy is four times the mixture's standard deviation, in levels. The hint is the same
+mixture (R's components at their regressed means and conditional variances). The settings (the
+guide's weight, the energy's even share, the mixer's rate) were chosen on held-out photos
+(docs/RESULTS.md).
 """
 
 from __future__ import annotations
