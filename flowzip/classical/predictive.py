@@ -137,6 +137,16 @@ def log_class(v):
 
 
 @inline_kernel
+def _residual_models(block, bits):
+    """Where a coding context's bit models of classes up, classes down, bits below the leading one
+    and signs begin (``residual_block``'s layout)."""
+    up = block + 1
+    down = up + bits + 1
+    mantissa = down + bits + 1
+    return up, down, mantissa, mantissa + bits + 1
+
+
+@inline_kernel
 def code_residual(coder, buf, models, block, start, e, bits, sign_ctx, decoding):
     """Code a residual with ``|e| <= 2**(bits-1)`` in the context whose models begin at
     ``block``; returns ``(e, coder)``.
@@ -145,13 +155,9 @@ def code_residual(coder, buf, models, block, start, e, bits, sign_ctx, decoding)
     ``start``: first whether ``k >= start``, then upwards (``k > j``?) or downwards (``k == j``?).
     Then the sign, the bit below the leading one, and the remaining bits raw.
     """
-    kmax = bits + 1
     magnitude = e if e >= 0 else -e
     k = bit_length(magnitude)
-    up = block + 1
-    down = up + kmax
-    mantissa = down + kmax
-    signs = mantissa + kmax
+    up, down, mantissa, signs = _residual_models(block, bits)
     at_least = 1
     if start > 0:
         at_least, coder = rc.code_modelled(coder, buf, models, block, 1 if k >= start else 0, decoding)
@@ -189,7 +195,7 @@ MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit bel
 MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
 
 
-@inline_kernel
+@kernel
 def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
     """The hint's mass (2**31 scale) of values below ``b``, a mixture of logistics over 0..255
     (weights summing to 2**16, means in 2**-12 levels, inverse scales in 2**-20); components
@@ -205,7 +211,7 @@ def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
     return f >> 16
 
 
-@inline_kernel
+@kernel
 def _mass(lo, hi, hint_w, hint_means, hint_inv, cdf, shift):
     """The hint's mass of values lo .. hi."""
     return _below(hi + 1, hint_w, hint_means, hint_inv, cdf, shift) - _below(lo, hint_w, hint_means, hint_inv, cdf,
@@ -220,7 +226,7 @@ def _ratio(part, whole):
     return min(max((part << 12) // whole, 1), 4095)
 
 
-@inline_kernel
+@kernel
 def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, decoding, x0, hint_w, hint_means,
                          hint_inv, mixer, mix_at, curves):
     """``code_residual`` with a hint: a distribution of the sample's value (residual 0 at value
@@ -230,13 +236,9 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
     stretch table. Each decision's probability is the hint's mass of the residuals that answer
     yes over that of those still possible."""
     cdf, shift, knots, stretch = curves
-    kmax = bits + 1
     magnitude = e if e >= 0 else -e
     k = bit_length(magnitude)
-    up = block + 1
-    down = up + kmax
-    mantissa = down + kmax
-    signs = mantissa + kmax
+    up, down, mantissa, signs = _residual_models(block, bits)
     # within: the hint's mass of |e| < 2**(start - 1), the residuals of classes below ``start``
     within = np.int64(0)
     if start > 0:

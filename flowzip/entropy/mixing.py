@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from ..jit import inline_kernel
+from ..jit import inline_kernel, kernel
 from . import rangecoder as rc
 
 SQUASH_KNOTS = np.array([1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048, 2550, 2994,
@@ -38,25 +38,12 @@ def squash(d, knots):
 
 @functools.cache
 def stretch_table() -> np.ndarray:
-    """For each 12-bit probability the smallest log-odds that ``squash`` takes at or above it."""
-    out = np.full(4096, 2047, np.int64)
-    p = 0
-    for d in range(-2047, 2048):
-        v = int(_squash_int(d))
-        while p <= v and p < 4096:
-            out[p] = d
-            p += 1
-    return out
-
-
-def _squash_int(d: int) -> int:
-    k = [int(v) for v in SQUASH_KNOTS]
-    if d > 2047:
-        return k[32]
-    if d < -2047:
-        return k[0]
+    """For each 12-bit probability the smallest log-odds at which ``squash`` reaches it."""
+    d = np.arange(-2047, 2048, dtype=np.int64)
     w, i = d & 127, (d >> 7) + 16
-    return (k[i] * (128 - w) + k[i + 1] * w + 64) >> 7
+    squashed = (SQUASH_KNOTS[i] * (128 - w) + SQUASH_KNOTS[i + 1] * w + 64) >> 7  # non-decreasing
+    at = np.searchsorted(squashed, np.arange(4096), side="left")
+    return np.where(at < len(d), d[np.minimum(at, len(d) - 1)], 2047).astype(np.int64)
 
 
 def new_mixer(contexts: int) -> np.ndarray:
@@ -66,7 +53,7 @@ def new_mixer(contexts: int) -> np.ndarray:
     return weights
 
 
-@inline_kernel
+@kernel
 def mix_bit(coder, buf, models, i, p_hint, mixer, ctx, bit, decoding, knots, stretch):
     """Code one bit under bit model ``i`` (or an even chance where ``i`` < 0) mixed with the 12-bit
     probability ``p_hint`` by mixer ``ctx``; adapt the model and the mixer; returns ``(bit, coder)``."""
