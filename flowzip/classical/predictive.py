@@ -195,7 +195,7 @@ MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit bel
 MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
 
 
-@kernel
+@inline_kernel
 def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
     """The hint's mass (2**31 scale) of values below ``b``, a mixture of logistics over 0..255
     (weights summing to 2**16, means in 2**-12 levels, inverse scales in 2**-20); components
@@ -211,7 +211,7 @@ def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
     return f >> 16
 
 
-@kernel
+@inline_kernel
 def _mass(lo, hi, hint_w, hint_means, hint_inv, cdf, shift):
     """The hint's mass of values lo .. hi."""
     return _below(hi + 1, hint_w, hint_means, hint_inv, cdf, shift) - _below(lo, hint_w, hint_means, hint_inv, cdf,

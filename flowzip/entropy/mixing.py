@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from ..jit import inline_kernel, kernel
+from ..jit import inline_kernel
 from . import rangecoder as rc
 
 SQUASH_KNOTS = np.array([1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048, 2550, 2994,
@@ -53,7 +53,7 @@ def new_mixer(contexts: int) -> np.ndarray:
     return weights
 
 
-@kernel
+@inline_kernel
 def mix_bit(coder, buf, models, i, p_hint, mixer, ctx, bit, decoding, knots, stretch):
     """Code one bit under bit model ``i`` (or an even chance where ``i`` < 0) mixed with the 12-bit
     probability ``p_hint`` by mixer ``ctx``; adapt the model and the mixer; returns ``(bit, coder)``."""
