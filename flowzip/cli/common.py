@@ -296,4 +296,4 @@ def announce_compiling(quiet: bool) -> None:
     from .. import jit
 
     if not quiet and jit.cache_is_cold():
-        click.echo("flowzip: compiling its kernels for this machine (first run only, about 10 s)", err=True)
+        click.echo("flowzip: compiling its kernels for this machine (first run only, one to three minutes)", err=True)
