@@ -241,11 +241,10 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
     up, down, mantissa, signs = _residual_models(block, bits)
     # within: the hint's mass of |e| < 2**(start - 1), the residuals of classes below ``start``
     within = np.int64(0)
+    at_least = 1
     if start > 0:
         t = (1 << (start - 1)) - 1
         within = _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
-    at_least = 1
-    if start > 0:
         bit = 1 if k >= start else 0
         p = _ratio(TOTAL - within, TOTAL)
         at_least, coder = mix_bit(coder, buf, models, block, p, mixer, mix_at, bit, decoding, knots, stretch)

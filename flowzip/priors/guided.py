@@ -242,15 +242,13 @@ class GuidedCodec(PriorNetworkCodec):
 
     def encode_tile(self, rgb: np.ndarray) -> bytes:
         """One (3, H, W) uint8 tile's stream."""
-        _, height, width = rgb.shape
         r, g, b = rgb.astype(np.int32)
         planes = np.stack([g, r - g + 256, b - g + 256])
-        _, ys, xs, _ = wavefronts(1, height, width, self.config.horizon)
+        expected = _checksum(rgb)
         capacity = rgb.size * 2 + 1024
         while True:  # once more, with the size the first try needed, if the buffer was too small
             digits = np.zeros(capacity, np.uint16)
-            coder = self._code(rc.new_encoder(), digits, planes.copy(), rgb.copy(), ys, xs, False)
-            expected = _checksum(rgb)
+            coder = self._code(rc.new_encoder(), digits, planes.copy(), rgb.copy(), False)
             _, coder = rc.code_raw(coder, digits, expected >> 16, 16, False)
             _, coder = rc.code_raw(coder, digits, expected & 0xFFFF, 16, False)
             stream = rc.stream_bytes(coder, digits)
@@ -258,15 +256,14 @@ class GuidedCodec(PriorNetworkCodec):
                 return stream
             capacity = stream
 
-    def _code(self, coder, buf, planes, rgb, ys, xs, decoding: bool):
+    def _code(self, coder, buf, planes, rgb, decoding: bool):
         """Code the tile's pixels in wavefront order, the network on bands (encoding) or on each
         wavefront (decoding) of the pixels coded before it."""
         state = _TileState(*rgb.shape[1:], self.mixture)
         scratch = self._scratch()
         tables_ = self._tables()
-        bs = np.zeros(len(ys), np.int64)
+        bs, ys, xs, starts = wavefronts(1, *rgb.shape[1:], self.config.horizon)
         if decoding:
-            _, _, _, starts = wavefronts(1, *rgb.shape[1:], self.config.horizon)
             spans = zip(starts[:-1], starts[1:])
         else:
             spans = ((a, min(a + BAND, len(ys))) for a in range(0, len(ys), BAND))
@@ -285,8 +282,7 @@ class GuidedCodec(PriorNetworkCodec):
         """The (3, H, W) uint8 tile of a stream from ``encode_tile``; FormatError if corrupt."""
         buf = rc.decoder_buffer(data)
         rgb = np.zeros((3, height, width), np.uint8)
-        _, ys, xs, _ = wavefronts(1, height, width, self.config.horizon)
-        coder = self._code(rc.new_decoder(buf), buf, np.zeros((3, height, width), np.int32), rgb, ys, xs, True)
+        coder = self._code(rc.new_decoder(buf), buf, np.zeros((3, height, width), np.int32), rgb, True)
         high, coder = rc.code_raw(coder, buf, 0, 16, True)
         low, coder = rc.code_raw(coder, buf, 0, 16, True)
         if not rc.ends_cleanly(coder, buf) or _checksum(rgb) != (high << 16 | low):
