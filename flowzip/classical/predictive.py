@@ -212,10 +212,11 @@ def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
 
 
 @inline_kernel
-def _mass(lo, hi, hint_w, hint_means, hint_inv, cdf, shift):
-    """The hint's mass of values lo .. hi."""
-    return _below(hi + 1, hint_w, hint_means, hint_inv, cdf, shift) - _below(lo, hint_w, hint_means, hint_inv, cdf,
-                                                                             shift)
+def _ends(x0, t, hint_w, hint_means, hint_inv, cdf, shift):
+    """The hint's masses below ``x0 - t`` and below ``x0 + t + 1``: the values within ``t`` of
+    ``x0`` have their difference."""
+    return (_below(x0 - t, hint_w, hint_means, hint_inv, cdf, shift),
+            _below(x0 + t + 1, hint_w, hint_means, hint_inv, cdf, shift))
 
 
 @inline_kernel
@@ -234,46 +235,55 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
     (``entropy.mixing``), and which also codes the bits below the one after the leading one.
     ``curves``: the logistic CDF table and its interpolation shift, the mixer's squash knots and
     stretch table. Each decision's probability is the hint's mass of the residuals that answer
-    yes over that of those still possible."""
+    yes over that of those still possible.
+
+    Masses are differences of the hint's CDF (``_below``) at the ends of the residuals' ranges;
+    each end is computed once: ``inner`` and ``outer`` hold the CDF at both ends of
+    ``|e| <= lo - 1`` and ``|e| <= hi`` for the class being decided."""
     cdf, shift, knots, stretch = curves
     magnitude = e if e >= 0 else -e
     k = bit_length(magnitude)
     up, down, mantissa, signs = _residual_models(block, bits)
     # within: the hint's mass of |e| < 2**(start - 1), the residuals of classes below ``start``
-    within = np.int64(0)
+    within_l = within_r = np.int64(0)
     at_least = 1
     if start > 0:
-        t = (1 << (start - 1)) - 1
-        within = _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+        within_l, within_r = _ends(x0, (1 << (start - 1)) - 1, hint_w, hint_means, hint_inv, cdf, shift)
         bit = 1 if k >= start else 0
-        p = _ratio(TOTAL - within, TOTAL)
+        p = _ratio(TOTAL - (within_r - within_l), TOTAL)
         at_least, coder = mix_bit(coder, buf, models, block, p, mixer, mix_at, bit, decoding, knots, stretch)
+    inner_l, inner_r = outer_l, outer_r = within_l, within_r
+    have_outer = False
     if at_least:
         j = start
-        here = TOTAL - within  # the mass of classes >= j
+        here = TOTAL - (within_r - within_l)  # the mass of classes >= j
         while j < bits:
-            t = (1 << j) - 1
-            beyond = TOTAL - _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+            outer_l, outer_r = _ends(x0, (1 << j) - 1, hint_w, hint_means, hint_inv, cdf, shift)
+            beyond = TOTAL - (outer_r - outer_l)
             bit = 1 if k > j else 0
             p = _ratio(beyond, here)
             more, coder = mix_bit(coder, buf, models, up + j, p, mixer, mix_at + 10 + min(j, 9), bit, decoding, knots,
                                   stretch)
             if not more:
+                have_outer = True
                 break
+            inner_l, inner_r = outer_l, outer_r
             here = beyond
             j += 1
     else:
         j = start - 1
-        inside = within  # the mass of classes <= j
+        have_outer = True
+        inside = within_r - within_l  # the mass of classes <= j
         while j > 0:
-            t = (1 << (j - 1)) - 1
-            lower = _mass(x0 - t, x0 + t, hint_w, hint_means, hint_inv, cdf, shift)
+            inner_l, inner_r = _ends(x0, (1 << (j - 1)) - 1, hint_w, hint_means, hint_inv, cdf, shift)
+            lower = inner_r - inner_l
             bit = 1 if k == j else 0
             p = _ratio(inside - lower, inside)
             here, coder = mix_bit(coder, buf, models, down + j, p, mixer, mix_at + 20 + min(j, 9), bit, decoding, knots,
                                   stretch)
             if here:
                 break
+            outer_l, outer_r = inner_l, inner_r
             inside = lower
             j -= 1
     k = j
@@ -281,18 +291,23 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
         return 0, coder
     lo = np.int64(1) << (k - 1)
     hi = (np.int64(1) << k) - 1
-    below = _mass(x0 - hi, x0 - lo, hint_w, hint_means, hint_inv, cdf, shift)
-    above = _mass(x0 + lo, x0 + hi, hint_w, hint_means, hint_inv, cdf, shift)
+    if not have_outer:  # the largest class, never decided
+        outer_l, outer_r = _ends(x0, hi, hint_w, hint_means, hint_inv, cdf, shift)
+    below = inner_l - outer_l  # x0 - hi .. x0 - lo
+    above = outer_r - inner_r  # x0 + lo .. x0 + hi
     bit = 1 if e < 0 else 0
     p = _ratio(below, below + above)
     negative, coder = mix_bit(coder, buf, models, signs + sign_ctx, p, mixer, mix_at + 30, bit, decoding, knots, stretch)
     whole = below if negative else above  # the mass of the magnitudes lo .. hi on this side
+    edge = outer_l if negative else outer_r  # the CDF at the far end of lo .. hi
     for b in range(k - 2, -1, -1):  # the magnitude's bits below the leading one, from the top
         mid = lo + (np.int64(1) << b)
-        if negative:
-            part = _mass(x0 - hi, x0 - mid, hint_w, hint_means, hint_inv, cdf, shift)
+        if negative:  # mid .. hi is x0 - hi .. x0 - mid
+            cut = _below(x0 - mid + 1, hint_w, hint_means, hint_inv, cdf, shift)
+            part = cut - edge
         else:
-            part = _mass(x0 + mid, x0 + hi, hint_w, hint_means, hint_inv, cdf, shift)
+            cut = _below(x0 + mid, hint_w, hint_means, hint_inv, cdf, shift)
+            part = edge - cut
         model = mantissa + k if b == k - 2 else -1
         ctx = mix_at + (40 if b == k - 2 else 50 + min(k, 9))
         p = _ratio(part, whole)
@@ -304,6 +319,7 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
         else:
             hi = mid - 1
             whole -= part
+            edge = cut
     return (-lo if negative else lo), coder
 
 

@@ -39,7 +39,7 @@ from ..errors import FormatError
 from ..jit import inline_kernel, kernel
 from . import kernels
 from .codec import BAND, PriorNetworkCodec, wavefronts
-from .kernels import GRID, WEIGHT_BITS, base_mean, coupling, inverse_scale
+from .kernels import GRID, WEIGHT_BITS, base_mean, coupling, scale_index
 
 GUIDE_WEIGHT = 48  # the guide's base weight among the sub-predictors (the others' are 12-13)
 PLANE_BITS = (8, 9, 9)  # G, R - G + 256, B - G + 256
@@ -47,10 +47,10 @@ GUIDED = 0  # the block method of a guided stream (``planes.push_block``)
 COEF_BASE = 7  # where the couplings start among the outputs of a three-channel prior (``OUTPUTS``)
 
 
-@inline_kernel
-def _variance(inv):
-    """A component's variance (2**-12 squared levels) from its inverse scale (2**-20 units)."""
-    s = (np.int64(1) << 26) // inv  # the scale in 2**-6 levels
+def variance_table(inv_scales: np.ndarray) -> np.ndarray:
+    """Each scale's variance (2**-12 squared levels), from the tables' inverse scales (2**-20
+    units): ``s * s * 329 // 100`` for the scale ``s = 2**26 // inv`` in 2**-6 levels."""
+    s = (np.int64(1) << 26) // np.asarray(inv_scales, np.int64)
     return s * s * 329 // 100
 
 
@@ -87,23 +87,23 @@ def _eighths(mean):
 
 
 @inline_kernel
-def _prepare(oi, mix, exp, inv_scales, limits, ref_r, ref_g, prior, mu_r, mu_g, var_r, var_g):
+def _prepare(oi, mix, exp, variances, limits, ref_r, ref_g, prior, mu_r, mu_g, var_r, var_g):
     """A pixel's prior mixture weights (sum 2**16) and, per component, R's and G's means before
     their couplings and variances (G's with the coupling's share of R's)."""
     ls_lo, ls_hi, coef_lim, table_min = limits[0], limits[1], limits[2], limits[3]
-    nscales = inv_scales.shape[0]
+    nscales = variances.shape[0]
     kernels._normalize(mix, prior, kernels._weights(oi, mix, exp, prior))
     for k in range(mix):
         mu_r[k] = base_mean(oi, 0, mix, k, ref_r)
         mu_g[k] = base_mean(oi, 1, mix, k, ref_g)
-        var_r[k] = _variance(inverse_scale(oi, 0, mix, k, 3, inv_scales, nscales, ls_lo, ls_hi, table_min))
+        var_r[k] = variances[scale_index(oi, 0, mix, k, 3, nscales, ls_lo, ls_hi, table_min)]
         a = coupling(oi, 1, 0, mix, k, coef_lim, COEF_BASE)
-        var_g[k] = (((a * a) >> 12) * var_r[k] >> 12) + _variance(
-            inverse_scale(oi, 1, mix, k, 3, inv_scales, nscales, ls_lo, ls_hi, table_min))
+        var_g[k] = (((a * a) >> 12) * var_r[k] >> 12) + variances[
+            scale_index(oi, 1, mix, k, 3, nscales, ls_lo, ls_hi, table_min)]
 
 
 @inline_kernel
-def _guide(c, oi, refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g, var_r, var_g, w, means, inv,
+def _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g, var_r, var_g, w, means, inv,
            vals, cond, cvar):
     """(guide in 1/8ths, expected error energy in levels) of plane c (G, R - G + 256, B - G + 256)
     of a pixel after ``_prepare``, given its G (for c >= 1) and R (for c = 2)."""
@@ -131,25 +131,25 @@ def _guide(c, oi, refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r
         if j < 2:
             total = kernels._posterior(mix, w, vals[j], means[j], inv, table, shift)
     for k in range(mix):
-        cvar[k] = _variance(inv[k])
+        cvar[k] = variances[scale_index(oi, 2, mix, k, 3, variances.shape[0], limits[0], limits[1], limits[3])]
     mean = _mean(mix, w, means[2])
     return _eighths(mean) + ((256 - g) << 3), _spread(mix, w, mean, means[2], cvar)
 
 
 @kernel
-def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, table, shift, limits, w, means, inv, vals, prior, mu_r, mu_g,
+def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, prior, mu_r, mu_g,
                  var_r, var_g, cond, cvar, out):
     """``out[c]`` = ``_guide`` of each plane c of one pixel of outputs ``oi``, reference
     predictions ``refs`` and values R and G (for tests)."""
-    _prepare(oi, mix, exp, inv_scales, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
+    _prepare(oi, mix, exp, variances, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
     for c in range(3):
-        out[c, 0], out[c, 1] = _guide(c, oi, refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g,
+        out[c, 0], out[c, 1] = _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g,
                                       var_r, var_g, w, means, inv, vals, cond, cvar)
 
 
 @kernel
 def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, mixer, ys, xs, o, mix,
-                exp, inv_scales, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
+                exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
                 cvar, hint_inv, knots, stretch, decoding):
     """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``:
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
@@ -160,10 +160,10 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
         y, x = ys[i], xs[i]
         for j in range(3):
             refs[j] = kernels._reference(rgb, j, y, x)
-        _prepare(o[i], mix, exp, inv_scales, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
+        _prepare(o[i], mix, exp, variances, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
         g = r = np.int64(0)
         for c in range(3):  # the planes G, R - G, B - G
-            guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, table, shift, limits, prior, mu_r, mu_g,
+            guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g,
                                     var_r, var_g, w, means, inv, vals, cond, cvar)
             # the hint: the mixture of the plane's colour (G; R given G; B given R and G)
             offset = g - 256
@@ -228,6 +228,11 @@ class GuidedCodec(PriorNetworkCodec):
         if self.config.channels != 3:
             raise FormatError("the guided coder needs a local prior of three channels")
         super()._check(coder, channels, bits)
+
+    def _tables(self) -> tuple:
+        """The shared tables, each scale's variance beside the inverse scales."""
+        exp, inv_scales, table, shift = super()._tables()
+        return exp, inv_scales, variance_table(inv_scales), table, shift
 
     def push(self, coder, tiles: np.ndarray, estimate: bool = False, bits: int = 8, known=None) -> float | None:
         """Push a (B, 3, H, W) uint8 batch; its size in bits when asked (exact). ``known`` is not

@@ -87,7 +87,10 @@ def _weights(o, mix, exp, w):
 
 @inline_kernel
 def _normalize(mix, w, total):
-    """Scale the weights to sum to exactly 2**16 (the largest takes the remainder)."""
+    """Scale the weights, of sum ``total``, to sum to exactly 2**16 (the largest takes the
+    remainder)."""
+    if total == np.int64(1) << WEIGHT_BITS:  # already so: every weight would stay as it is
+        return
     if total <= 0:
         for k in range(mix):
             w[k] = 1
@@ -129,10 +132,16 @@ def coupling(o, c, j, mix, k, coef_lim, coef_base):
 
 
 @inline_kernel
+def scale_index(o, c, mix, k, channels, nscales, ls_lo, ls_hi, table_min):
+    """Where channel c's scale in component k is in the tables, from its clamped log-scale."""
+    ls = min(max(np.int64(o[mix * (1 + channels + c) + k]), ls_lo), ls_hi)
+    return min(max((ls - table_min) >> 7, 0), nscales - 1)  # 4096 / 32: the tables' 1/32 grid
+
+
+@inline_kernel
 def inverse_scale(o, c, mix, k, channels, inv_scales, nscales, ls_lo, ls_hi, table_min):
     """Channel c's inverse scale in component k, from its clamped log-scale on the tables' grid."""
-    ls = min(max(np.int64(o[mix * (1 + channels + c) + k]), ls_lo), ls_hi)
-    return inv_scales[min(max((ls - table_min) >> 7, 0), nscales - 1)]  # 4096 / 32: the tables' 1/32 grid
+    return inv_scales[scale_index(o, c, mix, k, channels, nscales, ls_lo, ls_hi, table_min)]
 
 
 @inline_kernel
@@ -167,9 +176,11 @@ def _posterior(mix, w, s, means_c, inv, table, shift):
             w[k] = w[k] * _component_mass(s, means_c[k], inv[k], table, shift)
         if w[k] > top:
             top = w[k]
-    sh = 0
-    while (top >> sh) > (np.int64(1) << 17):
-        sh += 1
+    sh = 0  # the least with top >> sh <= 2**17
+    if top > np.int64(1) << 17:
+        sh = math.frexp(float(top))[1] - 18  # top < 2**53: its bit length, exactly
+        if (top >> sh) > np.int64(1) << 17:
+            sh += 1
     total = np.int64(0)
     for k in range(mix):
         w[k] >>= sh
