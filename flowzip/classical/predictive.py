@@ -42,6 +42,7 @@ import numpy as np
 from ..entropy import rangecoder as rc
 from ..entropy.mixing import mix_bit
 from ..entropy.rans import logistic_cdf
+from ..exact import floor_div
 from ..jit import inline_kernel, kernel
 
 FRACTION = 3  # predictions carry 3 fractional bits
@@ -224,7 +225,7 @@ def _ratio(part, whole):
     """``part / whole`` as a 12-bit probability (an even chance where ``whole`` has no mass)."""
     if whole <= 0:
         return np.int64(2048)
-    return min(max((part << 12) // whole, 1), 4095)
+    return min(max(floor_div(part << 12, whole), 1), 4095)  # part < 2**31
 
 
 @kernel
@@ -416,14 +417,15 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
         if guided:
             e5 += rows[5, cur, xw] + rows[5, cur, xww]
     w0, w1, w2, w3, w4 = BASE_WEIGHTS
-    u0 = (w0 << 24) // e0
-    u1 = (w1 << 24) // e1
-    u2 = (w2 << 24) // e2
-    u3 = (w3 << 24) // e3
-    u4 = (w4 << 24) // e4
-    u5 = (np.int64(guide_weight) << 24) // e5 if guided else 0
+    u0 = floor_div(w0 << 24, e0)  # every numerator here is below 2**53 (``exact``): < 2**30 for the weights
+    u1 = floor_div(w1 << 24, e1)
+    u2 = floor_div(w2 << 24, e2)
+    u3 = floor_div(w3 << 24, e3)
+    u4 = floor_div(w4 << 24, e4)
+    u5 = floor_div(np.int64(guide_weight) << 24, e5) if guided else 0
     total = u0 + u1 + u2 + u3 + u4 + u5
-    blend8 = (u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + u5 * guide8 + (total >> 1)) // total
+    # |u| < 2**28 (2**30 for the guide's), |p| < 2**21: the sum stays below 2**52
+    blend8 = floor_div(u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4 + u5 * guide8 + (total >> 1), total)
     # Colour line: where plane 0 lies between W and N, this plane lies as far along (where
     # plane 0 has W = N, the plane's N + W - NW).
     line8 = blend8
@@ -431,7 +433,7 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
         line8 = p4
         line = img[0, y - 1, x] - img[0, y, x - 1]
         if line != 0:
-            line8 = w8 + ((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8)) // line
+            line8 = w8 + floor_div((img[0, y, x] - img[0, y, x - 1]) * (n8 - w8), line)  # < 2**37
     pred8 = line8 if switch[1] < switch[0] else blend8
     if not guided:
         pred8 = min(max(pred8, min(vw, vn, vne) << FRACTION), max(vw, vn, vne) << FRACTION)
@@ -459,7 +461,7 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     count = bias[bias_ctx, 1]
     unbiased8 = pred8
     if count > 0:
-        pred8 -= (bias[bias_ctx, 0] + (count >> 1)) // count
+        pred8 -= floor_div(bias[bias_ctx, 0] + (count >> 1), count)  # count < 2**8 sums of errors < 2**21
     pred8 = min(max(pred8, 0), top8)
     pred = (pred8 + (1 << (FRACTION - 1))) >> FRACTION
     gradient = (abs(vn - vnw) + abs(vw - vnw) + abs(vne - vn)) >> max(bits - 8, 0)

@@ -36,6 +36,7 @@ from ..classical import predictive
 from ..entropy import mixing
 from ..entropy import rangecoder as rc
 from ..errors import FormatError
+from ..exact import floor_div
 from ..jit import inline_kernel, kernel
 from . import kernels
 from .codec import BAND, PriorNetworkCodec, wavefronts
@@ -69,7 +70,7 @@ def _spread(mix, w, mean, means, variances):
 def _inverse_scale(variance):
     """A logistic's inverse scale (2**-20 units) from its variance (``_variance``'s units)."""
     s = np.int64(math.sqrt(variance * 100 // 329))  # the scale in 2**-6 levels
-    return (np.int64(1) << 26) // max(s, 1)
+    return floor_div(np.int64(1) << 26, max(s, 1))
 
 
 @inline_kernel
@@ -113,7 +114,7 @@ def _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, 
     if c == 1:  # R given G: per component the regression the coupling implies
         for k in range(mix):
             a = coupling(oi, 1, 0, mix, k, limits[2], COEF_BASE)
-            beta = (a * var_r[k]) // max(var_g[k], 1)
+            beta = floor_div(a * var_r[k], max(var_g[k], 1))  # |a| <= 2**13, variances < 2**33: exact
             cond[k] = mu_r[k] + ((beta * (g * GRID - mu_g[k])) >> 12)
             cvar[k] = max(var_r[k] - ((beta * ((a * var_r[k]) >> 12)) >> 12), 0)
         mean = _mean(mix, prior, cond)
@@ -195,12 +196,21 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
     return coder
 
 
+def _pixel_major(array: np.ndarray) -> np.ndarray:
+    """A copy of a (planes, ..., H, W) array laid out pixel by pixel in memory (each pixel's values
+    together), indexed as before: the wavefront order steps through many rows in turn, and each
+    pixel's three planes are coded together."""
+    order = (*range(array.ndim - 2, array.ndim), *range(array.ndim - 2))
+    inverse = np.argsort(order)
+    return np.ascontiguousarray(array.transpose(order)).transpose(inverse)
+
+
 class _TileState:
     """The classical coder's adaptive state for one tile's three planes, and the codec's scratch."""
 
     def __init__(self, height: int, width: int, mixture: int):
-        self.te = np.zeros((3, height, width), np.int32)
-        self.rows = np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32)
+        self.te = _pixel_major(np.zeros((3, height, width), np.int32))
+        self.rows = _pixel_major(np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32))
         self.bias = np.zeros((3, predictive.BIAS_CONTEXTS, 2), np.int64)
         self.slope = np.zeros((3, predictive.SLOPE_CONTEXTS, 2), np.int64)
         self.switch = np.zeros((3, 2), np.int64)
@@ -253,7 +263,7 @@ class GuidedCodec(PriorNetworkCodec):
         capacity = rgb.size * 2 + 1024
         while True:  # once more, with the size the first try needed, if the buffer was too small
             digits = np.zeros(capacity, np.uint16)
-            coder = self._code(rc.new_encoder(), digits, planes.copy(), rgb.copy(), False)
+            coder = self._code(rc.new_encoder(), digits, _pixel_major(planes), _pixel_major(rgb), False)
             _, coder = rc.code_raw(coder, digits, expected >> 16, 16, False)
             _, coder = rc.code_raw(coder, digits, expected & 0xFFFF, 16, False)
             stream = rc.stream_bytes(coder, digits)
@@ -286,8 +296,8 @@ class GuidedCodec(PriorNetworkCodec):
     def decode_tile(self, data: bytes, height: int, width: int) -> np.ndarray:
         """The (3, H, W) uint8 tile of a stream from ``encode_tile``; FormatError if corrupt."""
         buf = rc.decoder_buffer(data)
-        rgb = np.zeros((3, height, width), np.uint8)
-        coder = self._code(rc.new_decoder(buf), buf, np.zeros((3, height, width), np.int32), rgb, True)
+        rgb = _pixel_major(np.zeros((3, height, width), np.uint8))
+        coder = self._code(rc.new_decoder(buf), buf, _pixel_major(np.zeros((3, height, width), np.int32)), rgb, True)
         high, coder = rc.code_raw(coder, buf, 0, 16, True)
         low, coder = rc.code_raw(coder, buf, 0, 16, True)
         if not rc.ends_cleanly(coder, buf) or _checksum(rgb) != (high << 16 | low):

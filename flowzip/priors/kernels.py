@@ -27,6 +27,7 @@ from ..entropy.rans import logistic_cdf as _cdf
 from ..entropy.rans import pop_symbol as _pop
 from ..entropy.rans import push_symbol as _push
 from ..entropy.rans import slot as _slot
+from ..exact import floor_div
 from ..jit import inline_kernel, kernel
 
 WEIGHT_BITS = 16  # mixture weights sum to 2**16 before each channel
@@ -98,7 +99,7 @@ def _normalize(mix, w, total):
     s = np.int64(0)
     big = 0
     for k in range(mix):
-        w[k] = (w[k] << WEIGHT_BITS) // total
+        w[k] = floor_div(w[k] << WEIGHT_BITS, total)  # weights < 2**18: exact
         s += w[k]
         if w[k] > w[big]:
             big = k
