@@ -15,16 +15,21 @@ are 0 for the few pixels whose window leaves the picture. The sum is the same in
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..architecture.localprior import OUTPUTS, LocalPriorConfig, num_inputs, window
 from ..errors import ModelError
 from ..flows.fixedpoint import ACC_LIMIT, ACT_LIMIT, WEIGHT_LIMIT, quantize_layer
-from ..jit import kernel
+from ..jit import inline_kernel, kernel
 
 INPUT_LIMIT = 2.0**13  # |input| in grid units: (2 * 255 - 255) * 32 = 8160, validity 4096
+
+
+@inline_kernel
+def _clip(v, low, high):
+    """``v`` within [low, high], as selects (the loops below vectorize; ``min``/``max`` do not)."""
+    v = v if v > low else low
+    return v if v < high else high
 
 
 @kernel
@@ -34,7 +39,7 @@ def requantize(z, bias, inv_scale, low, high):
     n, m = z.shape
     for i in range(n):
         for j in range(m):
-            z[i, j] = min(max(math.floor((z[i, j] + bias[j]) * inv_scale[j]), low), high)
+            z[i, j] = _clip(np.floor((z[i, j] + bias[j]) * inv_scale[j]), low, high)
 
 
 @kernel
@@ -44,8 +49,8 @@ def add_residual(h, z, bias, inv_scale, high):
     n, m = h.shape
     for i in range(n):
         for j in range(m):
-            a = min(max(math.floor((z[i, j] + bias[j]) * inv_scale[j]), 0.0), high)
-            h[i, j] = min(h[i, j] + a, high)
+            a = _clip(np.floor((z[i, j] + bias[j]) * inv_scale[j]), 0.0, high)
+            h[i, j] = _clip(h[i, j] + a, 0.0, high)
 
 
 class _Dense:
