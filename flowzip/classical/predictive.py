@@ -28,7 +28,7 @@ typical of photos (``_starting_models``), so that small planes (tiles) learn les
 A guide (``code_sample``'s ``guide_*`` and ``hint_*``, given by ``priors.guided``): a sixth
 sub-predictor, no clamp of the prediction, half of the error energy, and a distribution of the
 sample (a mixture of logistics) whose probability of each binary decision is mixed with the
-decision's bit model (``code_residual_hinted``, ``entropy.mixing``); the raw low bits are then
+decision's bit model (``residuals.code_residual_hinted``, ``entropy.mixing``); the raw low bits are then
 coded under it too. Without one (``guide_weight`` 0, an empty hint) the coder is the classical
 one, bit for bit.
 """
@@ -39,11 +39,9 @@ import functools
 
 import numpy as np
 
-from ..entropy import rangecoder as rc
-from ..entropy.mixing import mix_bit
-from ..entropy.rans import logistic_cdf
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
+from .residuals import bit_length, code_residual, code_residual_hinted
 
 FRACTION = 3  # predictions carry 3 fractional bits
 
@@ -112,22 +110,6 @@ def _starting_models(bits: int) -> np.ndarray:
     return models
 
 
-BYTE_BIT_LENGTH = np.array([n.bit_length() for n in range(256)], np.int64)
-
-
-@inline_kernel
-def bit_length(v):
-    """Bits needed to write ``v`` >= 0."""
-    n = 0
-    while v >= 1 << 16:
-        v >>= 16
-        n += 16
-    if v >= 256:
-        v >>= 8
-        n += 8
-    return n + BYTE_BIT_LENGTH[v]
-
-
 @inline_kernel
 def log_class(v):
     """Two classes per octave: 0, 1, 2, 3, 4-5, 6-7, 8-11, 12-15, ..."""
@@ -135,193 +117,6 @@ def log_class(v):
         return v
     n = bit_length(v)
     return 2 * n - 2 + ((v >> (n - 2)) & 1)
-
-
-@inline_kernel
-def _residual_models(block, bits):
-    """Where a coding context's bit models of classes up, classes down, bits below the leading one
-    and signs begin (``residual_block``'s layout)."""
-    up = block + 1
-    down = up + bits + 1
-    mantissa = down + bits + 1
-    return up, down, mantissa, mantissa + bits + 1
-
-
-@inline_kernel
-def code_residual(coder, buf, models, block, start, e, bits, sign_ctx, decoding):
-    """Code a residual with ``|e| <= 2**(bits-1)`` in the context whose models begin at
-    ``block``; returns ``(e, coder)``.
-
-    The magnitude class ``k = bit_length(|e|)`` is coded in unary from the context's usual class
-    ``start``: first whether ``k >= start``, then upwards (``k > j``?) or downwards (``k == j``?).
-    Then the sign, the bit below the leading one, and the remaining bits raw.
-    """
-    magnitude = e if e >= 0 else -e
-    k = bit_length(magnitude)
-    up, down, mantissa, signs = _residual_models(block, bits)
-    at_least = 1
-    if start > 0:
-        at_least, coder = rc.code_modelled(coder, buf, models, block, 1 if k >= start else 0, decoding)
-    if at_least:
-        j = start
-        while j < bits:
-            more, coder = rc.code_modelled(coder, buf, models, up + j, 1 if k > j else 0, decoding)
-            if not more:
-                break
-            j += 1
-    else:
-        j = start - 1
-        while j > 0:
-            here, coder = rc.code_modelled(coder, buf, models, down + j, 1 if k == j else 0, decoding)
-            if here:
-                break
-            j -= 1
-    k = j
-    if k == 0:
-        return 0, coder
-    negative, coder = rc.code_modelled(coder, buf, models, signs + sign_ctx, 1 if e < 0 else 0, decoding)
-    value = 1
-    if k >= 2:
-        bit, coder = rc.code_modelled(coder, buf, models, mantissa + k, (magnitude >> (k - 2)) & 1, decoding)
-        value = 2 | bit
-        if k >= 3:
-            low, coder = rc.code_raw(coder, buf, magnitude, k - 2, decoding)
-            value = (value << (k - 2)) | low
-    return (-value if negative else value), coder
-
-
-TOTAL = np.int64(1) << np.int64(31)  # a hint's whole mass
-HINT_FLOOR = 64  # a hint's components of at most this weight (of 2**16) are left out of its masses
-MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit below the leading one, lower bits
-MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
-
-
-@inline_kernel
-def _below(b, hint_w, hint_means, hint_inv, cdf, shift):
-    """The hint's mass (2**31 scale) of values below ``b``, a mixture of logistics over 0..255
-    (weights summing to 2**16, means in 2**-12 levels, inverse scales in 2**-20); components
-    of weight at most ``HINT_FLOOR`` are left out (a fraction of the time, for almost nothing)."""
-    if b <= 0:
-        return np.int64(0)
-    if b >= 256:
-        return TOTAL
-    f = np.int64(0)
-    for k in range(hint_w.shape[0]):
-        if hint_w[k] > HINT_FLOOR:
-            f += hint_w[k] * logistic_cdf((np.int64(b) << 12) - 2048 - hint_means[k], hint_inv[k], cdf, shift)
-    return f >> 16
-
-
-@inline_kernel
-def _ends(x0, t, hint_w, hint_means, hint_inv, cdf, shift):
-    """The hint's masses below ``x0 - t`` and below ``x0 + t + 1``: the values within ``t`` of
-    ``x0`` have their difference."""
-    return (_below(x0 - t, hint_w, hint_means, hint_inv, cdf, shift),
-            _below(x0 + t + 1, hint_w, hint_means, hint_inv, cdf, shift))
-
-
-@inline_kernel
-def _ratio(part, whole):
-    """``part / whole`` as a 12-bit probability (an even chance where ``whole`` has no mass)."""
-    if whole <= 0:
-        return np.int64(2048)
-    return min(max(floor_div(part << 12, whole), 1), 4095)  # part < 2**31
-
-
-@kernel
-def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, decoding, x0, hint_w, hint_means,
-                         hint_inv, mixer, mix_at, curves):
-    """``code_residual`` with a hint: a distribution of the sample's value (residual 0 at value
-    ``x0``) whose probability of each binary decision is mixed with the decision's bit model
-    (``entropy.mixing``), and which also codes the bits below the one after the leading one.
-    ``curves``: the logistic CDF table and its interpolation shift, the mixer's squash knots and
-    stretch table. Each decision's probability is the hint's mass of the residuals that answer
-    yes over that of those still possible.
-
-    Masses are differences of the hint's CDF (``_below``) at the ends of the residuals' ranges;
-    each end is computed once: ``inner`` and ``outer`` hold the CDF at both ends of
-    ``|e| <= lo - 1`` and ``|e| <= hi`` for the class being decided."""
-    cdf, shift, knots, stretch = curves
-    magnitude = e if e >= 0 else -e
-    k = bit_length(magnitude)
-    up, down, mantissa, signs = _residual_models(block, bits)
-    # within: the hint's mass of |e| < 2**(start - 1), the residuals of classes below ``start``
-    within_l = within_r = np.int64(0)
-    at_least = 1
-    if start > 0:
-        within_l, within_r = _ends(x0, (1 << (start - 1)) - 1, hint_w, hint_means, hint_inv, cdf, shift)
-        bit = 1 if k >= start else 0
-        p = _ratio(TOTAL - (within_r - within_l), TOTAL)
-        at_least, coder = mix_bit(coder, buf, models, block, p, mixer, mix_at, bit, decoding, knots, stretch)
-    inner_l, inner_r = outer_l, outer_r = within_l, within_r
-    have_outer = False
-    if at_least:
-        j = start
-        here = TOTAL - (within_r - within_l)  # the mass of classes >= j
-        while j < bits:
-            outer_l, outer_r = _ends(x0, (1 << j) - 1, hint_w, hint_means, hint_inv, cdf, shift)
-            beyond = TOTAL - (outer_r - outer_l)
-            bit = 1 if k > j else 0
-            p = _ratio(beyond, here)
-            more, coder = mix_bit(coder, buf, models, up + j, p, mixer, mix_at + 10 + min(j, 9), bit, decoding, knots,
-                                  stretch)
-            if not more:
-                have_outer = True
-                break
-            inner_l, inner_r = outer_l, outer_r
-            here = beyond
-            j += 1
-    else:
-        j = start - 1
-        have_outer = True
-        inside = within_r - within_l  # the mass of classes <= j
-        while j > 0:
-            inner_l, inner_r = _ends(x0, (1 << (j - 1)) - 1, hint_w, hint_means, hint_inv, cdf, shift)
-            lower = inner_r - inner_l
-            bit = 1 if k == j else 0
-            p = _ratio(inside - lower, inside)
-            here, coder = mix_bit(coder, buf, models, down + j, p, mixer, mix_at + 20 + min(j, 9), bit, decoding, knots,
-                                  stretch)
-            if here:
-                break
-            outer_l, outer_r = inner_l, inner_r
-            inside = lower
-            j -= 1
-    k = j
-    if k == 0:
-        return 0, coder
-    lo = np.int64(1) << (k - 1)
-    hi = (np.int64(1) << k) - 1
-    if not have_outer:  # the largest class, never decided
-        outer_l, outer_r = _ends(x0, hi, hint_w, hint_means, hint_inv, cdf, shift)
-    below = inner_l - outer_l  # x0 - hi .. x0 - lo
-    above = outer_r - inner_r  # x0 + lo .. x0 + hi
-    bit = 1 if e < 0 else 0
-    p = _ratio(below, below + above)
-    negative, coder = mix_bit(coder, buf, models, signs + sign_ctx, p, mixer, mix_at + 30, bit, decoding, knots, stretch)
-    whole = below if negative else above  # the mass of the magnitudes lo .. hi on this side
-    edge = outer_l if negative else outer_r  # the CDF at the far end of lo .. hi
-    for b in range(k - 2, -1, -1):  # the magnitude's bits below the leading one, from the top
-        mid = lo + (np.int64(1) << b)
-        if negative:  # mid .. hi is x0 - hi .. x0 - mid
-            cut = _below(x0 - mid + 1, hint_w, hint_means, hint_inv, cdf, shift)
-            part = cut - edge
-        else:
-            cut = _below(x0 + mid, hint_w, hint_means, hint_inv, cdf, shift)
-            part = edge - cut
-        model = mantissa + k if b == k - 2 else -1
-        ctx = mix_at + (40 if b == k - 2 else 50 + min(k, 9))
-        p = _ratio(part, whole)
-        bit = (magnitude >> b) & 1
-        bit, coder = mix_bit(coder, buf, models, model, p, mixer, ctx, bit, decoding, knots, stretch)
-        if bit:
-            lo = mid
-            whole = part
-        else:
-            hi = mid - 1
-            whole -= part
-            edge = cut
-    return (-lo if negative else lo), coder
 
 
 def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bits: int, rows: np.ndarray,

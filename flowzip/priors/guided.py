@@ -32,7 +32,7 @@ import zlib
 import numpy as np
 
 from ..classical import planes as blocks
-from ..classical import predictive
+from ..classical import predictive, residuals
 from ..entropy import mixing
 from ..entropy import rangecoder as rc
 from ..errors import FormatError
@@ -104,8 +104,8 @@ def _prepare(oi, mix, exp, variances, limits, ref_r, ref_g, prior, mu_r, mu_g, v
 
 
 @inline_kernel
-def _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g, var_r, var_g, w, means, inv,
-           vals, cond, cvar):
+def _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g, var_r, var_g, w,
+           means, inv, vals, cond, cvar):
     """(guide in 1/8ths, expected error energy in levels) of plane c (G, R - G + 256, B - G + 256)
     of a pixel after ``_prepare``, given its G (for c >= 1) and R (for c = 2)."""
     if c == 0:  # G: its mean and spread over the prior weights, the couplings at their means
@@ -138,20 +138,20 @@ def _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, 
 
 
 @kernel
-def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, prior, mu_r, mu_g,
-                 var_r, var_g, cond, cvar, out):
+def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, prior,
+                 mu_r, mu_g, var_r, var_g, cond, cvar, out):
     """``out[c]`` = ``_guide`` of each plane c of one pixel of outputs ``oi``, reference
     predictions ``refs`` and values R and G (for tests)."""
     _prepare(oi, mix, exp, variances, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
     for c in range(3):
-        out[c, 0], out[c, 1] = _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g,
-                                      var_r, var_g, w, means, inv, vals, cond, cvar)
+        out[c, 0], out[c, 1] = _guide(c, oi, refs, r, g, mix, inv_scales, variances, table, shift, limits, prior,
+                                      mu_r, mu_g, var_r, var_g, w, means, inv, vals, cond, cvar)
 
 
 @kernel
 def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, mixer, ys, xs, o, mix,
-                exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g, var_r, var_g, cond,
-                cvar, hint_inv, knots, stretch, decoding):
+                exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g,
+                var_r, var_g, cond, cvar, hint_inv, knots, stretch, decoding):
     """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``:
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
     filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
@@ -164,8 +164,8 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
         _prepare(o[i], mix, exp, variances, limits, refs[0], refs[1], prior, mu_r, mu_g, var_r, var_g)
         g = r = np.int64(0)
         for c in range(3):  # the planes G, R - G, B - G
-            guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, variances, table, shift, limits, prior, mu_r, mu_g,
-                                    var_r, var_g, w, means, inv, vals, cond, cvar)
+            guide8, energy = _guide(c, o[i], refs, r, g, mix, inv_scales, variances, table, shift, limits, prior,
+                                    mu_r, mu_g, var_r, var_g, w, means, inv, vals, cond, cvar)
             # the hint: the mixture of the plane's colour (G; R given G; B given R and G)
             offset = g - 256
             if c == 0:
@@ -184,7 +184,7 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
             coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
                                            rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
                                            GUIDE_WEIGHT, energy, offset, hint_w, hint_means,
-                                           hint_inv, mixer, c * predictive.MIXERS, (table, shift, knots, stretch),
+                                           hint_inv, mixer, c * residuals.MIXERS, (table, shift, knots, stretch),
                                            decoding)
             if c == 0:
                 g = np.int64(planes[0, y, x])
@@ -217,7 +217,7 @@ class _TileState:
         starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
         self.models = np.concatenate(starting)
         self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
-        self.mixer = mixing.new_mixer(3 * predictive.MIXERS)
+        self.mixer = mixing.new_mixer(3 * residuals.MIXERS)
         self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
         self.hint_inv = np.zeros(mixture, np.int64)
 

@@ -163,8 +163,8 @@ def test_guides_against_an_integer_reference():
         means, vals = np.zeros((3, mix), np.int64), np.zeros(3, np.int64)
         out = np.zeros((3, 2), np.int64)
         w, inv = scratch[0], scratch[1]
-        guided.pixel_guides(o, refs, r, g, mix, exp, inv_scales, variances, table, shift, codec.limits, w, means, inv, vals,
-                            *scratch[2:], out)
+        guided.pixel_guides(o, refs, r, g, mix, exp, inv_scales, variances, table, shift, codec.limits, w, means, inv,
+                            vals, *scratch[2:], out)
         # B's weights and means: the local prior's own coder's, after R and G
         w_b = np.zeros(mix, np.int64)
         total = kernels._weights(o, mix, exp_table(), w_b)
