@@ -25,6 +25,7 @@ LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF
 # asked to (``exact``). PNG holds every picture flowzip keeps.
 EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": ("L", "RGB"), "WEBP": ("RGB", "RGBA")}
 KEPT_METADATA = ("icc_profile", "exif")
+PNG_LEVEL = 3  # zlib level of written PNGs: on Kodak 2.2x faster than 6 for 1.0 % more bytes (docs/RESULTS.md)
 UNSUPPORTED_MODES = {"P": "palette images", "PA": "palette images with alpha", "1": "1-bit images",
                      "I": "16- and 32-bit integer images", "F": "floating-point images",
                      "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
@@ -192,7 +193,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     fmt = LOSSLESS_FORMATS[suffix.lower()]
     if fmt == "PNG":
         return pngfile.write_png(pngfile.from_planes(picture.pixels, picture.mode, picture.bit_depth, picture.metadata),
-                                 compress_level=6, threads=threads)
+                                 compress_level=PNG_LEVEL, threads=threads)
     metadata = pngfile.portable_metadata(picture.metadata)
     options = {"lossless": True, "exact": True} if fmt == "WEBP" else {}
     for key in KEPT_METADATA:
