@@ -4,6 +4,7 @@ ratios. Every flowzip round trip is compared pixel for pixel.
 
     python scripts/measure/speed.py ../shared/data/kodak/kodim01.png ../shared/data/kodak/kodim02.png
     python scripts/measure/speed.py IMAGES... --model idf-photo-v2 --threads 2 --json runs/speed.json
+    python scripts/measure/speed.py IMAGES... --effort 4  (the classical coder alone)
 
 ``--threads N`` gives flowzip N threads (OMP/OpenBLAS/numba) and N cores for its chunks; JPEG XL
 always gets one thread, as in the comparison the project tracks.
@@ -61,6 +62,7 @@ def main() -> None:
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("--model", help="flowzip model (default: the policy's defaults)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--effort", type=int, help="flowzip's effort (default: its default)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     env = _env(args.threads)
@@ -70,10 +72,11 @@ def main() -> None:
             pixels = np.asarray(Image.open(path))
             fz, png = Path(tmp) / "x.fz", Path(tmp) / "x.png"
             model = ["--model", args.model] if args.model else []
+            model += [f"-{args.effort}"] if args.effort else []
             enc_s, enc_mb = _run([sys.executable, "-m", "flowzip.cli", "compress", "-q", "-f", "--no-png", *model,
                                   str(path), "-o", str(fz)], env)
-            dec_s, dec_mb = _run([sys.executable, "-m", "flowzip.cli", "decompress", "-q", "-f", str(fz), "-o", str(png)],
-                                 env)
+            dec_s, dec_mb = _run([sys.executable, "-m", "flowzip.cli", "decompress", "-q", "-f", str(fz), "-o",
+                                  str(png)], env)
             assert np.array_equal(np.asarray(Image.open(png)), pixels), f"round trip mismatch on {path}"
             jxl_enc, jxl_dec, jxl_bytes = _jxl(pixels)
             rows.append({"image": path.name, "subpixels": int(pixels.size), "bpd": 8 * fz.stat().st_size / pixels.size,
@@ -88,7 +91,7 @@ def main() -> None:
         return float(np.mean([r[key] for r in rows]))
 
     mb = mean("subpixels") / 1e6
-    summary = {"images": len(rows), "threads": args.threads, "model": args.model or "defaults",
+    summary = {"images": len(rows), "threads": args.threads, "model": args.model or "defaults", "effort": args.effort,
                "bpd": mean("bpd"), "compress_s": mean("compress_s"), "decompress_s": mean("decompress_s"),
                "compress_mb_s": mb / mean("compress_s"), "decompress_mb_s": mb / mean("decompress_s"),
                "jxl_e7_compress_s": mean("jxl_e7_compress_s"), "jxl_e7_decompress_s": mean("jxl_e7_decompress_s"),
