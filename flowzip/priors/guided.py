@@ -68,7 +68,7 @@ def _spread(mix, w, mean, means, variances):
 
 @inline_kernel
 def _inverse_scale(variance):
-    """A logistic's inverse scale (2**-20 units) from its variance (``_variance``'s units)."""
+    """A logistic's inverse scale (2**-20 units) from its variance (``variance_table``'s units)."""
     s = np.int64(math.sqrt(variance * 100 // 329))  # the scale in 2**-6 levels
     return floor_div(np.int64(1) << 26, max(s, 1))
 
