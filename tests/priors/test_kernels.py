@@ -66,3 +66,44 @@ def test_mixture_weights_from_logits():
     w = np.zeros(3, np.int64)
     total = kernels._weights(np.array([4096.0 * 2, 0.0, -4096.0 * 30]), 3, exp, w)
     assert list(w) == [1 << 16, int(exp[2 * 64]), 0] and total == w.sum()
+
+
+def _reference_normalize(w: list[int]) -> list[int]:
+    total = sum(w)
+    out = [(v << 16) // total for v in w]
+    out[max(range(len(w)), key=lambda k: (out[k], -k))] += (1 << 16) - sum(out)
+    return out
+
+
+def test_weights_renormalized_and_posterior_against_integer_reference():
+    rng = np.random.default_rng(2)
+    inv_scales = tables.scale_tables()[0]
+    table = [int(v) for v in tables.cdf_table()]
+    for trial in range(200):
+        mix = int(rng.integers(1, 6))
+        w = rng.integers(0, 1 << int(rng.integers(1, 18)), mix).astype(np.int64)
+        w[0] += 1
+        if trial % 4 == 0:  # weights that already sum to 2**16 stay as they are
+            w = np.array(_reference_normalize([int(v) for v in w]), np.int64)
+        expected = _reference_normalize([int(v) for v in w])
+        kernels._normalize(mix, w, int(w.sum()))
+        assert [int(v) for v in w] == expected, trial
+        # the posterior: weights times each component's mass of s, shifted to at most 2**17
+        s = int(rng.integers(0, 256))
+        means = rng.integers(-40 * 4096, 300 * 4096, mix).astype(np.int64)
+        inv = inv_scales[rng.integers(0, len(inv_scales), mix)]
+
+        def cdf(b, k):
+            if b <= 0:
+                return 0
+            if b >= 256:
+                return 1 << 31
+            return _reference_cdf((b << 12) - 2048 - int(means[k]), int(inv[k]), table)
+
+        products = [expected[k] * (cdf(s + 1, k) - cdf(s, k)) if expected[k] else 0 for k in range(mix)]
+        shift = 0
+        while (max(products) >> shift) > 1 << 17:
+            shift += 1
+        total = kernels._posterior(mix, w, s, means, inv, tables.cdf_table(), tables.INTERPOLATION_SHIFT)
+        assert [int(v) for v in w] == [p >> shift for p in products], trial
+        assert total == sum(p >> shift for p in products)
