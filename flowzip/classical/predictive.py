@@ -28,8 +28,8 @@ typical of photos (``_starting_models``), so that small planes (tiles) learn les
 A guide (``code_sample``'s ``guide_*`` and ``hint_*``, given by ``priors.guided``): a sixth
 sub-predictor, no clamp of the prediction, half of the error energy, and a distribution of the
 sample (a mixture of logistics) whose probability of each binary decision is mixed with the
-decision's bit model (``residuals.code_residual_hinted``, ``entropy.mixing``); the raw low bits are then
-coded under it too. Without one (``guide_weight`` 0, an empty hint) the coder is the classical
+decision's bit model (``residuals.code_residual_hinted``, ``entropy.mixing``); the raw low bits
+are then coded under it too. Without one (``guide_weight`` 0, an empty hint) the coder is the classical
 one, bit for bit.
 """
 

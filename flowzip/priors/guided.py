@@ -2,7 +2,7 @@
 modelling (``classical.predictive``: weighted sub-predictors, bias cancellation, adaptive bit
 models) on the planes G, R - G, B - G, with the local prior's expectation of each sample as a
 sixth sub-predictor, its expected error as half of the coding context's error energy, and its
-distribution of each sample mixed into every binary decision of the residual (``predictive.
+distribution of each sample mixed into every binary decision of the residual (``residuals.
 code_residual_hinted``, ``entropy.mixing``). The classical coder adapts to the image as it goes
 and weighs the guide by how well it has done, so it keeps what the network knows and what the
 image teaches.
@@ -170,21 +170,19 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
             offset = g - 256
             if c == 0:
                 offset = 0
-                hint_w, hint_means = prior, mu_g
+                hint_w, hint_means, hint_scales = prior, mu_g, hint_inv
                 for k in range(mix):
                     hint_inv[k] = _inverse_scale(var_g[k])
             elif c == 1:
-                hint_w, hint_means = prior, cond
+                hint_w, hint_means, hint_scales = prior, cond, hint_inv
                 for k in range(mix):
                     hint_inv[k] = _inverse_scale(cvar[k])
             else:
-                hint_w, hint_means = w, means[2]
-                for k in range(mix):
-                    hint_inv[k] = inv[k]
+                hint_w, hint_means, hint_scales = w, means[2], inv
             coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
                                            rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
                                            GUIDE_WEIGHT, energy, offset, hint_w, hint_means,
-                                           hint_inv, mixer, c * residuals.MIXERS, (table, shift, knots, stretch),
+                                           hint_scales, mixer, c * residuals.MIXERS, (table, shift, knots, stretch),
                                            decoding)
             if c == 0:
                 g = np.int64(planes[0, y, x])
@@ -284,12 +282,13 @@ class GuidedCodec(PriorNetworkCodec):
             spans = ((a, min(a + BAND, len(ys))) for a in range(0, len(ys), BAND))
         values, outside = self._buffers(int(np.diff(starts).max()) if decoding else min(BAND, len(ys)))
         tile = rgb[None]
+        refs = np.zeros(3, np.int64)
         for a, b in spans:
             kernels.gather_values(tile, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
             o = self.net(values[: b - a], outside[: b - a])
             coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
                                 self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
-                                np.zeros(3, np.int64), *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
+                                refs, *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
                                 mixing.stretch_table(), decoding)
         return coder
 
