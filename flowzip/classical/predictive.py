@@ -137,12 +137,13 @@ def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, sw
     """``code_plane``'s loop; ``models``, ``rows`` (N_PREDICTORS, 2, W), ``bias``
     (BIAS_CONTEXTS, 2), ``slope`` (SLOPE_CONTEXTS, 2) and ``switch`` (2) are its adaptive state
     (``no_hint``, ``no_mixer``: empty int64 arrays, no guide)."""
+    none = np.int64(0)  # not a literal 0: the hinted coder (never called here) keeps the one signature it has
     for y in range(img.shape[1]):
         cur = y & 1
         for x in range(img.shape[2]):
             coder = code_sample(coder, buf, img, te, c, ref, bits, models, 0, rows, cur, cur ^ 1, bias, slope, switch,
-                                y, x, 0, 0, 0, 0, no_hint, no_hint, no_hint, no_mixer, 0, (no_hint, 0, no_hint, no_hint),
-                                decoding)
+                                y, x, 0, 0, 0, 0, no_hint, no_hint, no_hint, no_mixer, none,
+                                (no_hint, none, no_hint, no_hint), decoding)
     return coder
 
 

@@ -197,10 +197,16 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
 def _pixel_major(array: np.ndarray) -> np.ndarray:
     """A copy of a (planes, ..., H, W) array laid out pixel by pixel in memory (each pixel's values
     together), indexed as before: the wavefront order steps through many rows in turn, and each
-    pixel's three planes are coded together."""
+    pixel's three planes are coded together. Never contiguous, so that the coding kernel compiles
+    once for every shape (a picture one pixel high or wide would otherwise be)."""
     order = (*range(array.ndim - 2, array.ndim), *range(array.ndim - 2))
     inverse = np.argsort(order)
-    return np.ascontiguousarray(array.transpose(order)).transpose(inverse)
+    view = np.ascontiguousarray(array.transpose(order)).transpose(inverse)
+    if view.flags.c_contiguous or view.flags.f_contiguous:  # one pixel high or wide
+        spaced = np.zeros((*view.shape, 2), view.dtype)  # every other element: numba's layout "A" as for the rest
+        spaced[..., 0] = view
+        view = spaced[..., 0]
+    return view
 
 
 class _TileState:
