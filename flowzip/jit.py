@@ -86,7 +86,7 @@ inline_kernel = _njit(nogil=True, _nrt=False, inline="always")
 
 def cache_is_cold() -> bool:
     """Whether this copy of flowzip has no compiled kernels cached yet (its first run compiles
-    them: about ten seconds)."""
+    them: one to three minutes for everything, a few seconds for the fewest)."""
     try:
         from numba.core.caching import _CacheLocator  # numba's own naming of a source folder's cache
     except ImportError:
