@@ -35,6 +35,11 @@ def main() -> None:
               rng.integers(90, 110, (40, 70, 3), dtype=np.uint8),
               rng.integers(0, 256, (35, 18, 2), dtype=np.uint8)]
     samples = [(flowzip.compress(im, tile=16), flowzip.decompress(flowzip.compress(im, tile=16))) for im in images]
+    # the learned local priors' files too: a smooth picture by the guided coder and by the local prior alone
+    y, x = np.mgrid[:70, :90]
+    smooth = np.stack([(x * 2 + y) % 256, (y * 3) % 256, (x + 40) % 256], -1).astype(np.uint8)
+    smooth = np.clip(smooth.astype(np.int64) + rng.integers(-3, 4, smooth.shape), 0, 255).astype(np.uint8)
+    samples += [(flowzip.compress(smooth, model=name), smooth) for name in ("guided-photo-v1", "local-rgb-v2")]
     outcomes = collections.Counter()
     worst = 0.0
     failures = []
