@@ -277,6 +277,20 @@ def test_image_errors_show_no_object(tiny_models):
     assert "<" not in str(info.value) and "0x" not in str(info.value)
 
 
+def test_the_default_effort_codes_a_simple_large_picture_with_the_classical_coder_alone(monkeypatch):
+    """A drawing the classical coder codes in under ``SIMPLE_BPD`` is not coded again with the
+    guided coder at effort 5 (the guide does not pay there); with the rule off, both ways are."""
+    picture = np.full((260, 270, 3), 240, np.uint8)
+    picture[20:120, 30:200] = (200, 30, 30)
+    picture[150:250, 100:260] = np.arange(160, dtype=np.uint8)[None, :, None]
+    one, report = api.encode([("", api.read_image(picture))])
+    assert report.plans == 1 and report.coders == ["classical-v1"]
+    monkeypatch.setattr(api, "SIMPLE_BPD", 0.0)
+    both, report = api.encode([("", api.read_image(picture))])
+    assert report.plans == 2 and len(one) <= len(both)
+    np.testing.assert_array_equal(flowzip.decompress(one), picture)
+
+
 def test_the_default_effort_does_not_code_a_plan_whose_sample_looks_larger(monkeypatch):
     """At effort 5 the local prior's plan is coded only when its sampled estimate is not clearly
     above the classical coder's file; either way the file decodes exactly."""

@@ -32,7 +32,8 @@ EFFORTS = {
     4: Effort("no learned prior: the classical coder for photos, integer flows for thumbnails (no bits-back); a "
               "single thumbnail is coded both ways, the smaller kept", bits_back=False, local=False),
     5: Effort("the learned local prior for 8-bit colour pictures, photos and thumbnails (one picture is coded by "
-              "the classical coder too, the smaller kept); as 4 for the rest (the default level)"),
+              "the classical coder too, the smaller kept; a large one it codes under 1 bpd, a drawing, by it alone); "
+              "as 4 for the rest (the default level)"),
     6: Effort("codes with the local prior, the flows and the classical coder and keeps the smallest file (the "
               "default level's among them)", coders=BEST),
     7: Effort("as 6, the models adapted to the images (flows: normalizations; local prior: biases; 60 steps)",
