@@ -8,10 +8,22 @@
     model = flowzip.load_model("idf-rgb-v2")        # a model by name; pass it as model=...
 """
 
-from .api import compress, compress_archive, decompress, decompress_archive
+import importlib
+
 from .errors import FlowzipError, FormatError, ImageError, ModelError
 from .version import __version__
-from .zoo import load_model
+
+_LAZY = {"compress": "api", "compress_archive": "api", "decompress": "api", "decompress_archive": "api",
+         "load_model": "zoo"}  # imported when first used (``flowzip --version`` needs none of them)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["compress", "compress_archive", "decompress", "decompress_archive", "load_model", "FlowzipError",
            "FormatError", "ImageError", "ModelError", "__version__"]

@@ -1,8 +1,10 @@
 """The ``flowzip`` click group: ``--debug`` anywhere, every error one line on stderr, one BLAS
-thread per process; each command lives in a module of its own."""
+thread per process; each command lives in a module of its own, imported when the command is
+(``flowzip --version`` imports none, nor numba)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -11,15 +13,26 @@ import threading
 import click
 
 from ..version import __version__
-from . import bench, cluster, compress, decompress, info, models, train
-from .common import message
+
+COMMANDS = {"bench": "bench", "cluster": "cluster", "compress": "compress", "decompress": "decompress",
+            "export": "train", "info": "info", "list": "info", "models": "models", "train": "train"}  # name: module
 
 SIGPIPE_EXIT = 141  # what a shell reports for a process ended by a closed pipe
 
 
 class _Group(click.Group):
     """Accepts ``--debug`` anywhere on the line, turns any error into one line on stderr and exit
-    status 1 (a traceback with --debug), and exits quietly when its output pipe is closed."""
+    status 1 (a traceback with --debug), and exits quietly when its output pipe is closed. Its
+    commands (``COMMANDS``) are imported when asked for."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f".{COMMANDS[name]}", __package__)
+        return next(command for command in module.COMMANDS if command.name == name)
 
     def parse_args(self, ctx, args):
         if "--debug" in args[: args.index("--") if "--" in args else len(args)]:
@@ -43,6 +56,8 @@ class _Group(click.Group):
         except Exception as e:  # noqa: BLE001 - the one place every error becomes a message
             if ctx.meta.get("flowzip.debug"):
                 raise
+            from .common import message
+
             click.echo(f"flowzip: error: {message(e)}", err=True)
             sys.exit(1)
         finally:
@@ -85,10 +100,6 @@ def _one_thread_per_process(ctx) -> None:
 
     ctx.call_on_close(threadpool_limits(limits=1).restore_original_limits)
 
-
-for _module in (compress, decompress, info, models, cluster, bench, train):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)
 
 if __name__ == "__main__":
     main()

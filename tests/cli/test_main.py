@@ -1,6 +1,9 @@
 """The command line as a whole (``flowzip.cli.main``): bad input is one line naming the file and a
 non-zero exit, --debug shows the traceback, a closed pipe exits quietly."""
 
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -66,3 +69,20 @@ def test_a_closed_pipe_exits_quietly(tiny_models, image_path, tmp_path):
     proc.stdout.close()  # like `| head -c 10`
     stderr = proc.stderr.read().decode()
     assert proc.wait() == cli.SIGPIPE_EXIT and stderr == ""
+
+
+def test_commands_are_imported_when_used():
+    """Every command is found by its name in its module; ``flowzip --version`` and ``import
+    flowzip`` import no command, numba or the coders."""
+    import importlib
+
+    for name, module in cli.COMMANDS.items():
+        commands = importlib.import_module(f"flowzip.cli.{module}").COMMANDS
+        assert main.get_command(None, name) in commands
+    assert {c.name for m in set(cli.COMMANDS.values())
+            for c in importlib.import_module(f"flowzip.cli.{m}").COMMANDS} == set(cli.COMMANDS)
+    probe = ("import sys, flowzip, flowzip.cli.main as m; from click.testing import CliRunner; "
+             "r = CliRunner().invoke(m.main, ['--version']); assert r.exit_code == 0 and 'flowzip' in r.output; "
+             "print(sorted(k for k in ('numba', 'flowzip.api', 'flowzip.cli.compress') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
