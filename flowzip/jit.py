@@ -9,9 +9,9 @@ no parallel loops, so a function computes the same integers on every machine.
 - ``inline_kernel``: a ``kernel`` inlined into its callers (numba IR inlining), for the coding
   helpers called several times per sample (about 15 % faster than calls).
 
-The compiled kernels are cached in the user's cache folder, one per flowzip version
-(``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION``, ``~/.cache/...`` by default), never
-inside the package: a cache written into an installed package is left behind by ``pip uninstall``
+The compiled kernels are cached in the user's cache folder, one per flowzip version and state of
+the kernels' sources (``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION/SOURCES``,
+``~/.cache/...`` by default; ``SOURCES`` is ``sources_digest``), never inside the package: a cache written into an installed package is left behind by ``pip uninstall``
 and then shadows the package installed next (an editable one found ``flowzip`` to be an empty
 namespace). ``$NUMBA_CACHE_DIR``, when set, is numba's and is used as it is. Each installed copy
 of flowzip has a folder of its own in the cache (numba keys it by the source folder's path).
@@ -19,6 +19,7 @@ of flowzip has a folder of its own in the cache (numba keys it by the source fol
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -30,6 +31,18 @@ from .version import __version__
 
 PACKAGE = Path(__file__).resolve().parent
 KERNEL_FOLDERS = ("entropy", "classical", "priors")  # the folders whose modules hold kernels
+KERNEL_SOURCES = tuple(f"{folder}/*.py" for folder in KERNEL_FOLDERS) + ("exact.py",)  # and what they inline
+
+
+def sources_digest() -> str:
+    """A short hash of the sources kernels are compiled from. numba keys a kernel's cache on its
+    own file only: a kernel that inlines another module's code would keep stale machine code where
+    only that module changed (a checkout being edited, an editable install updated), so each state
+    of the sources has a cache folder of its own."""
+    digest = hashlib.sha256()
+    for path in sorted(p for pattern in KERNEL_SOURCES for p in PACKAGE.glob(pattern)):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _user_cache_root() -> Path:
@@ -51,13 +64,15 @@ def _writable(folder: Path) -> bool:
 
 def cache_dir() -> Path:
     """Where numba keeps flowzip's compiled kernels: ``$NUMBA_CACHE_DIR`` when set, else the user's
-    cache folder (``flowzip/numba/VERSION`` in it), else the same below the temporary folder."""
+    cache folder (``flowzip/numba/VERSION/SOURCES`` in it), else the same below the temporary
+    folder."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    folder = _user_cache_root() / "flowzip" / "numba" / __version__
+    folder = _user_cache_root() / "flowzip" / "numba" / __version__ / sources_digest()
     if _writable(folder):
         return folder
-    return Path(tempfile.gettempdir()) / f"flowzip-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "numba" / __version__
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"flowzip-{user}" / "numba" / __version__ / sources_digest()
 
 
 _CACHE_DIR = str(cache_dir())

@@ -36,10 +36,29 @@ def test_kernels_cache_in_the_user_folder_by_version_never_in_the_package(tmp_pa
     before = _cached_in_package()
     out = subprocess.run([sys.executable, "-c", COMPILE], env=_env(tmp_path), capture_output=True, text=True,
                          check=True).stdout.split()
-    folder = tmp_path / "cache" / "flowzip" / "numba" / flowzip.__version__
+    folder = tmp_path / "cache" / "flowzip" / "numba" / flowzip.__version__ / jit.sources_digest()
     assert out == [str(folder), "True", "False"]  # cold before the first compile, warm after it
     assert list(folder.rglob("*.nbi")) and list(folder.rglob("*.nbc"))
     assert _cached_in_package() == before  # nothing written inside the package
+
+
+def test_the_cache_folder_changes_with_any_kernel_source(tmp_path, monkeypatch):
+    """numba keys a kernel's cache on its own file; a change to a module it inlines (here the
+    mixer, inlined by the guided coder) must not leave stale kernels: the folder changes."""
+    for pattern in jit.KERNEL_SOURCES:
+        for path in jit.PACKAGE.glob(pattern):
+            copy = tmp_path / path.relative_to(jit.PACKAGE)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+    monkeypatch.setattr(jit, "PACKAGE", tmp_path)
+    before = jit.sources_digest()
+    assert before == jit.sources_digest() and len(before) == 16
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "main.py").write_text("# not a kernel\n")
+    assert jit.sources_digest() == before
+    with (tmp_path / "entropy" / "mixing.py").open("a") as f:
+        f.write("# changed\n")
+    assert jit.sources_digest() != before
 
 
 def test_numba_cache_dir_is_respected(tmp_path, monkeypatch):
