@@ -42,9 +42,12 @@ from . import kernels
 from .codec import BAND, PriorNetworkCodec, wavefronts
 from .kernels import GRID, WEIGHT_BITS, base_mean, coupling, scale_index
 
-GUIDE_WEIGHT = 48  # the guide's base weight among the sub-predictors (the others' are 12-13)
 PLANE_BITS = (8, 9, 9)  # G, R - G + 256, B - G + 256
-GUIDED = 0  # the block method of a guided stream (``planes.push_block``)
+# A guided stream's block method (``planes.push_block``) says the guide's base weight among the
+# sub-predictors (the others' are 12-13): 48 in the first streams, 16 since (0.3 % smaller on
+# held-out photos once the guide's distribution is mixed into every decision, docs/RESULTS.md).
+GUIDE_WEIGHTS = {0: 48, 1: 16}
+GUIDED = 1  # the method written
 COEF_BASE = 7  # where the couplings start among the outputs of a three-channel prior (``OUTPUTS``)
 
 
@@ -151,8 +154,9 @@ def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, variances, table, shift, 
 @kernel
 def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, mixer, ys, xs, o, mix,
                 exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g,
-                var_r, var_g, cond, cvar, hint_inv, knots, stretch, decoding):
-    """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``:
+                var_r, var_g, cond, cvar, hint_inv, knots, stretch, guide_weight, decoding):
+    """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``, the
+    guide of base weight ``guide_weight`` (``GUIDE_WEIGHTS``):
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
     filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
     ``bias``, ``slope``, ``switch``, ``models`` from ``models_at[c]``) and scratch; returns the
@@ -181,7 +185,7 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
                 hint_w, hint_means, hint_scales = w, means[2], inv
             coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
                                            rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
-                                           GUIDE_WEIGHT, energy, offset, hint_w, hint_means,
+                                           guide_weight, energy, offset, hint_w, hint_means,
                                            hint_scales, mixer, c * residuals.MIXERS, (table, shift, knots, stretch),
                                            decoding)
             if c == 0:
@@ -255,19 +259,22 @@ class GuidedCodec(PriorNetworkCodec):
         total = 0
         for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
             data = self.encode_tile(np.ascontiguousarray(tiles[i], np.uint8))
-            blocks.push_block(coder, GUIDED, data)
+            blocks.push_block(coder, self.method, data)
             total += 8 * len(data) + blocks.BLOCK_HEAD_BITS
         return float(total) if estimate else None
 
-    def encode_tile(self, rgb: np.ndarray) -> bytes:
-        """One (3, H, W) uint8 tile's stream."""
+    method = GUIDED  # the block method ``push`` writes (``GUIDE_WEIGHTS``)
+
+    def encode_tile(self, rgb: np.ndarray, method: int | None = None) -> bytes:
+        """One (3, H, W) uint8 tile's stream, of block method ``method`` (None: ``self.method``)."""
         r, g, b = rgb.astype(np.int32)
         planes = np.stack([g, r - g + 256, b - g + 256])
         expected = _checksum(rgb)
         capacity = rgb.size * 2 + 1024
         while True:  # once more, with the size the first try needed, if the buffer was too small
             digits = np.zeros(capacity, np.uint16)
-            coder = self._code(rc.new_encoder(), digits, _pixel_major(planes), _pixel_major(rgb), False)
+            coder = self._code(rc.new_encoder(), digits, _pixel_major(planes), _pixel_major(rgb),
+                               self.method if method is None else method, False)
             _, coder = rc.code_raw(coder, digits, expected >> 16, 16, False)
             _, coder = rc.code_raw(coder, digits, expected & 0xFFFF, 16, False)
             stream = rc.stream_bytes(coder, digits)
@@ -275,9 +282,9 @@ class GuidedCodec(PriorNetworkCodec):
                 return stream
             capacity = stream
 
-    def _code(self, coder, buf, planes, rgb, decoding: bool):
+    def _code(self, coder, buf, planes, rgb, method: int, decoding: bool):
         """Code the tile's pixels in wavefront order, the network on bands (encoding) or on each
-        wavefront (decoding) of the pixels coded before it."""
+        wavefront (decoding) of the pixels coded before it, as block method ``method`` says."""
         state = _TileState(*rgb.shape[1:], self.mixture)
         scratch = self._scratch()
         tables_ = self._tables()
@@ -295,14 +302,16 @@ class GuidedCodec(PriorNetworkCodec):
             coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
                                 self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
                                 refs, *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
-                                mixing.stretch_table(), decoding)
+                                mixing.stretch_table(), GUIDE_WEIGHTS[method], decoding)
         return coder
 
-    def decode_tile(self, data: bytes, height: int, width: int) -> np.ndarray:
-        """The (3, H, W) uint8 tile of a stream from ``encode_tile``; FormatError if corrupt."""
+    def decode_tile(self, data: bytes, height: int, width: int, method: int = GUIDED) -> np.ndarray:
+        """The (3, H, W) uint8 tile of a stream from ``encode_tile`` of block method ``method``;
+        FormatError if corrupt."""
         buf = rc.decoder_buffer(data)
         rgb = _pixel_major(np.zeros((3, height, width), np.uint8))
-        coder = self._code(rc.new_decoder(buf), buf, _pixel_major(np.zeros((3, height, width), np.int32)), rgb, True)
+        coder = self._code(rc.new_decoder(buf), buf, _pixel_major(np.zeros((3, height, width), np.int32)), rgb,
+                           method, True)
         high, coder = rc.code_raw(coder, buf, 0, 16, True)
         low, coder = rc.code_raw(coder, buf, 0, 16, True)
         if not rc.ends_cleanly(coder, buf) or _checksum(rgb) != (high << 16 | low):
@@ -315,7 +324,7 @@ class GuidedCodec(PriorNetworkCodec):
         out = np.empty((batch, 3, height, width), np.uint8)
         for i in range(batch):
             method, data = blocks.pop_block(coder, 8 * 3 * height * width + 4096)
-            if method != GUIDED:
+            if method not in GUIDE_WEIGHTS:
                 raise FormatError(f"corrupt file: a guided tile has block method {method}")
-            out[i] = self.decode_tile(data, height, width)
+            out[i] = self.decode_tile(data, height, width, method)
         return out
