@@ -297,7 +297,7 @@ class Policy:
         for name in local_photo.values():
             out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9, above "
                          f"{self.local_default_pixels / 1e6:g} Mpixel 6-9; one picture is coded by the classical coder "
-                         "too, the smaller kept)")
+                         "too, the smaller kept; a large drawing by it alone)")
         for name in local.values():
             out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
