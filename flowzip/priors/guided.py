@@ -242,6 +242,8 @@ class GuidedCodec(PriorNetworkCodec):
     local prior of three channels; each tile one stream, pushed as bytes. (It has no sampled
     estimate: the classical coder's contexts learn from every pixel, so it is coded to be compared.)"""
 
+    method = GUIDED  # the block method ``push`` writes (``GUIDE_WEIGHTS``)
+
     def _check(self, coder, channels: int, bits: int) -> None:
         if self.config.channels != 3:
             raise FormatError("the guided coder needs a local prior of three channels")
@@ -262,8 +264,6 @@ class GuidedCodec(PriorNetworkCodec):
             blocks.push_block(coder, self.method, data)
             total += 8 * len(data) + blocks.BLOCK_HEAD_BITS
         return float(total) if estimate else None
-
-    method = GUIDED  # the block method ``push`` writes (``GUIDE_WEIGHTS``)
 
     def encode_tile(self, rgb: np.ndarray, method: int | None = None) -> bytes:
         """One (3, H, W) uint8 tile's stream, of block method ``method`` (None: ``self.method``)."""
