@@ -1,6 +1,6 @@
 """The ``flowzip`` click group: ``--debug`` anywhere, every error one line on stderr, one BLAS
 thread per process; each command lives in a module of its own, imported when the command is
-(``flowzip --version`` imports none, nor numba)."""
+(``flowzip --version`` and ``--help`` import none, nor numba)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,18 @@ import click
 
 from ..version import __version__
 
-COMMANDS = {"bench": "bench", "cluster": "cluster", "compress": "compress", "decompress": "decompress",
-            "export": "train", "info": "info", "list": "info", "models": "models", "train": "train"}  # name: module
+# name: (module, the start of its help, which ``flowzip --help`` lists without importing it)
+COMMANDS = {
+    "bench": ("bench", "Compare flowzip with lossless codecs on PATHS"),
+    "cluster": ("cluster", "Compress a large collection on a Dask cluster"),
+    "compress": ("compress", "Compress IMAGES to .fz files (the inputs are kept)"),
+    "decompress": ("decompress", "Restore the exact pixels of .fz FILES"),
+    "export": ("train", "Export a training CHECKPOINT's EMA weights as a model"),
+    "info": ("info", "Print the header of each .fz FILE"),
+    "list": ("info", "List the images of .fz FILES"),
+    "models": ("models", "List the installed models"),
+    "train": ("train", "Train the model a JSON CONFIG describes"),
+}
 
 SIGPIPE_EXIT = 141  # what a shell reports for a process ended by a closed pipe
 
@@ -31,8 +41,12 @@ class _Group(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        module = importlib.import_module(f".{COMMANDS[name]}", __package__)
+        module = importlib.import_module(f".{COMMANDS[name][0]}", __package__)
         return next(command for command in module.COMMANDS if command.name == name)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
 
     def parse_args(self, ctx, args):
         if "--debug" in args[: args.index("--") if "--" in args else len(args)]:

@@ -72,17 +72,20 @@ def test_a_closed_pipe_exits_quietly(tiny_models, image_path, tmp_path):
 
 
 def test_commands_are_imported_when_used():
-    """Every command is found by its name in its module; ``flowzip --version`` and ``import
-    flowzip`` import no command, numba or the coders."""
+    """Every command is found by its name in its module, and its help starts as ``flowzip --help``
+    says; ``flowzip --version``, ``flowzip --help`` and ``import flowzip`` import no command, numba
+    or the coders."""
     import importlib
 
-    for name, module in cli.COMMANDS.items():
-        commands = importlib.import_module(f"flowzip.cli.{module}").COMMANDS
-        assert main.get_command(None, name) in commands
-    assert {c.name for m in set(cli.COMMANDS.values())
-            for c in importlib.import_module(f"flowzip.cli.{m}").COMMANDS} == set(cli.COMMANDS)
+    modules = {module for module, _ in cli.COMMANDS.values()}
+    for name, (module, summary) in cli.COMMANDS.items():
+        command = main.get_command(None, name)
+        assert command in importlib.import_module(f"flowzip.cli.{module}").COMMANDS
+        assert " ".join(command.help.split()).startswith(summary)
+    assert {c.name for m in modules for c in importlib.import_module(f"flowzip.cli.{m}").COMMANDS} == set(cli.COMMANDS)
     probe = ("import sys, flowzip, flowzip.cli.main as m; from click.testing import CliRunner; "
-             "r = CliRunner().invoke(m.main, ['--version']); assert r.exit_code == 0 and 'flowzip' in r.output; "
+             "out = [CliRunner().invoke(m.main, [a]) for a in ('--version', '--help')]; "
+             "assert all(r.exit_code == 0 for r in out) and 'decompress' in out[1].output; "
              "print(sorted(k for k in ('numba', 'flowzip.api', 'flowzip.cli.compress') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
