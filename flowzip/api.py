@@ -94,8 +94,7 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     best, best_stats, coded = None, None, 0
     screen = chosen is None and (effort or policies.DEFAULT_EFFORT) <= policies.DEFAULT_EFFORT
     for k, plan in enumerate(_screen_order(planned) if screen else planned):
-        if screen and best is not None and (_too_simple_for_a_prior(plan, pictures, len(best[0]))
-                                            or _looks_larger(plan, pictures, len(best[0]))):
+        if screen and best is not None and _screened_out(plan, pictures, len(best[0])):
             if callable(progress):
                 progress(plan.units)  # its share of the work, not needed
             continue
@@ -139,21 +138,16 @@ def _screen_order(planned: list[policies.Plan]) -> list[policies.Plan]:
     return sorted(planned, key=rank)  # stable: the policy's order within a rank
 
 
-def _too_simple_for_a_prior(plan: policies.Plan, pictures, best_bytes: int) -> bool:
-    """Whether a plan with a local prior codes pictures that the best file so far already codes in
-    under ``SIMPLE_BPD`` (large pictures only, as ``_looks_larger``)."""
-    subpixels = sum(p.pixels.size for _, p in pictures)
-    if sum(p.pixels.shape[0] * p.pixels.shape[1] for _, p in pictures) < SCREEN_PIXELS:
-        return False
-    local = any(zoo.load_model(n).family.whole_pictures for n in plan.coders)
-    return local and 8 * best_bytes < SIMPLE_BPD * subpixels
-
-
-def _looks_larger(plan: policies.Plan, pictures, best_bytes: int) -> bool:
-    """Whether a plan's sampled estimate is clearly larger than the best file so far."""
+def _screened_out(plan: policies.Plan, pictures, best_bytes: int) -> bool:
+    """Whether a plan need not be coded for large pictures (``SCREEN_PIXELS``): it has a local
+    prior and the best file so far is under ``SIMPLE_BPD``, or its sampled estimate is clearly
+    larger than that file."""
     if sum(p.pixels.shape[0] * p.pixels.shape[1] for _, p in pictures) < SCREEN_PIXELS:
         return False
     models = {name: zoo.load_model(name) for name in plan.models}
+    if any(models[n].family.whole_pictures for n in plan.coders) and (
+            8 * best_bytes < SIMPLE_BPD * sum(p.pixels.size for _, p in pictures)):
+        return True
     bits = pipelines.sampled_bits(plan, pictures, models)
     return bits is not None and bits > 8 * best_bytes * (1 + SCREEN_MARGIN)
 

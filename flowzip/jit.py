@@ -11,10 +11,11 @@ no parallel loops, so a function computes the same integers on every machine.
 
 The compiled kernels are cached in the user's cache folder, one per flowzip version and state of
 the kernels' sources (``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION/SOURCES``,
-``~/.cache/...`` by default; ``SOURCES`` is ``sources_digest``), never inside the package: a cache written into an installed package is left behind by ``pip uninstall``
-and then shadows the package installed next (an editable one found ``flowzip`` to be an empty
-namespace). ``$NUMBA_CACHE_DIR``, when set, is numba's and is used as it is. Each installed copy
-of flowzip has a folder of its own in the cache (numba keys it by the source folder's path).
+``~/.cache/...`` by default; ``SOURCES`` is ``sources_digest``), never inside the package: a cache
+written into an installed package is left behind by ``pip uninstall`` and then shadows the package
+installed next (an editable one found ``flowzip`` to be an empty namespace). ``$NUMBA_CACHE_DIR``,
+when set, is numba's and is used as it is. Each installed copy of flowzip has a folder of its own
+in the cache (numba keys it by the source folder's path).
 """
 
 from __future__ import annotations

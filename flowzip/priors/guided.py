@@ -242,8 +242,6 @@ class GuidedCodec(PriorNetworkCodec):
     local prior of three channels; each tile one stream, pushed as bytes. (It has no sampled
     estimate: the classical coder's contexts learn from every pixel, so it is coded to be compared.)"""
 
-    method = GUIDED  # the block method ``push`` writes (``GUIDE_WEIGHTS``)
-
     def _check(self, coder, channels: int, bits: int) -> None:
         if self.config.channels != 3:
             raise FormatError("the guided coder needs a local prior of three channels")
@@ -261,20 +259,19 @@ class GuidedCodec(PriorNetworkCodec):
         total = 0
         for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
             data = self.encode_tile(np.ascontiguousarray(tiles[i], np.uint8))
-            blocks.push_block(coder, self.method, data)
+            blocks.push_block(coder, GUIDED, data)
             total += 8 * len(data) + blocks.BLOCK_HEAD_BITS
         return float(total) if estimate else None
 
-    def encode_tile(self, rgb: np.ndarray, method: int | None = None) -> bytes:
-        """One (3, H, W) uint8 tile's stream, of block method ``method`` (None: ``self.method``)."""
+    def encode_tile(self, rgb: np.ndarray, method: int = GUIDED) -> bytes:
+        """One (3, H, W) uint8 tile's stream, of block method ``method`` (``GUIDE_WEIGHTS``)."""
         r, g, b = rgb.astype(np.int32)
         planes = np.stack([g, r - g + 256, b - g + 256])
         expected = _checksum(rgb)
         capacity = rgb.size * 2 + 1024
         while True:  # once more, with the size the first try needed, if the buffer was too small
             digits = np.zeros(capacity, np.uint16)
-            coder = self._code(rc.new_encoder(), digits, _pixel_major(planes), _pixel_major(rgb),
-                               self.method if method is None else method, False)
+            coder = self._code(rc.new_encoder(), digits, _pixel_major(planes), _pixel_major(rgb), method, False)
             _, coder = rc.code_raw(coder, digits, expected >> 16, 16, False)
             _, coder = rc.code_raw(coder, digits, expected & 0xFFFF, 16, False)
             stream = rc.stream_bytes(coder, digits)

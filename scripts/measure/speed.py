@@ -71,9 +71,8 @@ def main() -> None:
         for path in args.images:
             pixels = np.asarray(Image.open(path))
             fz, png = Path(tmp) / "x.fz", Path(tmp) / "x.png"
-            model = ["--model", args.model] if args.model else []
-            model += [f"-{args.effort}"] if args.effort else []
-            enc_s, enc_mb = _run([sys.executable, "-m", "flowzip.cli", "compress", "-q", "-f", "--no-png", *model,
+            options = (["--model", args.model] if args.model else []) + ([f"-{args.effort}"] if args.effort else [])
+            enc_s, enc_mb = _run([sys.executable, "-m", "flowzip.cli", "compress", "-q", "-f", "--no-png", *options,
                                   str(path), "-o", str(fz)], env)
             dec_s, dec_mb = _run([sys.executable, "-m", "flowzip.cli", "decompress", "-q", "-f", str(fz), "-o",
                                   str(png)], env)
