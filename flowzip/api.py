@@ -222,7 +222,7 @@ class Archive:
 
 def holders(header: container.Header) -> list[list[int]]:
     """Per image the chunks holding it (none outside chunked files)."""
-    return chunked.chunk_map(header) if header.version == container.CHUNKED else [[] for _ in header.entries]
+    return chunked.chunk_map(header) if header.chunked else [[] for _ in header.entries]
 
 
 def decode_each(data: bytes, *, only: Iterable[int] | None = None, jobs: int | None = 1, batch: int | None = None,
@@ -247,8 +247,11 @@ def decode(data: bytes, *, batch: int | None = None, device=None, model=None, pr
 
 
 def inspect(data: bytes) -> container.Header:
-    """The checked header of .fz bytes (no model is loaded, nothing is decoded)."""
-    return container.parse(data)[0]
+    """The checked header of .fz bytes (no model is loaded, nothing is decoded; a compact file's
+    models get the names of the installed models their weights match)."""
+    header = container.parse(data)[0]
+    zoo.name_models(header.models)
+    return header
 
 
 def find_images(header: container.Header, patterns: Iterable[str]) -> list[int]:

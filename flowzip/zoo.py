@@ -214,10 +214,43 @@ def adapted(model: LoadedModel, adapter_bytes: bytes) -> LoadedModel:
     return model.with_weights(Adapter.from_bytes(adapter_bytes, model.weights).apply(model.weights), adapter_bytes)
 
 
+def name_of(family_id: int, weights_id: bytes) -> str | None:
+    """The installed model of a family whose weights' hash starts with ``weights_id`` (how a compact
+    file names its models), from the cards alone; None if there is none."""
+    for name, card in available().items():
+        digest = _builtin(name).sha256 if card.get("builtin") else str(card.get("sha256", ""))
+        if digest[:8] == weights_id.hex() and card.get("family") == _family_name(family_id):
+            return name
+    return None
+
+
+def name_models(refs: list[ModelRef]) -> None:
+    """Give the models a compact file names by their weights alone the names of the installed
+    models they match (left empty where none does)."""
+    for ref in refs:
+        if not ref.name:
+            ref.name = name_of(ref.family, ref.weights) or ""
+
+
+def _family_name(family_id: int) -> str | None:
+    try:
+        return families.by_id(family_id).name
+    except FormatError:
+        return None
+
+
 def for_file(ref: ModelRef, override: LoadedModel | None = None) -> LoadedModel:
     """The installed model a file names (``override``: a model given for it, e.g. by the path of
-    its card), checked against the file's family and weights hash, with the file's adapter applied."""
+    its card), checked against the file's family and weights hash, with the file's adapter applied.
+    A compact file names a model by its weights alone (``name_of``)."""
     family = families.by_id(ref.family)
+    if not ref.name:
+        matches = override is not None and override.weights_id == ref.weights
+        name = override.name if matches else name_of(ref.family, ref.weights)
+        if name is None:
+            raise ModelError(f"this file needs a model of the {family.name} family with weights "
+                             f"{ref.weights.hex()}, which is not installed; {how_to_install()}")
+        ref = ModelRef(ref.family, name, ref.weights, ref.adapter)
     if override is not None and override.name == ref.name:
         loaded = override
     else:

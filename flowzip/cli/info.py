@@ -9,17 +9,19 @@ from pathlib import Path
 
 import click
 
-from .. import api, families
+from .. import api, families, zoo
 from ..errors import FlowzipError, FormatError
 from ..fileformat import container
 from .common import name, read, report
 
-LAYOUTS = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked"}
+LAYOUTS = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked",
+           container.COMPACT: "compact"}
 
 
 def describe(data: bytes) -> dict:
     """What a .fz file's header says, as plain data."""
     header, start = container.parse(data)
+    zoo.name_models(header.models)
 
     def codec(ref):
         try:
@@ -32,15 +34,17 @@ def describe(data: bytes) -> dict:
     if header.version == container.STACKED:
         fields["batch"] = header.batch
         fields["seed_model"] = None if header.seed is None else header.models[header.seed].name
-    if header.version == container.CHUNKED:
+    if header.chunked:
         fields.update(batch=header.batch, coder=header.coder, chunks=len(header.chunks))
-    fields["models"] = [{"codec": codec(m), "model": m.name, "weights": m.weights.hex()} for m in header.models]
+    names = [m.name or "(not installed)" for m in header.models]  # a compact file's: by their weights
+    fields["models"] = [{"codec": codec(m), "model": name, "weights": m.weights.hex()}
+                        for m, name in zip(header.models, names)]
     if len(header.entries) == 1:
         e = header.entries[0]
         fields.update(width=e.width, height=e.height, mode=e.mode)
     fields["entries"] = [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode,
                           "bit_depth": e.bit_depth,
-                          "groups": [{"model": header.models[m].name, "planes": planes} for m, planes in e.groups],
+                          "groups": [{"model": names[m], "planes": planes} for m, planes in e.groups],
                           "metadata": {k: f"{len(v)} bytes" for k, v in e.metadata.items()},
                           "pixel_crc32": f"{e.pixel_crc:08x}"} for e in header.entries[:1000]]
     fields["bpd"] = round(8 * len(data) / header.subpixels, 4)

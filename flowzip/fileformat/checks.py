@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 
 from ..errors import FormatError
-from .container import CHUNKED, TILED, Entry, Header
+from .container import TILED, Entry, Header
 
 
 def pixel_crc(pixels: np.ndarray) -> int:
@@ -31,7 +31,7 @@ def check_models(header: Header, models: list) -> None:
         for m, planes in e.groups:
             if models[m].channels and models[m].channels != len(planes):
                 raise FormatError(f"corrupt file: model {models[m].name!r} cannot code {len(planes)} planes")
-            if header.version != CHUNKED and not models[m].channels:
+            if not header.chunked and not models[m].channels:
                 raise FormatError("corrupt file: only a chunked file can hold classically coded planes")
             if header.version == TILED and models[m].family.bits_back:
                 raise FormatError("corrupt file: a tiled file cannot hold bits-back tiles")

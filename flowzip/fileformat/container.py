@@ -8,10 +8,14 @@ Three layouts share one ``Header`` (a table of models and a list of images, ``En
   bits-back coding needs), with a zlib-compressed table of the images;
 * version 3, **chunked**: images coded into independent stacks (``Chunk``), each holding ranges
   of tiles of some images and its own seed, with its own length and CRC: one image decodes by
-  decoding its chunks only, chunks code in parallel, and a damaged chunk loses only its images.
+  decoding its chunks only, chunks code in parallel, and a damaged chunk loses only its images;
+* version 4, **compact**: a chunked file of one small picture coded whole (``fits_compact``) in
+  about 16 bytes of header instead of 65 (0.13 bpd less on a 32x32 colour thumbnail).
+  Its models are named by their weights' hash alone and its only check is the pixel CRC.
 
-``parse`` reads the version once and dispatches; ``pack`` is its inverse. Every declared size is
-bounded before anything is allocated; both CRCs are checked. Model families are stored as their
+``parse`` reads the version once and dispatches; ``pack`` is its inverse, and writes a chunked
+header that fits the compact layout in it. Every declared size is bounded before anything is
+allocated; every CRC is checked. Model families are stored as their
 numeric id; ``flowzip.families`` says what each id is.
 """
 
@@ -20,15 +24,16 @@ from __future__ import annotations
 import zlib
 
 from ..errors import FormatError
-from .header import (CHUNKED, CODERS, MAGIC, MAX_BATCH, MAX_BIT_DEPTH, MAX_CHUNKS, MAX_IMAGE_TILE, MAX_IMAGES,
+from .header import (CHUNKED, CODERS, COMPACT, COMPACT_BATCH, COMPACT_CODER, COMPACT_FAMILIES, COMPACT_PIXELS,
+                     COMPACT_TILE, MAGIC, MAX_BATCH, MAX_BIT_DEPTH, MAX_CHUNKS, MAX_IMAGE_TILE, MAX_IMAGES,
                      MAX_LENGTH, MAX_METADATA, MAX_NAME, MAX_PIXELS, MAX_SIDE, MAX_TABLE, MAX_TILE, MIN_TILE, MODES,
                      NO_SEED, RAW_HEADER, STACKED, TILED, VERSIONS, Chunk, Entry, Header, ModelRef, Reader,
                      metadata_bytes, model_bytes, num_tiles, varint)
 
-__all__ = ["CHUNKED", "CODERS", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS", "MAX_IMAGE_TILE", "MAX_IMAGES",
+__all__ = ["CHUNKED", "CODERS", "COMPACT", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS", "MAX_IMAGE_TILE", "MAX_IMAGES",
            "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE", "MAX_TILE", "MIN_TILE", "MODES", "NO_SEED",
            "RAW_HEADER", "STACKED", "TILED", "VERSIONS", "Chunk", "Entry", "Header", "ModelRef", "check_chunk",
-           "chunk_payloads", "num_tiles", "pack", "parse", "version_of"]
+           "chunk_payloads", "fits_compact", "num_tiles", "pack", "parse", "version_of"]
 
 
 def version_of(data: bytes) -> int:
@@ -43,10 +48,10 @@ def version_of(data: bytes) -> int:
 def _check(header: Header) -> None:
     if not (MIN_TILE <= header.tile <= MAX_TILE and header.tile % 16 == 0):
         raise FormatError(f"corrupt file: tile size {header.tile} is invalid")
-    if header.version in (STACKED, CHUNKED):
+    if header.version != TILED:
         if not 1 <= header.batch <= MAX_BATCH:
             raise FormatError(f"corrupt file: batch {header.batch} is invalid")
-        seeds = [c.seed for c in header.chunks] if header.version == CHUNKED else [header.seed]
+        seeds = [c.seed for c in header.chunks] if header.chunked else [header.seed]
         if any(seed is not None and seed >= len(header.models) for seed in seeds):
             raise FormatError("corrupt file: the seed model does not exist")
     if not 1 <= len(header.entries) <= MAX_IMAGES:
@@ -68,7 +73,7 @@ def _check(header: Header) -> None:
                 raise FormatError("corrupt file: the models of a plane group's tiles are invalid")
     if total > MAX_PIXELS:
         raise FormatError("corrupt file: the image is larger than flowzip supports")
-    if header.version == CHUNKED:
+    if header.chunked:
         _check_chunks(header)
 
 
@@ -102,8 +107,13 @@ def _check_payload(data: bytes, start: int, length: int, payload_crc: int) -> No
 
 
 def pack(header: Header, payload: bytes) -> bytes:
-    """Header and payload -> .fz bytes (the layout ``header.version`` names)."""
+    """Header and payload -> .fz bytes (the layout ``header.version`` names; a chunked header that
+    ``fits_compact`` in the compact layout)."""
     _check(header)
+    if header.version in (CHUNKED, COMPACT) and fits_compact(header):
+        return _pack_compact(header) + payload
+    if header.version == COMPACT:
+        raise FormatError("this file does not fit the compact layout")
     out = {TILED: _pack_tiled, STACKED: _pack_stacked, CHUNKED: _pack_chunked}[header.version](header, payload)
     out += zlib.crc32(out).to_bytes(4, "little")
     return bytes(out) + payload
@@ -115,6 +125,8 @@ def parse(data: bytes) -> tuple[Header, int]:
     version = version_of(data)
     r = Reader(data)
     r.take(4)
+    if version == COMPACT:
+        return _parse_compact(data, r)
     flags = r.u8()
     if flags & ~(RAW_HEADER if version == CHUNKED else 0):
         raise FormatError("corrupt file: unknown flags are set")
@@ -324,5 +336,61 @@ def chunk_payloads(header: Header, payload: bytes) -> list[bytes]:
 
 
 def check_chunk(chunk: Chunk, data: bytes) -> None:
-    if len(data) % 4 or zlib.crc32(data) != chunk.crc:
+    if len(data) % 4 or (chunk.crc is not None and zlib.crc32(data) != chunk.crc):
         raise FormatError("corrupt file: chunk checksum mismatch")
+
+
+# --- version 4: compact ----------------------------------------------------------------------
+
+def fits_compact(header: Header) -> bool:
+    """Whether a chunked header can be written in the compact layout: one unnamed picture of at
+    most ``COMPACT_PIXELS`` with no metadata, coded whole (one tile of the largest side) in one
+    chunk of flowzip's rANS by unadapted models of ``COMPACT_FAMILIES``, each plane group's planes
+    in order, with the default tile and batch (what the compact layout leaves unsaid)."""
+    if len(header.entries) != 1 or len(header.chunks) != 1:
+        return False
+    (e,), (chunk,) = header.entries, header.chunks
+    planes = [p for _, ps in e.groups for p in ps]
+    return (not e.name and not e.metadata and not e.tile_models and e.tile == MAX_IMAGE_TILE
+            and e.height * e.width <= COMPACT_PIXELS
+            and (header.coder, header.tile, header.batch) == (COMPACT_CODER, COMPACT_TILE, COMPACT_BATCH)
+            and chunk.seed is None and chunk.units == [(0, 0, 1)] and len(e.groups) <= 4
+            and all(ps == sorted(ps) for _, ps in e.groups)
+            and all(not m.adapter and m.family in COMPACT_FAMILIES for m in header.models)
+            and len({m for m, _ in e.groups}) == len(e.groups) == len(header.models))
+
+
+def _pack_compact(header: Header) -> bytes:
+    """Magic and version; one byte of mode, bit depth and group count; height and width; per plane
+    group its family and planes (one byte) and its model's weights id; the pixel CRC."""
+    (e,) = header.entries
+    out = bytearray(MAGIC) + bytes([COMPACT, MODES.index(e.mode) | (e.bit_depth - 1) << 2 | (len(e.groups) - 1) << 6])
+    out += varint(e.height) + varint(e.width)
+    for m, planes in e.groups:
+        ref = header.models[m]
+        out += bytes([ref.family << 4 | sum(1 << p for p in planes)]) + ref.weights[:4]
+    return bytes(out + e.pixel_crc.to_bytes(4, "little"))
+
+
+def _parse_compact(data: bytes, r: Reader) -> tuple[Header, int]:
+    packed = r.u8()
+    mode, bit_depth, groups = packed & 3, (packed >> 2 & 15) + 1, (packed >> 6) + 1
+    height, width = r.varint(MAX_IMAGE_TILE, "height"), r.varint(MAX_IMAGE_TILE, "width")
+    if not (height and width and height * width <= COMPACT_PIXELS):
+        raise FormatError(f"corrupt file: image size {width}x{height} is out of range")
+    models, planes = [], []
+    for g in range(groups):
+        byte = r.u8()
+        if byte >> 4 not in COMPACT_FAMILIES:
+            raise FormatError(f"corrupt file: unknown codec {byte >> 4}")
+        models.append(ModelRef(byte >> 4, "", r.take(4)))
+        planes.append([p for p in range(4) if byte >> p & 1])
+    entry = Entry("", height, width, MODES[mode], r.u32(), [(g, ps) for g, ps in enumerate(planes)],
+                  bit_depth=bit_depth, tile=MAX_IMAGE_TILE)
+    length = len(data) - r.tell()
+    if length < 8 or length % 4:
+        raise FormatError("truncated or corrupt file: the coded stream has an invalid length")
+    header = Header(COMPACT, COMPACT_TILE, models, [entry], COMPACT_BATCH,
+                    chunks=[Chunk([(0, 0, 1)], None, length, None)], coder=COMPACT_CODER)
+    _check(header)
+    return header, r.tell()

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from ..errors import FormatError
 
 MAGIC = b"FLZ"
-TILED, STACKED, CHUNKED = 1, 2, 3  # format versions: the three layouts
-VERSIONS = (TILED, STACKED, CHUNKED)
+TILED, STACKED, CHUNKED, COMPACT = 1, 2, 3, 4  # format versions: the layouts
+VERSIONS = (TILED, STACKED, CHUNKED, COMPACT)
 CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (entropy.rans)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
@@ -28,6 +28,12 @@ MAX_PIXELS = 2**30
 MIN_TILE, MAX_TILE = 16, 1024
 MAX_METADATA = 2**26
 MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (said so after reading)
+# compact files (version 4): one small picture, one chunk, coded whole by one of these families
+# (classical, local prior, guided); no header CRC, the pixel CRC checks everything, and the size
+# bound keeps a damaged header's work small
+COMPACT_PIXELS = 2**16
+COMPACT_FAMILIES = (3, 4, 5)
+COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, 2  # what a compact file's chunked header holds
 
 
 @dataclass
@@ -70,14 +76,14 @@ class Chunk:
     units: list[tuple[int, int, int]]
     seed: int | None = None
     length: int = 0
-    crc: int = 0
+    crc: int | None = 0  # None: the file has no CRC of it (compact: the pixel CRC checks it)
 
 
 @dataclass
 class Header:
     """Everything a decoder needs before the payload. ``batch`` belongs to the stacked and chunked
     layouts (part of their coding order), ``seed`` to the stacked one, ``lengths`` ([group][tile]
-    stream bytes) to the tiled one, ``chunks`` and ``coder`` to the chunked one."""
+    stream bytes) to the tiled one, ``chunks`` and ``coder`` to the chunked and compact ones."""
 
     version: int
     tile: int
@@ -88,6 +94,11 @@ class Header:
     lengths: list[list[int]] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     coder: int = 1
+
+    @property
+    def chunked(self) -> bool:
+        """Whether its images are coded in chunks (versions 3 and 4: a compact file is one chunk)."""
+        return self.version in (CHUNKED, COMPACT)
 
     @property
     def subpixels(self) -> int:

@@ -14,7 +14,9 @@ KINDS = ("bit_flip", "truncate", "extend", "header_byte", "header_field_recrc", 
 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutation of ``data`` (a valid .fz file) that must make decoding fail cleanly."""
-    header_end = container.parse(data)[1] - 4  # the header CRC sits at [header_end, +4), the payload CRC before it
+    header, start = container.parse(data)
+    crcs = header.version != container.COMPACT  # a compact file has neither a header nor a payload CRC
+    header_end = start - 4 if crcs else start  # the header CRC sits at [header_end, +4), the payload CRC before it
     raw = bytearray(data)
     if kind == "bit_flip":
         pos = int(rng.integers(0, len(raw)))
@@ -24,20 +26,22 @@ def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     elif kind == "extend":
         raw += rng.integers(0, 256, int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
     elif kind == "header_byte":
-        pos = int(rng.integers(0, header_end + 4))
+        pos = int(rng.integers(0, start))
         raw[pos] = (raw[pos] + int(rng.integers(1, 256))) % 256
     elif kind == "header_field_recrc":
         # change a header byte and repair the header CRC, so deeper checks must catch it
         pos = int(rng.integers(4, header_end))
         raw[pos] = (raw[pos] + int(rng.integers(1, 256))) % 256
-        raw[header_end : header_end + 4] = zlib.crc32(bytes(raw[:header_end])).to_bytes(4, "little")
+        if crcs:
+            raw[header_end : header_end + 4] = zlib.crc32(bytes(raw[:header_end])).to_bytes(4, "little")
     elif kind == "payload_recrc":
         # change payload bytes and repair both CRCs, so that the decoder itself must cope; such a
         # file may still decode to the right pixels when the change only touches padding
-        start = header_end + 4
         for _ in range(int(rng.integers(1, 4))):
             pos = int(rng.integers(start, len(raw)))
             raw[pos] ^= int(rng.integers(1, 256))
+        if not crcs:
+            return bytes(raw)
         raw[header_end - 4 : header_end] = zlib.crc32(bytes(raw[start:])).to_bytes(4, "little")
         raw[header_end : header_end + 4] = zlib.crc32(bytes(raw[:header_end])).to_bytes(4, "little")
     elif kind == "random_bytes":

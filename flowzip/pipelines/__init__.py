@@ -14,11 +14,11 @@ import numpy as np
 from ..errors import FlowzipError
 from ..fileformat import container
 from ..fileformat.checks import check_pixels, pixel_crc
-from ..fileformat.container import CHUNKED, STACKED, TILED, Header
+from ..fileformat.container import CHUNKED, COMPACT, STACKED, TILED, Header
 from . import chunked, stacked, tiled
 from .codecs import codec_for
 
-PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked}
+PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked, COMPACT: chunked}
 
 
 def header_for(plan, pictures: list, models: dict) -> Header:
@@ -66,7 +66,7 @@ def encode(header: Header, images: list[np.ndarray], models: list, device: str =
     ``estimate``), with ``models[m]`` coding the header's model m; fills the header's lengths and
     CRCs. A chunked file's chunks are coded by ``jobs`` workers (0: one per core). ``known``: per
     image, a coding of its samples at hand (``protocols.TileCodec.push``; chunked files)."""
-    if header.version == CHUNKED:
+    if header.chunked:
         return chunked.encode_on_workers(header, images, models, device, jobs, progress, stats, estimate, known)
     codecs = [codec_for(m, device) for m in models]
     return PIPELINES[header.version].encode(header, images, codecs, progress, stats, estimate)
@@ -78,7 +78,7 @@ def decode_each(header: Header, payload, models: list, device: str = "cpu", only
     against its pixel CRC, or ``(index, error)`` for one that cannot be (a damaged chunk, a failed
     checksum); the others go on. A chunked file decodes only the chunks holding the images wanted,
     on ``jobs`` workers; older files are one stream."""
-    if header.version == CHUNKED:
+    if header.chunked:
         images = chunked.decode_on_workers(header, payload, models, device, only, jobs, progress)
     else:
         codecs = [codec_for(m, device) for m in models]
