@@ -216,10 +216,11 @@ def adapted(model: LoadedModel, adapter_bytes: bytes) -> LoadedModel:
 
 def name_of(family_id: int, weights_id: bytes) -> str | None:
     """The installed model of a family whose weights' hash starts with ``weights_id`` (how a compact
-    file names its models), from the cards alone; None if there is none."""
+    file names its models; shipped models first), from the cards alone; None if there is none."""
+    family = families.by_id(family_id).name
     for name, card in available().items():
         digest = _builtin(name).sha256 if card.get("builtin") else str(card.get("sha256", ""))
-        if digest[:8] == weights_id.hex() and card.get("family") == _family_name(family_id):
+        if digest[:8] == weights_id.hex() and card.get("family") == family:
             return name
     return None
 
@@ -230,13 +231,6 @@ def name_models(refs: list[ModelRef]) -> None:
     for ref in refs:
         if not ref.name:
             ref.name = name_of(ref.family, ref.weights) or ""
-
-
-def _family_name(family_id: int) -> str | None:
-    try:
-        return families.by_id(family_id).name
-    except FormatError:
-        return None
 
 
 def for_file(ref: ModelRef, override: LoadedModel | None = None) -> LoadedModel:

@@ -350,11 +350,10 @@ def fits_compact(header: Header) -> bool:
     if len(header.entries) != 1 or len(header.chunks) != 1:
         return False
     (e,), (chunk,) = header.entries, header.chunks
-    planes = [p for _, ps in e.groups for p in ps]
     return (not e.name and not e.metadata and not e.tile_models and e.tile == MAX_IMAGE_TILE
             and e.height * e.width <= COMPACT_PIXELS
             and (header.coder, header.tile, header.batch) == (COMPACT_CODER, COMPACT_TILE, COMPACT_BATCH)
-            and chunk.seed is None and chunk.units == [(0, 0, 1)] and len(e.groups) <= 4
+            and chunk.seed is None and chunk.units == [(0, 0, 1)]
             and all(ps == sorted(ps) for _, ps in e.groups)
             and all(not m.adapter and m.family in COMPACT_FAMILIES for m in header.models)
             and len({m for m, _ in e.groups}) == len(e.groups) == len(header.models))
