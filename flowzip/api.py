@@ -23,7 +23,7 @@ from . import policy as policies
 from .errors import FlowzipError, ModelError
 from .fileformat import checks, container
 from .images.image import Picture, read_image
-from .pipelines import chunked, tiled, workers
+from .pipelines import tiled, workers
 from .pipelines.codecs import resolve_device
 
 
@@ -204,7 +204,7 @@ class Archive:
         self.device = resolve_device(device)
         if self.header.version == container.TILED:
             self.header.batch = batch or tiled.DEFAULT_BATCH
-        self.holders = holders(self.header)
+        self.holders = container.holders(self.header)
 
     def decode_each(self, only: Iterable[int] | None = None, jobs: int | None = 1,
                     progress=None) -> Iterator[tuple[int, str, Picture | FlowzipError]]:
@@ -218,11 +218,6 @@ class Archive:
             e = self.header.entries[i]
             yield i, e.name, item if isinstance(item, FlowzipError) else Picture(item, e.mode, dict(e.metadata),
                                                                                  e.bit_depth)
-
-
-def holders(header: container.Header) -> list[list[int]]:
-    """Per image the chunks holding it (none outside chunked files)."""
-    return chunked.chunk_map(header) if header.chunked else [[] for _ in header.entries]
 
 
 def decode_each(data: bytes, *, only: Iterable[int] | None = None, jobs: int | None = 1, batch: int | None = None,

@@ -12,11 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-from .classical.planes import PlanesCodec
-from .flows.glow import GlowCodec
-from .flows.idf import IDFCodec
-from .priors.codec import LocalCodec
-from .priors.guided import GuidedCodec
 from .errors import FormatError, ModelError
 
 
@@ -27,7 +22,12 @@ class Family:
     label: str
     model_class: str | None  # "module:Class" of the float model (torch: imported only to train or
     config_class: str | None  # estimate); None for a coder without a model
-    codec: type  # built with (loaded model, device); ``codec.bits_back`` says how it codes
+    codec_class: str  # "module:Class" of the exact codec (imported when first used: ``codec``)
+
+    @property
+    def codec(self) -> type:
+        """The codec, built with (loaded model, device); ``codec.bits_back`` says how it codes."""
+        return _import(self.codec_class)
 
     @property
     def bits_back(self) -> bool:
@@ -58,14 +58,16 @@ def _import(path: str):
 
 FAMILIES = [
     Family("idf", 1, "integer discrete flow, direct ANS", "flowzip.models.idf:IDF", "flowzip.models.idf:IDFConfig",
-           IDFCodec),
+           "flowzip.flows.idf:IDFCodec"),
     Family("glow", 2, "local bits-back ANS", "flowzip.models.glow:Glow", "flowzip.models.glow:GlowConfig",
-           GlowCodec),
-    Family("classical", 3, "context modelling, palette or deflate per tile, no model", None, None, PlanesCodec),
+           "flowzip.flows.glow:GlowCodec"),
+    Family("classical", 3, "context modelling, palette or deflate per tile, no model", None, None,
+           "flowzip.classical.planes:PlanesCodec"),
     Family("local", 4, "learned local-context prior, direct ANS", "flowzip.models.localprior:LocalPrior",
-           "flowzip.models.localprior:LocalPriorConfig", LocalCodec),
-    Family("guided", 5, "classical context modelling guided by a learned local prior", "flowzip.models.localprior:LocalPrior",
-           "flowzip.models.localprior:LocalPriorConfig", GuidedCodec),
+           "flowzip.models.localprior:LocalPriorConfig", "flowzip.priors.codec:LocalCodec"),
+    Family("guided", 5, "classical context modelling guided by a learned local prior",
+           "flowzip.models.localprior:LocalPrior", "flowzip.models.localprior:LocalPriorConfig",
+           "flowzip.priors.guided:GuidedCodec"),
 ]
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_ID = {f.id: f for f in FAMILIES}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .. import api, families, zoo
+from .. import families, zoo
 from ..errors import FlowzipError, FormatError
 from ..fileformat import container
 from .common import name, read, report
@@ -53,9 +53,9 @@ def describe(data: bytes) -> dict:
 
 def catalog(data: bytes) -> list[dict]:
     """Per image of .fz bytes: name, size, mode and the chunks holding it."""
-    header = api.inspect(data)
+    header = container.parse(data)[0]
     return [{"name": e.name, "width": e.width, "height": e.height, "mode": e.mode, "chunks": c}
-            for e, c in zip(header.entries, api.holders(header))]
+            for e, c in zip(header.entries, container.holders(header))]
 
 
 def _print_info(fields: dict) -> None:

@@ -33,7 +33,7 @@ from .header import (CHUNKED, CODERS, COMPACT, COMPACT_BATCH, COMPACT_CODER, COM
 __all__ = ["CHUNKED", "CODERS", "COMPACT", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS", "MAX_IMAGE_TILE", "MAX_IMAGES",
            "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE", "MAX_TILE", "MIN_TILE", "MODES", "NO_SEED",
            "RAW_HEADER", "STACKED", "TILED", "VERSIONS", "Chunk", "Entry", "Header", "ModelRef", "check_chunk",
-           "chunk_payloads", "fits_compact", "num_tiles", "pack", "parse", "version_of"]
+           "chunk_payloads", "fits_compact", "holders", "num_tiles", "pack", "parse", "version_of"]
 
 
 def version_of(data: bytes) -> int:
@@ -324,6 +324,15 @@ def _parse_chunked(data: bytes, r: Reader, raw: bool = False) -> tuple[Header, i
         what = "truncated" if start + sum(c.length for c in chunks) > len(data) else "corrupt (extra bytes after the end)"
         raise FormatError(f"{what} file: chunk sizes do not match the header")
     return header, start
+
+
+def holders(header: Header) -> list[list[int]]:
+    """Per image, the chunks holding its tiles, in file order (none outside chunked files)."""
+    out: list[list[int]] = [[] for _ in header.entries]
+    for c, chunk in enumerate(header.chunks):
+        for image in dict.fromkeys(i for i, _, _ in chunk.units):
+            out[image].append(c)
+    return out
 
 
 def chunk_payloads(header: Header, payload: bytes) -> list[bytes]:

@@ -35,7 +35,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageError
-from ..classical.pngrows import filter_rows, from_rows, row_layout, to_rows, unfilter_rows
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GRAY, RGB, PALETTE, GRAY_ALPHA, RGBA = 0, 2, 3, 4, 6
@@ -179,17 +178,25 @@ def _inflate(data: bytes, limit: int, what: str) -> bytes:
     return out
 
 
+def _rows():
+    """PNG's row kernels (``classical.pngrows``), imported when rows are first coded, so that numba
+    loads then and not when a command only reads headers."""
+    from ..classical import pngrows
+
+    return pngrows
+
+
 def _decode_samples(raw: bytes, height: int, width: int, colour_type: int, depth: int,
                     interlaced: bool) -> np.ndarray:
     channels = CHANNELS[colour_type]
     samples = np.empty((height, width, channels), np.uint8 if depth <= 8 else np.uint16)
     pos = 0
     for rows, cols, h, w in _passes(height, width, interlaced):
-        row_bytes, bpp = row_layout(channels, w, depth)
+        row_bytes, bpp = _rows().row_layout(channels, w, depth)
         filtered = np.frombuffer(raw, np.uint8, h * (row_bytes + 1), pos).reshape(h, row_bytes + 1)
         pos += filtered.size
         unfiltered = np.empty((h, row_bytes), np.uint8)
-        if not unfilter_rows(filtered, bpp, unfiltered):
+        if not _rows().unfilter_rows(filtered, bpp, unfiltered):
             raise _corrupt("a row has an unknown filter type")
         samples[rows, cols] = _row_samples(unfiltered, channels, h, w, depth)
     return samples
@@ -201,12 +208,12 @@ def _row_samples(rows: np.ndarray, channels: int, height: int, width: int, depth
         return rows.reshape(height, width, channels)
     if depth == 16:
         return rows.view(">u2").reshape(height, width, channels)
-    return from_rows(rows, channels, height, width, depth).transpose(1, 2, 0)
+    return _rows().from_rows(rows, channels, height, width, depth).transpose(1, 2, 0)
 
 
 def _raw_size(height: int, width: int, colour_type: int, depth: int, interlaced: bool) -> int:
     """Bytes of the inflated image data: each row of each pass, its filter byte first."""
-    return sum(h * (row_layout(CHANNELS[colour_type], w, depth)[0] + 1)
+    return sum(h * (_rows().row_layout(CHANNELS[colour_type], w, depth)[0] + 1)
                for _, _, h, w in _passes(height, width, interlaced))
 
 
@@ -260,11 +267,11 @@ def _encode_samples(image: PngImage) -> bytes:
     depth = image.bit_depth
     out = []
     for rows, cols, h, w in _passes(height, width, image.interlaced):
-        packed = to_rows(image.samples[rows, cols].transpose(2, 0, 1), depth)
+        packed = _rows().to_rows(image.samples[rows, cols].transpose(2, 0, 1), depth)
         if image.colour_type == PALETTE or depth < 8:
             out.append(np.insert(packed, 0, 0, axis=1))
         else:
-            out.append(filter_rows(packed, row_layout(channels, w, depth)[1]))
+            out.append(_rows().filter_rows(packed, _rows().row_layout(channels, w, depth)[1]))
     return b"".join(rows.tobytes() for rows in out)
 
 

@@ -133,7 +133,7 @@ def decode_on_workers(header: Header, payload, models: list, device: str, only: 
     """The images of a chunked file (``only``: these indices) as each is whole, decoding only the
     chunks that hold them, by ``jobs`` workers: ``(index, pixels)``, or ``(index, error)`` for an
     image that a damaged chunk holds (the others go on)."""
-    holders = chunk_map(header)
+    holders = container.holders(header)
     wanted = sorted(set(range(len(header.entries)) if only is None else only))
     waiting = {i: len(holders[i]) for i in wanted}
     chosen = sorted({c for i in wanted for c in holders[i]})
@@ -187,15 +187,6 @@ def place(header: Header, image: int, first: int, count: int, band: np.ndarray, 
     y = boxes[0][0]
     for y0, y1, x0, x1 in boxes:
         target[y0:y1, x0:x1] = band[y0 - y : y1 - y, x0:x1]
-
-
-def chunk_map(header: Header) -> list[list[int]]:
-    """Per image, the chunks holding its tiles, in file order."""
-    out: list[list[int]] = [[] for _ in header.entries]
-    for c, chunk in enumerate(header.chunks):
-        for image in dict.fromkeys(i for i, _, _ in chunk.units):
-            out[image].append(c)
-    return out
 
 
 def chunk_units(header: Header, chunk: container.Chunk) -> int:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flowzip.cli import main as cli
 from flowzip.cli.main import main
 
-from helpers import compressed_archive, one_error_line
+from helpers import DATA, compressed_archive, one_error_line
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -87,5 +87,17 @@ def test_commands_are_imported_when_used():
              "out = [CliRunner().invoke(m.main, [a]) for a in ('--version', '--help')]; "
              "assert all(r.exit_code == 0 for r in out) and 'decompress' in out[1].output; "
              "print(sorted(k for k in ('numba', 'flowzip.api', 'flowzip.cli.compress') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_reading_headers_loads_no_coder(tmp_path):
+    """``flowzip info``, ``list`` and ``models`` read headers and cards only: numba (about half a
+    second to import) and the coders are not loaded."""
+    fz = DATA / "flowzip-0.3" / "thumb-compact.fz"
+    probe = ("import sys, flowzip.cli.main as m; from click.testing import CliRunner; "
+             f"out = [CliRunner().invoke(m.main, a) for a in (['info', {str(fz)!r}], ['list', {str(fz)!r}], ['models'])]; "
+             "assert all(r.exit_code == 0 for r in out), [r.output for r in out]; "
+             "print(sorted(k for k in ('numba', 'torch', 'flowzip.api', 'flowzip.classical.planes') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
