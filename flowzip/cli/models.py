@@ -31,7 +31,8 @@ def models():
         role = f" (default for {roles[name]})" if name in roles else ""
         where = ", user model" if card["installed_in"] == "user" else ""
         size = ("built in, any channels and depth" if card.get("builtin") else
-                f"{card.get('config', {}).get('channels')} channel(s), {card.get('size_bytes', 0) / 1e6:.1f} MB")
+                f"{card.get('config', {}).get('channels')} channel(s), {card.get('size_bytes', 0) / 1e6:.1f} MB, "
+                f"weights {str(card.get('sha256', ''))[:8]}")  # what a file records of the model
         measured = "" if card.get("builtin") and not card.get("measured") else f"; {measured}"
         click.echo(f"{name}{role}: {kind}, {size}{where}{measured}")
     click.echo(f"user model folder: {zoo.user_dir()} (${zoo.MODEL_DIR_VARIABLE} overrides it)")

@@ -26,3 +26,11 @@ def test_models_lists_measured_results_with_or_without_an_estimate(runner, tiny_
     assert result.exit_code == 0, result.output
     assert "set_a: 3.100 bpd (24 images)" in result.output
     assert "set_b: 3.200 bpd (estimate 3.190, 2 images, as one archive 3.000)" in result.output
+
+
+def test_models_show_the_weights_a_file_names_them_by(runner, tiny_models):
+    """A compact file names its model by the first bytes of its weights' hash: ``models`` shows them."""
+    from flowzip import zoo
+
+    line = next(line for line in runner.invoke(main, ["models"]).output.splitlines() if line.split(":")[0].split(" (")[0] == "tiny-rgb")
+    assert f"weights {zoo.load_model('tiny-rgb').weights_id.hex()}" in line
