@@ -79,10 +79,10 @@ def _sha(data: bytes) -> str:
 
 
 def _coding(data: bytes) -> tuple:
-    """What a file codes, whatever its layout: per image its size, mode, depth, pixel CRC and plane
-    groups (by their models' family and weights), and the coded bytes."""
+    """What a file codes, whatever its layout: per image its size, mode, depth, pixel CRC, metadata
+    and plane groups (by their models' family and weights), and the coded bytes."""
     header, start = container.parse(data)
-    images = [(e.height, e.width, e.mode, e.bit_depth, e.pixel_crc,
+    images = [(e.height, e.width, e.mode, e.bit_depth, e.pixel_crc, e.metadata,
                [(header.models[m].family, header.models[m].weights, planes) for m, planes in e.groups])
               for e in header.entries]
     return images, data[start:]
@@ -143,6 +143,8 @@ WRITTEN_BY_0_3 = {
     "thumb-compact.fz": ("7712bbbab17d4b66", ["thumb.png"], []),
     "rgba-compact.fz": ("58528afd97ead8ee", ["rgba.png"], []),
     "rgba-guided-compact.fz": ("2afbd5dc66847a86", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    "palette-compact.fz": ("33a1928cfc7ca9ee", ["palette.png"], []),  # with metadata: the palette
+    "meta-compact.fz": ("b4b68abd6e648471", ["meta.png"], []),  # PNG chunks, interlaced
 }
 
 

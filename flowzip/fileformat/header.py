@@ -29,8 +29,8 @@ MIN_TILE, MAX_TILE = 16, 1024
 MAX_METADATA = 2**26
 MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (said so after reading)
 # compact files (version 4): one small picture, one chunk, coded whole by one of these families
-# (classical, local prior, guided); no header CRC, the pixel CRC checks everything, and the size
-# bound keeps a damaged header's work small
+# (classical, local prior, guided); no header CRC: the pixel CRC checks the rest (metadata have a
+# CRC of their own), and the size bound keeps a damaged header's work small
 COMPACT_PIXELS = 2**16
 COMPACT_FAMILIES = (3, 4, 5)
 COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, 2  # what a compact file's chunked header holds

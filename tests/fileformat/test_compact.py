@@ -12,6 +12,7 @@ from flowzip import api, zoo
 from flowzip.errors import FlowzipError, FormatError, ModelError
 from flowzip.fileformat import container
 from flowzip.fileformat.container import Chunk, Entry, Header, ModelRef
+from flowzip.fileformat.header import metadata_bytes
 from flowzip.images.image import Picture
 
 from helpers import smooth_image, tiny_prior
@@ -42,12 +43,30 @@ def test_a_fitting_chunked_header_is_packed_compactly_and_parsed_back():
 
 
 @pytest.mark.parametrize("change", [
-    dict(name="a.png"), dict(metadata={"icc_profile": b"x"}), dict(height=257, width=256),
-    dict(tile=0), dict(groups=[(0, [2, 1, 0]), (1, [3])]),
+    dict(name="a.png"), dict(height=257, width=256), dict(tile=0), dict(groups=[(0, [2, 1, 0]), (1, [3])]),
 ])
 def test_what_the_compact_layout_cannot_say_stays_chunked(change):
     data = container.pack(_header(**change), PAYLOAD)
     assert container.version_of(data) == container.CHUNKED
+
+
+def test_three_plane_groups_stay_chunked():
+    header = _header(groups=[(0, [0, 1]), (1, [2]), (2, [3])])
+    header.models.append(ModelRef(3, "classical-v1", b"\5\6\7\10"))
+    assert container.version_of(container.pack(header, PAYLOAD)) == container.CHUNKED
+
+
+def test_metadata_are_kept_and_checked_by_a_crc_of_their_own():
+    metadata = {"png:palette": bytes(range(48)), "icc_profile": b"x" * 300}
+    data = container.pack(_header(metadata=metadata), PAYLOAD)
+    assert container.version_of(data) == container.COMPACT
+    header, start = container.parse(data)
+    assert header.entries[0].metadata == metadata and data[start:] == PAYLOAD
+    for pos in range(start - 4 - len(metadata_bytes(metadata)), start):
+        raw = bytearray(data)
+        raw[pos] ^= 4
+        with pytest.raises(FormatError):
+            container.parse(bytes(raw))
 
 
 @pytest.mark.parametrize("header_change", [dict(tile=32), dict(batch=8), dict(coder=1)])
@@ -113,6 +132,26 @@ def test_small_pictures_of_the_classical_coder_are_compact_and_exact(classical, 
     (_, back), = api.decode(data)
     np.testing.assert_array_equal(back.pixels, picture.pixels)
     assert (back.mode, back.bit_depth) == (picture.mode, picture.bit_depth)
+
+
+def test_a_png_with_a_palette_and_chunks_is_compact_and_written_back(classical, tmp_path):
+    from PIL import Image
+
+    from flowzip.cli.main import main
+    from click.testing import CliRunner
+
+    image = Image.fromarray(np.random.default_rng(4).integers(0, 7, (12, 9), dtype=np.uint8), "P")
+    image.putpalette(list(range(0, 21 * 4))[:21])
+    image.save(tmp_path / "icon.png", dpi=(72, 72))
+    runner = CliRunner()
+    assert runner.invoke(main, ["compress", str(tmp_path / "icon.png"), "-q"]).exit_code == 0
+    data = (tmp_path / "icon.fz").read_bytes()
+    assert container.version_of(data) == container.COMPACT and "png:palette" in container.parse(data)[0].entries[0].metadata
+    result = runner.invoke(main, ["decompress", str(tmp_path / "icon.fz"), "-o", str(tmp_path / "back.png")])
+    assert result.exit_code == 0, result.output
+    back = Image.open(tmp_path / "back.png")
+    assert back.mode == "P" and back.getpalette() == image.getpalette() and back.info["dpi"] == Image.open(tmp_path / "icon.png").info["dpi"]
+    np.testing.assert_array_equal(np.asarray(back), np.asarray(image))
 
 
 def test_a_larger_picture_stays_chunked(classical):

@@ -41,7 +41,8 @@ def samples(tiny_zoo_dir):
         files.append(api.encode(archive, "tiny-glow", archive=True, effort=8)[0])  # with an adapter
         classical = dataclasses.replace(tiny_policy(), classical="classical-v1")  # compact files:
         files.append(api.encode([("", Picture(images[0], "RGBA"))], policy=classical)[0])
-        files.append(api.encode([("", Picture(images[1][..., None], "L"))], policy=classical)[0])
+        files.append(api.encode([("", Picture(images[1][..., None], "L", {"icc_profile": b"p" * 40}))],
+                                policy=classical)[0])
         return files
 
 
