@@ -140,7 +140,7 @@ WRITTEN_BY_0_3 = {
     "photo-guided-2.fz": ("1ded8999520d4b9e", ["photo.png"], ["--model", "guided-photo-v1"]),  # method 1: weight 16
     "rgba-guided-2.fz": ("9409af2138163d08", ["rgba.png"], ["--model", "guided-photo-v1"]),
     # the compact layout (version 4): small pictures in one chunk
-    "thumb-compact.fz": ("7712bbbab17d4b66", ["thumb.png"], []),
+    "thumb-compact.fz": ("7712bbbab17d4b66", ["thumb.png"], ["--model", "local-rgb-v2"]),
     "rgba-compact.fz": ("58528afd97ead8ee", ["rgba.png"], []),
     "rgba-guided-compact.fz": ("2afbd5dc66847a86", ["rgba.png"], ["--model", "guided-photo-v1"]),
     "palette-compact.fz": ("33a1928cfc7ca9ee", ["palette.png"], []),  # with metadata: the palette

@@ -36,7 +36,7 @@ class Policy:
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
     # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
-    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v2"})
+    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v3"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
     # each way on one core); larger ones from effort 6
