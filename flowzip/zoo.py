@@ -88,7 +88,8 @@ CLASSICAL = "classical-v1"  # the built-in classical coder, named in files like 
 def _builtin(name: str) -> LoadedModel:
     """The coders without a model (no files): their version is in their name."""
     digest = hashlib.sha256(f"flowzip {name}".encode()).hexdigest()
-    card = {"name": name, "family": "classical", "config": {}, "builtin": True, "installed_in": "built in"}
+    card = {"name": name, "family": "classical", "config": {}, "builtin": True, "installed_in": "built in",
+            "sha256": digest}
     return LoadedModel(name, families.by_name("classical"), 0, digest, card, {}, {}, source=name)
 
 
@@ -219,8 +220,7 @@ def name_of(family_id: int, weights_id: bytes) -> str | None:
     file names its models; shipped models first), from the cards alone; None if there is none."""
     family = families.by_id(family_id).name
     for name, card in available().items():
-        digest = _builtin(name).sha256 if card.get("builtin") else str(card.get("sha256", ""))
-        if digest[:8] == weights_id.hex() and card.get("family") == family:
+        if str(card.get("sha256", ""))[:8] == weights_id.hex() and card.get("family") == family:
             return name
     return None
 

@@ -393,7 +393,7 @@ def _parse_compact(data: bytes, r: Reader) -> tuple[Header, int]:
     if not (height and width and height * width <= COMPACT_PIXELS):
         raise FormatError(f"corrupt file: image size {width}x{height} is out of range")
     models, planes = [], []
-    for g in range(groups):
+    for _ in range(groups):
         byte = r.u8()
         if byte >> 4 not in COMPACT_FAMILIES:
             raise FormatError(f"corrupt file: unknown codec {byte >> 4}")

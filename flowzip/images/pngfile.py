@@ -190,13 +190,13 @@ def _decode_samples(raw: bytes, height: int, width: int, colour_type: int, depth
                     interlaced: bool) -> np.ndarray:
     channels = CHANNELS[colour_type]
     samples = np.empty((height, width, channels), np.uint8 if depth <= 8 else np.uint16)
-    pos = 0
+    pos, kernels = 0, _rows()
     for rows, cols, h, w in _passes(height, width, interlaced):
-        row_bytes, bpp = _rows().row_layout(channels, w, depth)
+        row_bytes, bpp = kernels.row_layout(channels, w, depth)
         filtered = np.frombuffer(raw, np.uint8, h * (row_bytes + 1), pos).reshape(h, row_bytes + 1)
         pos += filtered.size
         unfiltered = np.empty((h, row_bytes), np.uint8)
-        if not _rows().unfilter_rows(filtered, bpp, unfiltered):
+        if not kernels.unfilter_rows(filtered, bpp, unfiltered):
             raise _corrupt("a row has an unknown filter type")
         samples[rows, cols] = _row_samples(unfiltered, channels, h, w, depth)
     return samples
@@ -213,8 +213,8 @@ def _row_samples(rows: np.ndarray, channels: int, height: int, width: int, depth
 
 def _raw_size(height: int, width: int, colour_type: int, depth: int, interlaced: bool) -> int:
     """Bytes of the inflated image data: each row of each pass, its filter byte first."""
-    return sum(h * (_rows().row_layout(CHANNELS[colour_type], w, depth)[0] + 1)
-               for _, _, h, w in _passes(height, width, interlaced))
+    row_layout = _rows().row_layout
+    return sum(h * (row_layout(CHANNELS[colour_type], w, depth)[0] + 1) for _, _, h, w in _passes(height, width, interlaced))
 
 
 def _read_header(data: bytes) -> tuple[int, int, int, int, bool]:
@@ -265,13 +265,13 @@ def _encode_samples(image: PngImage) -> bytes:
     specification recommends; others take the filter of smallest sum of absolute bytes."""
     height, width, channels = image.samples.shape
     depth = image.bit_depth
-    out = []
+    out, kernels = [], _rows()
     for rows, cols, h, w in _passes(height, width, image.interlaced):
-        packed = _rows().to_rows(image.samples[rows, cols].transpose(2, 0, 1), depth)
+        packed = kernels.to_rows(image.samples[rows, cols].transpose(2, 0, 1), depth)
         if image.colour_type == PALETTE or depth < 8:
             out.append(np.insert(packed, 0, 0, axis=1))
         else:
-            out.append(_rows().filter_rows(packed, _rows().row_layout(channels, w, depth)[1]))
+            out.append(kernels.filter_rows(packed, kernels.row_layout(channels, w, depth)[1]))
     return b"".join(rows.tobytes() for rows in out)
 
 
