@@ -214,7 +214,8 @@ def _row_samples(rows: np.ndarray, channels: int, height: int, width: int, depth
 def _raw_size(height: int, width: int, colour_type: int, depth: int, interlaced: bool) -> int:
     """Bytes of the inflated image data: each row of each pass, its filter byte first."""
     row_layout = _rows().row_layout
-    return sum(h * (row_layout(CHANNELS[colour_type], w, depth)[0] + 1) for _, _, h, w in _passes(height, width, interlaced))
+    return sum(h * (row_layout(CHANNELS[colour_type], w, depth)[0] + 1)
+               for _, _, h, w in _passes(height, width, interlaced))
 
 
 def _read_header(data: bytes) -> tuple[int, int, int, int, bool]:
