@@ -26,8 +26,8 @@ LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF
 EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": ("L", "RGB"), "WEBP": ("RGB", "RGBA")}
 KEPT_METADATA = ("icc_profile", "exif")
 PNG_LEVEL = 3  # zlib level of written PNGs: on Kodak 2.2x faster than 6 for 1.0 % more bytes (docs/RESULTS.md)
-UNSUPPORTED_MODES = {"P": "palette images", "PA": "palette images with alpha", "1": "1-bit images",
-                     "I": "16- and 32-bit integer images", "F": "floating-point images",
+GRAY_16_MODES = ("I;16", "I;16L", "I;16B")  # Pillow's 16-bit gray
+UNSUPPORTED_MODES = {"PA": "palette images with alpha", "I": "32-bit integer images", "F": "floating-point images",
                      "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
                      "La": "premultiplied gray+alpha images", "RGBa": "premultiplied RGBA images"}
 
@@ -72,19 +72,28 @@ class Picture:
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
 
-def _declared_depth(head: bytes, im: Image.Image) -> str | None:
-    """What the file itself declares when it is not plain 8 bits per sample, else None.
+def _declared_depth(head: bytes, im: Image.Image) -> tuple[int | None, str] | None:
+    """What the file itself declares when it is not plain 8 bits per sample: (its bits per sample,
+    None for a PPM/PGM maximum value that is not a power of two less one; the words for it).
     Pillow reads 16-bit TIFF and PPM files as 8-bit images, so ask the file."""
     if im.format == "TIFF":
         bits = im.tag_v2.get(258, (8,))
         bits = bits if isinstance(bits, tuple) else (bits,)
         if any(b != 8 for b in bits):
-            return f"{max(bits)}-bit TIFF"
+            return max(bits), f"{max(bits)}-bit TIFF"
     if im.format == "PPM" and head[:2] in (b"P2", b"P3", b"P5", b"P6"):
         tokens = b" ".join(line.split(b"#")[0] for line in head.splitlines()).split()
         if len(tokens) >= 4 and tokens[3].isdigit() and int(tokens[3]) != 255:
-            return f"PPM/PGM with maximum value {int(tokens[3])}"
+            top = int(tokens[3])
+            return top.bit_length() if top & (top + 1) == 0 else None, f"PPM/PGM with maximum value {top}"
     return None
+
+
+def _kept_at_depth(bits: int | None, mode: str) -> bool:
+    """Whether Pillow's ``mode`` holds samples of ``bits`` bits exactly: 1-bit images, palette
+    indices, 16-bit gray."""
+    return (bits == 1 and mode == "1") or (bits is not None and bits <= 8 and mode == "P") or (
+        bits == 16 and mode in GRAY_16_MODES + ("I",))
 
 
 def picture_from_array(arr: np.ndarray) -> Picture:
@@ -106,17 +115,78 @@ def picture_from_png(data: bytes) -> Picture:
     return Picture(planes, mode, metadata, bit_depth, len(data), None if png.interlaced else png.idat)
 
 
-def picture_from_pil(im: Image.Image) -> Picture:
+def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
+    """A PIL image's picture: 8-bit L, LA, RGB and RGBA as they are; palette images (their indices,
+    palette, transparency and background), 1-bit and 16-bit gray images (``gray_16``: also a
+    mode ``I`` image, a 16-bit PGM) as the PNG that holds them."""
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
+    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
+    png = _as_png(im, metadata, gray_16)
+    if png is not None:
+        planes, mode, bit_depth, metadata = pngfile.to_planes(png)
+        return Picture(planes, mode, metadata, bit_depth)
     if im.mode not in MODES.values():
         what = UNSUPPORTED_MODES.get(im.mode.split(";")[0], f"images of mode {im.mode!r}")
-        raise ImageError(f"{what} are not supported yet (only 8-bit L, LA, RGB and RGBA are kept exactly)")
+        raise ImageError(f"{what} are not supported yet (flowzip keeps 8-bit L, LA, RGB and RGBA, palette, "
+                         "1-bit and 16-bit gray images exactly)")
     pixels = np.asarray(im)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
-    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
     return Picture(np.ascontiguousarray(pixels), im.mode, metadata)
+
+
+def _as_png(im: Image.Image, metadata: dict[str, bytes], gray_16: bool) -> pngfile.PngImage | None:
+    """The PNG that holds a palette, 1-bit or 16-bit gray image, or an L or RGB one with a
+    transparent colour, of another format exactly (tRNS, bKGD, iCCP, eXIf); None for the others."""
+    gray_16 = im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I")
+    if im.mode == "P":
+        return _palette_png(im, metadata)
+    if im.mode == "1" or gray_16:
+        depth = 1 if im.mode == "1" else 16
+        samples = np.asarray(im)
+        if samples.dtype.kind == "i" and (samples.min() < 0 or samples.max() > 65535):
+            raise ImageError("a 16-bit gray image holds samples outside 0..65535")
+        samples = samples.astype(np.uint8 if depth == 1 else np.uint16)[..., None]
+        return pngfile.PngImage(samples, pngfile.GRAY, depth, chunks=pngfile.plain_chunks(metadata, False))
+    transparent = im.info.get("transparency")
+    if im.mode in ("L", "RGB") and transparent is not None and not isinstance(transparent, bytes):
+        values = np.atleast_1d(np.asarray(transparent, np.uint16))
+        colour_type = pngfile.GRAY if im.mode == "L" else pngfile.RGB
+        trns = [(b"tRNS", values.astype(">u2").tobytes())]
+        return pngfile.PngImage(np.asarray(im).reshape(im.height, im.width, -1), colour_type, 8,
+                                chunks=pngfile.plain_chunks(metadata, False, trns))
+    return None
+
+
+def _palette_png(im: Image.Image, metadata: dict[str, bytes]) -> pngfile.PngImage:
+    """A palette image as a PNG of the fewest bits per index: its palette (PLTE), the alpha of its
+    entries or its transparent index (tRNS), its background index (bKGD), a GIF's comment (tEXt)."""
+    indices = np.asarray(im)
+    rgba = np.asarray(im.getpalette("RGBA") or [], np.uint8).reshape(-1, 4)
+    if not len(rgba):
+        raise ImageError("a palette image without a palette")
+    alpha = rgba[:, 3].copy()
+    transparent = im.info.get("transparency")
+    if isinstance(transparent, int):
+        if transparent >= len(rgba):  # a transparent index beyond the palette: the palette grows to it
+            rgba = np.concatenate([rgba, np.zeros((transparent + 1 - len(rgba), 4), np.uint8)])
+            alpha = np.concatenate([alpha, np.full(len(rgba) - len(alpha), 255, np.uint8)])
+        alpha[transparent] = 0
+    elif isinstance(transparent, bytes):
+        alpha[: len(transparent)] = np.frombuffer(transparent[: len(alpha)], np.uint8)
+    after = []
+    if (alpha < 255).any():
+        after.append((b"tRNS", alpha[: np.flatnonzero(alpha < 255)[-1] + 1].tobytes()))
+    background = im.info.get("background")
+    if isinstance(background, int) and background < len(rgba):
+        after.append((b"bKGD", bytes([background])))
+    if isinstance(im.info.get("comment"), bytes) and im.info["comment"]:  # a GIF's comment
+        after.append((b"tEXt", b"Comment\x00" + im.info["comment"]))
+    top = max(len(rgba), int(indices.max()) + 1 if indices.size else 1)
+    depth = next(d for d in (1, 2, 4, 8) if top <= 1 << d)
+    return pngfile.PngImage(np.ascontiguousarray(indices[..., None]), pngfile.PALETTE, depth,
+                            palette=rgba[:, :3].tobytes(), chunks=pngfile.plain_chunks(metadata, True, after))
 
 
 def read_image(source, name: str | None = None) -> Picture:
@@ -136,11 +206,12 @@ def read_image(source, name: str | None = None) -> Picture:
         if data[:8] == pngfile.SIGNATURE:
             return picture_from_png(data)
         with Image.open(io.BytesIO(data)) as im:
-            depth = _declared_depth(data[:512], im)
-            if depth is not None:
-                raise ImageError(f"{depth} images are not supported yet (only 8 bits per sample)")
+            declared = _declared_depth(data[:512], im)
+            if declared is not None and not _kept_at_depth(declared[0], im.mode):
+                raise ImageError(f"{declared[1]} images are not supported yet (only 8 bits per sample, "
+                                 "palette indices, 1-bit and 16-bit gray)")
             im.load()
-            return picture_from_pil(im)
+            return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16)
     except ImageError as e:
         raise ImageError(f"{prefix}{e}") from None
     except FileNotFoundError:

@@ -374,6 +374,12 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
         stream = _inflate(metadata[CHUNKS_KEY], MAX_METADATA_BYTES, "png:chunks")
         pairs, _ = _split_chunks(stream, 0, crc=False)
         return _place_chunks(pairs)[2]
+    return plain_chunks(metadata, has_palette)
+
+
+def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()) -> list[Chunk]:
+    """The chunks of a PNG made of another format's picture: iCCP and eXIf of its ``icc_profile``
+    and ``exif``, then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE."""
     pairs = []
     if metadata.get(ICC_KEY):
         pairs.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata[ICC_KEY], 9)))
@@ -381,7 +387,7 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
         exif = metadata[EXIF_KEY]
         pairs.append((b"eXIf", exif[len(EXIF_PREFIX):] if exif.startswith(EXIF_PREFIX) else exif))
     plte = [(b"PLTE", b"")] if has_palette else []
-    return _place_chunks(pairs + plte + [(b"IDAT", b"")])[2]
+    return _place_chunks(pairs + plte + list(after_palette) + [(b"IDAT", b"")])[2]
 
 
 def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[str, bytes]) -> PngImage:

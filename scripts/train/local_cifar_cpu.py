@@ -44,10 +44,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=1, help="the batches' and flips' random draws")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    torch.manual_seed(1)
-    rng = np.random.default_rng(1)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
     model = load_run(a.init)
     config = model.config
     arr = np.load(io.BytesIO(lzma.open(DATA).read()))
