@@ -3,7 +3,7 @@
     python scripts/train/export_local.py RUN.pt NAME --card CARD.json [--out DIR]
 
 ``RUN.pt``: a run of ``scripts/gpu/train_local.py`` (its last snapshot) or a checkpoint of
-``scripts/train/local_cifar_cpu.py``; the network's config comes with it. ``CARD.json``: the card's
+``scripts/train/local_cifar_cpu.py`` or ``local_photos_cpu.py``; the network's config comes with it. ``CARD.json``: the card's
 fields (training sessions, data, held-out figures), merged into the card that ``zoo.export`` writes.
 """
 

@@ -1,0 +1,61 @@
+"""The CPU fine-tuning loop of the local priors (one thread), shared by ``local_cifar_cpu.py`` and
+``local_photos_cpu.py``: Adam, 200 warm-up steps, cosine decay to 5 % of ``--lr``; every
+``--eval-every`` steps the held-out bpd is logged (OUT.jsonl: step, training loss, held-out bpd,
+seconds) and OUT.pt written (weights, optimizer state, step; ``--resume`` continues from it, the
+batches' random draws starting again)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options every CPU recipe takes."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--init", required=True, help="a run of scripts/gpu/train_local.py or a checkpoint of these")
+    ap.add_argument("--out", required=True, help="OUT.pt and OUT.jsonl are written")
+    ap.add_argument("--steps", type=int, default=11000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--eval-every", type=int, default=1000)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=1, help="the batches' and flips' random draws")
+    return ap
+
+
+def train(model, next_batch, held_out_bpd, a) -> None:
+    """Fine-tune ``model`` on ``next_batch()`` ((B, 3, H, W) uint8 tensors) as ``a`` says."""
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), a.lr)
+    start = 0
+    if a.resume:
+        ck = torch.load(a.out + ".pt")
+        model.load_state_dict(ck["state"])
+        opt.load_state_dict(ck["opt"])
+        start = ck["step"]
+    log = open(a.out + ".jsonl", "a")
+    if start == 0:
+        log.write(json.dumps(dict(step=0, held=held_out_bpd())) + "\n")
+        log.flush()
+    t0, ema = time.time(), None
+    for step in range(start + 1, a.steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = a.lr * min(1.0, step / 200) * (0.05 + 0.475 * (1 + math.cos(math.pi * step / a.steps)))
+        x = next_batch()
+        loss = -model.log_prob(x).sum() / x.numel() / math.log(2)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema = loss.item() if ema is None else 0.99 * ema + 0.01 * loss.item()
+        if step % a.eval_every == 0 or step == a.steps:
+            record = dict(step=step, train=round(ema, 4), held=round(held_out_bpd(), 4), t=round(time.time() - t0))
+            print(record, flush=True)
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            torch.save(dict(config=model.config.to_dict(), state=model.state_dict(), opt=opt.state_dict(), step=step),
+                       a.out + ".pt")
