@@ -62,7 +62,7 @@ class Picture:
             colours = len(self.metadata[pngfile.PALETTE_KEY]) // 3
             return f"{w}x{h} palette of {plural(colours, 'colour')}" + (
                 f", {self.bit_depth}-bit indices" if self.bit_depth != 8 else "")
-        return f"{w}x{h} {self.mode}" + (f", {self.bit_depth} bits" if self.bit_depth != 8 else "")
+        return f"{w}x{h} {self.mode}" + (f", {plural(self.bit_depth, 'bit')}" if self.bit_depth != 8 else "")
 
     def to_pil(self) -> Image.Image:
         if not self.plain:

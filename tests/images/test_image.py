@@ -59,5 +59,6 @@ def test_deep_and_palette_pictures_go_to_png_only():
 def test_pictures_say_what_they_are():
     assert Picture(np.zeros((2, 3, 4), np.uint8), "RGBA").describe() == "3x2 RGBA"
     assert Picture(np.zeros((2, 3, 1), np.uint16), "L", bit_depth=16).describe() == "3x2 L, 16 bits"
+    assert Picture(np.zeros((2, 3, 1), np.uint8), "L", bit_depth=1).describe() == "3x2 L, 1 bit"
     palette = Picture(np.zeros((2, 3, 1), np.uint8), "L", {"png:palette": bytes(15)}, bit_depth=4)
     assert palette.describe() == "3x2 palette of 5 colours, 4-bit indices"
