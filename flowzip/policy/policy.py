@@ -6,7 +6,7 @@ pictures and the names it is told are installed, and reads no file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import FlowzipError, ImageError, ModelError, a_or_an
 from ..fileformat import container
@@ -36,8 +36,11 @@ class Policy:
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
     # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
-    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v3"})
+    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v4"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
+    # more guides for photos, tried beside ``local_photo`` at the efforts that try every coder
+    # (slower, and smaller on full-size photos: docs/RESULTS.md)
+    more_local_photo: dict[int, tuple[str, ...]] = field(default_factory=lambda: {3: ("guided-rgb-v1",)})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
     # each way on one core); larger ones from effort 6
     local_default_pixels: int = 2_000_000
@@ -105,6 +108,10 @@ class Policy:
         if both and LOCAL in coders and level.coders == BEST:  # the flows where the local prior codes
             flows = [FLOWS if c == LOCAL else c for c in coders]
             plans.append(self._plan(pictures, None, flows, **options))
+            for name in self.more_local_photo.get(3, ()):  # and the other guides for photos
+                if installed is None or name in installed:
+                    plan = replace(self, local_photo={3: name})._plan(pictures, None, coders, **options)
+                    plans += [plan] if plan not in plans else []
         if both and any(c in (FLOWS, LOCAL) for c in coders) and self.classical:
             plans.append(self._plan(pictures, None, [CLASSICAL] * len(pictures), **options))
         return plans
@@ -274,7 +281,8 @@ class Policy:
     def names(self) -> list[str]:
         """Every model name this policy may choose by default."""
         tables = (self.local, self.local_photo, self.integer, self.integer_photo, self.bits_back, self.bits_back_photo)
-        return list(dict.fromkeys([n for t in tables for n in t.values()] + ([self.classical] if self.classical else [])))
+        names = [n for t in tables for n in t.values()] + [n for more in self.more_local_photo.values() for n in more]
+        return list(dict.fromkeys(names + ([self.classical] if self.classical else [])))
 
     def missing(self, installed) -> list[str]:
         """The default integer flows (one per number of channels) that are not installed."""
@@ -298,6 +306,10 @@ class Policy:
             out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9, above "
                          f"{self.local_default_pixels / 1e6:g} Mpixel 6-9; one picture is coded by the classical coder "
                          "too, the smaller kept; a large drawing by it alone)")
+        for names in self.more_local_photo.values():
+            for name in names:
+                if installed is None or name in installed:
+                    out[name] = f"colour planes of 8-bit pictures at least {size}, tried too at effort 6-9"
         for name in local.values():
             out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
