@@ -28,14 +28,9 @@ DATA = ROOT.parent / "shared" / "data" / "cifar10" / "train.npy.xz"
 def main() -> None:
     import torch
 
-    from flowzip.models.localprior import load_run
-    from local_cpu import arguments, train
+    from local_cpu import setup, train
 
-    a = arguments(__doc__).parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-    model = load_run(a.init)
+    a, model, rng = setup(__doc__)
     arr = np.load(io.BytesIO(lzma.open(DATA).read()))
     images = arr[:48000]
     held = torch.from_numpy(np.ascontiguousarray(arr[48000:].transpose(0, 3, 1, 2)))

@@ -26,6 +26,19 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     return ap
 
 
+def setup(doc: str):
+    """(options, the model of ``--init``, the batches' random generator): one thread, seeded."""
+    import numpy as np
+    import torch
+
+    from flowzip.models.localprior import load_run
+
+    a = arguments(doc).parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(a.seed)
+    return a, load_run(a.init), np.random.default_rng(a.seed)
+
+
 def train(model, next_batch, held_out_bpd, a) -> None:
     """Fine-tune ``model`` on ``next_batch()`` ((B, 3, H, W) uint8 tensors) as ``a`` says."""
     import torch

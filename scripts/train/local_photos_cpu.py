@@ -35,15 +35,10 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from flowzip.models.localprior import load_run
-    from local_cpu import arguments, train
+    from local_cpu import setup, train
     from local_prior_curves import held_out_photos
 
-    a = arguments(__doc__).parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-    model = load_run(a.init)
+    a, model, rng = setup(__doc__)
     images = []
     for f in training_photos():
         with Image.open(f) as im:
