@@ -122,7 +122,7 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
     metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
-    png = _as_png(im, metadata, gray_16)
+    png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
         planes, mode, bit_depth, metadata = pngfile.to_planes(png)
         return Picture(planes, mode, metadata, bit_depth)
@@ -137,9 +137,9 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
 
 
 def _as_png(im: Image.Image, metadata: dict[str, bytes], gray_16: bool) -> pngfile.PngImage | None:
-    """The PNG that holds a palette, 1-bit or 16-bit gray image, or an L or RGB one with a
-    transparent colour, of another format exactly (tRNS, bKGD, iCCP, eXIf); None for the others."""
-    gray_16 = im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I")
+    """The PNG that holds a palette, 1-bit or (``gray_16``) 16-bit gray image, or an L or RGB one
+    with a transparent colour, of another format exactly (tRNS, bKGD, iCCP, eXIf); None for the
+    others."""
     if im.mode == "P":
         return _palette_png(im, metadata)
     if im.mode == "1" or gray_16:
@@ -163,18 +163,18 @@ def _palette_png(im: Image.Image, metadata: dict[str, bytes]) -> pngfile.PngImag
     """A palette image as a PNG of the fewest bits per index: its palette (PLTE), the alpha of its
     entries or its transparent index (tRNS), its background index (bKGD), a GIF's comment (tEXt)."""
     indices = np.asarray(im)
-    rgba = np.asarray(im.getpalette("RGBA") or [], np.uint8).reshape(-1, 4)
+    rgba = np.array(im.getpalette("RGBA") or [], np.uint8).reshape(-1, 4)
     if not len(rgba):
         raise ImageError("a palette image without a palette")
-    alpha = rgba[:, 3].copy()
     transparent = im.info.get("transparency")
     if isinstance(transparent, int):
         if transparent >= len(rgba):  # a transparent index beyond the palette: the palette grows to it
-            rgba = np.concatenate([rgba, np.zeros((transparent + 1 - len(rgba), 4), np.uint8)])
-            alpha = np.concatenate([alpha, np.full(len(rgba) - len(alpha), 255, np.uint8)])
-        alpha[transparent] = 0
+            grown = np.tile(np.array([0, 0, 0, 255], np.uint8), (transparent + 1 - len(rgba), 1))
+            rgba = np.concatenate([rgba, grown])
+        rgba[transparent, 3] = 0
     elif isinstance(transparent, bytes):
-        alpha[: len(transparent)] = np.frombuffer(transparent[: len(alpha)], np.uint8)
+        rgba[: len(transparent), 3] = np.frombuffer(transparent[: len(rgba)], np.uint8)
+    alpha = rgba[:, 3]
     after = []
     if (alpha < 255).any():
         after.append((b"tRNS", alpha[: np.flatnonzero(alpha < 255)[-1] + 1].tobytes()))

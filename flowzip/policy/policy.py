@@ -108,10 +108,9 @@ class Policy:
         if both and LOCAL in coders and level.coders == BEST:  # the flows where the local prior codes
             flows = [FLOWS if c == LOCAL else c for c in coders]
             plans.append(self._plan(pictures, None, flows, **options))
-            for name in self.more_local_photo.get(3, ()):  # and the other guides for photos
-                if installed is None or name in installed:
-                    plan = replace(self, local_photo={3: name})._plan(pictures, None, coders, **options)
-                    plans += [plan] if plan not in plans else []
+            for name in self._more_guides(installed):  # and the other guides for photos
+                plan = replace(self, local_photo={3: name})._plan(pictures, None, coders, **options)
+                plans += [plan] if plan not in plans else []
         if both and any(c in (FLOWS, LOCAL) for c in coders) and self.classical:
             plans.append(self._plan(pictures, None, [CLASSICAL] * len(pictures), **options))
         return plans
@@ -244,6 +243,10 @@ class Policy:
     def _is_photo(picture: Picture, tile: int) -> bool:
         return min(picture.pixels.shape[:2]) >= tile
 
+    def _more_guides(self, installed) -> list[str]:
+        """The installed ones of ``more_local_photo``'s colour guides."""
+        return [n for n in self.more_local_photo.get(3, ()) if installed is None or n in installed]
+
     @staticmethod
     def _installed(names, installed) -> bool:
         return bool(names) and (installed is None or all(n in installed for n in names))
@@ -306,10 +309,8 @@ class Policy:
             out[name] = (f"colour planes of 8-bit pictures at least {size} (effort 5-9, above "
                          f"{self.local_default_pixels / 1e6:g} Mpixel 6-9; one picture is coded by the classical coder "
                          "too, the smaller kept; a large drawing by it alone)")
-        for names in self.more_local_photo.values():
-            for name in names:
-                if installed is None or name in installed:
-                    out[name] = f"colour planes of 8-bit pictures at least {size}, tried too at effort 6-9"
+        for name in self._more_guides(installed):
+            out[name] = f"colour planes of 8-bit pictures at least {size}, tried too at effort 6-9"
         for name in local.values():
             out[name] = f"colour planes of 8-bit pictures under {t} pixels high or wide (effort 5-9)"
         for c, name in self.integer.items():
