@@ -77,7 +77,8 @@ class Policy:
         the rest; a single picture must have a group that it fits. ``installed``: the model names
         that may be used (None: every name); a default that is not installed falls back to the
         next. At efforts above the default the default's plans are candidates too, so that a
-        higher effort never makes a larger file."""
+        higher effort never makes a larger file, and at the levels that adapt each adapted plan's
+        twin without adaptation."""
         level = EFFORTS.get(DEFAULT_EFFORT if effort is None else effort)
         if level is None:
             raise FlowzipError(f"effort must be from 1 to 9, not {effort}")
@@ -94,6 +95,10 @@ class Policy:
         plans = self._candidates(pictures, level, **options)
         if (effort or DEFAULT_EFFORT) > DEFAULT_EFFORT:
             plans += [p for p in self._candidates(pictures, EFFORTS[DEFAULT_EFFORT], **options) if p not in plans]
+        # each adapted plan's unadapted twin too: adapting costs minutes, and is only worth trying
+        # where the twin comes near the best file (``api.encode``)
+        for twin in [replace(p, adapt=None) for p in plans if p.adapt is not None]:
+            plans += [twin] if twin not in plans else []
         return plans
 
     def _candidates(self, pictures: list[Picture], level: Effort, *, model, archive, installed,

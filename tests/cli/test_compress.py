@@ -160,17 +160,29 @@ def test_a_larger_fz_than_its_input_is_said(runner, tiny_models, tmp_path):
 
 
 def test_slow_efforts_say_what_they_do_on_a_log(runner, tiny_models, image_path, monkeypatch):
-    """Where stderr is not a terminal, effort 7 says each stage (adapting, each way of coding), and
-    the result line says which coder was kept."""
+    """Where stderr is not a terminal, effort 7 says each stage (each way of coding, the unadapted
+    first, then adapting), and the result line says which coder was kept."""
     from flowzip import policy
 
     monkeypatch.setitem(policy.EFFORTS, 7, policy.Effort("test", coders=policy.BEST, adapt=("norms", 2, 1e-3)))
     result = runner.invoke(main, ["compress", "-7", str(image_path)])
     assert result.exit_code == 0, result.output
     stages = [line for line in result.stderr.splitlines() if line.startswith(f"flowzip: {image_path}: ")]
-    assert stages[0] == f"flowzip: {image_path}: coding with tiny-rgb (1 of 2 ways)"
-    assert f"flowzip: {image_path}: adapting tiny-rgb to the images" in stages
-    assert "coded by tiny-rgb (the smallest of 2 ways)" in result.stdout
+    ways = [f"flowzip: {image_path}: coding with tiny-rgb ({k} of 3 ways)" for k in (1, 2, 3)]
+    assert stages == ways + [f"flowzip: {image_path}: adapting tiny-rgb to the images"]
+    assert "coded by tiny-rgb (the smallest of 3 ways)" in result.stdout
+
+
+def test_adapting_is_skipped_where_the_unadapted_twin_is_far_from_the_best(runner, tiny_models, image_path,
+                                                                          monkeypatch):
+    from flowzip import policy
+
+    monkeypatch.setitem(policy.EFFORTS, 7, policy.Effort("test", coders=policy.BEST, adapt=("norms", 2, 1e-3)))
+    monkeypatch.setattr(api, "ADAPT_GAIN", -1.0)  # a twin never comes near enough
+    result = runner.invoke(main, ["compress", "-7", str(image_path)])
+    assert result.exit_code == 0, result.output
+    assert f"{image_path}: adapting" not in result.stderr
+    assert "(the smallest of 2 ways)" in result.stdout
 
 
 def test_a_missing_output_folder_is_said_before_any_work(runner, tiny_models, image_path, tmp_path, monkeypatch):

@@ -211,6 +211,16 @@ def test_higher_efforts_have_the_default_efforts_plans_among_theirs(classical):
             assert all(plan in plans for plan in default), (len(pictures), effort)
 
 
+def test_efforts_that_adapt_have_each_adapted_plans_unadapted_twin():
+    photo = Picture(np.random.default_rng(3).integers(0, 256, (80, 90, 3), dtype=np.uint8), "RGB")
+    for pictures in ([photo], [_thumb(i) for i in range(3)]):
+        for effort in (7, 9):
+            plans = policy.DEFAULT.candidates(pictures, effort=effort)
+            adapted = [p for p in plans if p.adapt is not None]
+            assert adapted and all(dataclasses.replace(p, adapt=None) in plans for p in adapted)
+            assert len(plans) == len({repr(p) for p in plans})  # no plan twice
+
+
 def test_effort_7_on_a_single_thumbnail_is_no_larger_than_the_default(classical, monkeypatch):
     """Effort 7-9 made a single 32x32 image larger than effort 5 (an adapted chunk's header beside
     a tiled file's); the default's plans are now candidates too."""
