@@ -24,7 +24,7 @@ LOSSLESS_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF
 # without alpha, and WebP has no gray; a WebP keeps the colour under transparent pixels only when
 # asked to (``exact``). PNG holds every picture flowzip keeps.
 EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": ("L", "RGB"), "WEBP": ("RGB", "RGBA")}
-KEPT_METADATA = ("icc_profile", "exif")
+KEPT_METADATA = ("icc_profile", "exif", "xmp", "comment")  # as Pillow names them
 PNG_LEVEL = 3  # zlib level of written PNGs: on Kodak 2.2x faster than 6 for 1.0 % more bytes (docs/RESULTS.md)
 GRAY_16_MODES = ("I;16", "I;16L", "I;16B")  # Pillow's 16-bit gray
 UNSUPPORTED_MODES = {"PA": "palette images with alpha", "I": "32-bit integer images", "F": "floating-point images",
@@ -161,7 +161,7 @@ def _as_png(im: Image.Image, metadata: dict[str, bytes], gray_16: bool) -> pngfi
 
 def _palette_png(im: Image.Image, metadata: dict[str, bytes]) -> pngfile.PngImage:
     """A palette image as a PNG of the fewest bits per index: its palette (PLTE), the alpha of its
-    entries or its transparent index (tRNS), its background index (bKGD), a GIF's comment (tEXt)."""
+    entries or its transparent index (tRNS), its background index (bKGD)."""
     indices = np.asarray(im)
     rgba = np.array(im.getpalette("RGBA") or [], np.uint8).reshape(-1, 4)
     if not len(rgba):
@@ -181,8 +181,6 @@ def _palette_png(im: Image.Image, metadata: dict[str, bytes]) -> pngfile.PngImag
     background = im.info.get("background")
     if isinstance(background, int) and background < len(rgba):
         after.append((b"bKGD", bytes([background])))
-    if isinstance(im.info.get("comment"), bytes) and im.info["comment"]:  # a GIF's comment
-        after.append((b"tEXt", b"Comment\x00" + im.info["comment"]))
     top = max(len(rgba), int(indices.max()) + 1 if indices.size else 1)
     depth = next(d for d in (1, 2, 4, 8) if top <= 1 << d)
     return pngfile.PngImage(np.ascontiguousarray(indices[..., None]), pngfile.PALETTE, depth,
@@ -258,8 +256,9 @@ def writable_suffix(suffix: str, mode: str, bit_depth: int = 8, palette: bool = 
 def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     """Encode to a lossless format chosen by file suffix (``.png`` by default). A PNG, written by
     flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
-    source PNG held (depth, palette, chunks), or else a picture's ICC profile and Exif; other
-    formats get plain 8-bit pictures and their ICC profile and Exif."""
+    source PNG held (depth, palette, chunks), or else a picture's ICC profile, Exif, XMP and
+    comment; other formats get plain 8-bit pictures and what of those their writer takes (ICC
+    profile and Exif; WebP also XMP)."""
     check_writable(suffix, picture.mode, picture.bit_depth, picture.is_palette)
     fmt = LOSSLESS_FORMATS[suffix.lower()]
     if fmt == "PNG":
@@ -267,7 +266,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
                                  compress_level=PNG_LEVEL, threads=threads)
     metadata = pngfile.portable_metadata(picture.metadata)
     options = {"lossless": True, "exact": True} if fmt == "WEBP" else {}
-    for key in KEPT_METADATA:
+    for key in KEPT_METADATA[:2] + (("xmp",) if fmt == "WEBP" else ()):
         if key in metadata:
             options[key] = metadata[key]
     buf = io.BytesIO()

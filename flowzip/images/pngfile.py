@@ -18,9 +18,10 @@ bytes than IHDR declares or has data after it, unknown row filters, and a non-em
 For the compressor, ``to_planes`` gives the samples as planes (a palette image as its index plane,
 mode L) and keeps the rest under metadata keys that start with ``png:`` (``png:palette``,
 ``png:interlaced``, ``png:chunks``), which writers of other formats skip: ``portable_metadata``
-gives them the metadata without those keys, with the ICC profile and the Exif block taken out of
-the chunks. ``from_planes`` puts a ``PngImage`` together again, or makes a plain PNG (with iCCP and
-eXIf from ``icc_profile`` and ``exif``) of planes that came from another format.
+gives them the metadata without those keys, with the ICC profile, the Exif block and the XMP packet
+taken out of the chunks. ``from_planes`` puts a ``PngImage`` together again, or makes a plain PNG
+(with iCCP, eXIf, an XMP iTXt and a Comment tEXt from ``icc_profile``, ``exif``, ``xmp`` and
+``comment``) of planes that came from another format.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ SEGMENT = 2**21  # filtered bytes deflated apart (side by side with ``threads``)
 
 PNG_KEY_PREFIX = "png:"  # metadata only a PNG can hold: writers of other formats skip these keys
 PALETTE_KEY, INTERLACE_KEY, CHUNKS_KEY = (PNG_KEY_PREFIX + name for name in ("palette", "interlaced", "chunks"))
-ICC_KEY, EXIF_KEY = "icc_profile", "exif"  # the keys of images.image (as Pillow names them)
+# the keys of images.image (as Pillow names them): ICC profile, Exif block, XMP packet, comment
+ICC_KEY, EXIF_KEY, XMP_KEY, COMMENT_KEY = "icc_profile", "exif", "xmp", "comment"
 EXIF_PREFIX = b"Exif\x00\x00"
+XMP_ITXT = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00"  # the iTXt keyword of XMP, uncompressed, no language
 
 
 class Place(IntEnum):
@@ -369,7 +372,7 @@ def to_planes(image: PngImage) -> tuple[np.ndarray, str, int, dict[str, bytes]]:
 
 
 def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chunk]:
-    """The chunks of ``png:chunks``; without it, iCCP and eXIf made of ``icc_profile`` and ``exif``."""
+    """The chunks of ``png:chunks``; without it, those ``plain_chunks`` makes of the metadata."""
     if CHUNKS_KEY in metadata:
         stream = _inflate(metadata[CHUNKS_KEY], MAX_METADATA_BYTES, "png:chunks")
         pairs, _ = _split_chunks(stream, 0, crc=False)
@@ -379,7 +382,9 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
 
 def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()) -> list[Chunk]:
     """The chunks of a PNG made of another format's picture: iCCP and eXIf of its ``icc_profile``
-    and ``exif``, then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE."""
+    and ``exif``, then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE,
+    then an iTXt of its ``xmp`` and a tEXt of its ``comment`` (up to a NUL byte, which tEXt cannot
+    hold; the .fz file keeps all of it)."""
     pairs = []
     if metadata.get(ICC_KEY):
         pairs.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata[ICC_KEY], 9)))
@@ -387,7 +392,10 @@ def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()
         exif = metadata[EXIF_KEY]
         pairs.append((b"eXIf", exif[len(EXIF_PREFIX):] if exif.startswith(EXIF_PREFIX) else exif))
     plte = [(b"PLTE", b"")] if has_palette else []
-    return _place_chunks(pairs + plte + list(after_palette) + [(b"IDAT", b"")])[2]
+    text = [(b"iTXt", XMP_ITXT + metadata[XMP_KEY])] if metadata.get(XMP_KEY) else []
+    comment = metadata.get(COMMENT_KEY, b"").partition(b"\x00")[0]
+    text += [(b"tEXt", b"Comment\x00" + comment)] if comment else []
+    return _place_chunks(pairs + plte + list(after_palette) + text + [(b"IDAT", b"")])[2]
 
 
 def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[str, bytes]) -> PngImage:
@@ -415,8 +423,8 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
     """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
-    ICC profile of iCCP (inflated) and the Exif block of eXIf (with Pillow's prefix) under the keys
-    images.image uses."""
+    ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix) and an
+    uncompressed XMP packet of iTXt under the keys images.image uses."""
     out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
         return out
@@ -428,4 +436,8 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
             out[ICC_KEY] = _inflate(profile[1:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
         elif chunk.type == "eXIf":
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
+        elif chunk.type == "iTXt" and chunk.data.startswith(XMP_ITXT[:18]) and chunk.data[18:19] == b"\x00":
+            _, _, rest = chunk.data[20:].partition(b"\x00")  # after the method and the language
+            _, _, packet = rest.partition(b"\x00")  # after the translated keyword
+            out[XMP_KEY] = packet
     return out

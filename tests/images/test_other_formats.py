@@ -1,6 +1,7 @@
 """Pictures of formats other than PNG that only a PNG holds exactly (``images.image``): palette GIF,
 BMP and TIFF files, 1-bit BMP and TIFF, 16-bit gray TIFF and PGM, read as that PNG (indices,
-palette, transparency, background, comment) and written back as it; deeper or odder ones refused."""
+palette, transparency, background, comment) and written back as it; deeper or odder ones refused;
+a JPEG's metadata (ICC profile, Exif, XMP, comment) kept."""
 
 from __future__ import annotations
 
@@ -124,3 +125,25 @@ def test_sixteen_bit_rgb_tiff_is_refused():
 def test_a_32_bit_image_is_refused():
     with pytest.raises(ImageError, match="32-bit integer images are not supported"):
         picture_from_pil(Image.fromarray(np.full((2, 2), 70000, np.int32)))
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+
+
+def test_a_jpegs_xmp_and_comment_are_kept_beside_its_icc_profile_and_exif():
+    exif = Image.Exif()
+    exif[0x010E] = "a description"
+    im = Image.fromarray(RNG.integers(0, 256, (9, 13, 3), dtype=np.uint8))
+    data = _saved(im, "JPEG", icc_profile=b"icc", exif=exif.tobytes(), xmp=XMP, comment=b"made\x00here")
+    picture = read_image(data)
+    assert picture.metadata == {"icc_profile": b"icc", "exif": exif.tobytes(), "xmp": XMP, "comment": b"made\x00here"}
+    back = api.decompress_picture(api.compress_picture(picture)[0])
+    assert back.metadata == picture.metadata  # the .fz file keeps them whole
+    chunks = [(c.type, c.data) for c in pngfile.read_png(encode_image(back, ".png")).chunks]
+    assert [t for t, _ in chunks] == ["iCCP", "eXIf", "iTXt", "tEXt"]
+    assert chunks[2][1] == b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + XMP
+    assert chunks[3][1] == b"Comment\x00made"  # tEXt holds no NUL byte
+    png = read_image(encode_image(back, ".png"))
+    assert pngfile.portable_metadata(png.metadata) == {"icc_profile": b"icc", "exif": exif.tobytes(), "xmp": XMP}
+    with Image.open(io.BytesIO(encode_image(png, ".webp"))) as webp:  # WebP's writer takes XMP too
+        assert (webp.info["icc_profile"], webp.info["xmp"]) == (b"icc", XMP)
