@@ -258,7 +258,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
     source PNG held (depth, palette, chunks), or else a picture's ICC profile, Exif, XMP and
     comment; other formats get plain 8-bit pictures and what of those their writer takes (ICC
-    profile and Exif; WebP also XMP)."""
+    profile and Exif; TIFF and WebP also XMP)."""
     check_writable(suffix, picture.mode, picture.bit_depth, picture.is_palette)
     fmt = LOSSLESS_FORMATS[suffix.lower()]
     if fmt == "PNG":
@@ -269,6 +269,12 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     for key in KEPT_METADATA[:2] + (("xmp",) if fmt == "WEBP" else ()):
         if key in metadata:
             options[key] = metadata[key]
+    if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700, bytes)
+        from PIL import TiffImagePlugin, TiffTags
+
+        options["tiffinfo"] = TiffImagePlugin.ImageFileDirectory_v2()
+        options["tiffinfo"][700] = metadata["xmp"]
+        options["tiffinfo"].tagtype[700] = TiffTags.BYTE
     buf = io.BytesIO()
     try:
         picture.to_pil().save(buf, fmt, **options)

@@ -145,5 +145,7 @@ def test_a_jpegs_xmp_and_comment_are_kept_beside_its_icc_profile_and_exif():
     assert chunks[3][1] == b"Comment\x00made"  # tEXt holds no NUL byte
     png = read_image(encode_image(back, ".png"))
     assert pngfile.portable_metadata(png.metadata) == {"icc_profile": b"icc", "exif": exif.tobytes(), "xmp": XMP}
-    with Image.open(io.BytesIO(encode_image(png, ".webp"))) as webp:  # WebP's writer takes XMP too
-        assert (webp.info["icc_profile"], webp.info["xmp"]) == (b"icc", XMP)
+    for suffix in (".webp", ".tif"):  # their writers take XMP too
+        with Image.open(io.BytesIO(encode_image(png, suffix))) as written:
+            assert (written.info["icc_profile"], written.info["xmp"]) == (b"icc", XMP)
+            assert read_image(encode_image(png, suffix)).metadata["xmp"] == XMP
