@@ -423,8 +423,8 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
     """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
-    ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix) and an
-    uncompressed XMP packet of iTXt under the keys images.image uses."""
+    ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix) and the XMP
+    packet of iTXt (inflated) under the keys images.image uses."""
     out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
         return out
@@ -436,8 +436,8 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
             out[ICC_KEY] = _inflate(profile[1:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
         elif chunk.type == "eXIf":
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
-        elif chunk.type == "iTXt" and chunk.data.startswith(XMP_ITXT[:18]) and chunk.data[18:19] == b"\x00":
-            _, _, rest = chunk.data[20:].partition(b"\x00")  # after the method and the language
+        elif chunk.type == "iTXt" and chunk.data.startswith(XMP_ITXT[:18]) and len(chunk.data) > 19:
+            _, _, rest = chunk.data[20:].partition(b"\x00")  # after the flag, the method and the language
             _, _, packet = rest.partition(b"\x00")  # after the translated keyword
-            out[XMP_KEY] = packet
+            out[XMP_KEY] = _inflate(packet, MAX_METADATA_BYTES, "the XMP packet (iTXt)") if chunk.data[18] else packet
     return out

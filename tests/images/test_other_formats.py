@@ -149,3 +149,15 @@ def test_a_jpegs_xmp_and_comment_are_kept_beside_its_icc_profile_and_exif():
         with Image.open(io.BytesIO(encode_image(png, suffix))) as written:
             assert (written.info["icc_profile"], written.info["xmp"]) == (b"icc", XMP)
             assert read_image(encode_image(png, suffix)).metadata["xmp"] == XMP
+
+
+def test_a_pngs_xmp_goes_to_other_formats_compressed_or_not():
+    from PIL import PngImagePlugin
+
+    for compressed in (False, True):
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", XMP.decode(), zip=compressed)
+        png = read_image(_saved(Image.new("RGB", (3, 2)), "PNG", pnginfo=info))
+        assert pngfile.portable_metadata(png.metadata) == {"xmp": XMP}
+        with Image.open(io.BytesIO(encode_image(png, ".webp"))) as webp:
+            assert webp.info["xmp"] == XMP
