@@ -266,7 +266,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
                                  compress_level=PNG_LEVEL, threads=threads)
     metadata = pngfile.portable_metadata(picture.metadata)
     options = {"lossless": True, "exact": True} if fmt == "WEBP" else {}
-    for key in KEPT_METADATA[:2] + (("xmp",) if fmt == "WEBP" else ()):
+    for key in ("icc_profile", "exif", "xmp") if fmt == "WEBP" else ("icc_profile", "exif"):
         if key in metadata:
             options[key] = metadata[key]
     if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700, bytes)
