@@ -77,8 +77,8 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
            estimate: bool = False) -> tuple[bytes, Report]:
     """Named pictures -> (.fz bytes, Report), laid out as ``policy`` plans them (``plans``; where
     it plans several ways, each is coded and the smallest file kept; at the default effort a
-    large picture's local-prior plan only if its sampled estimate is near the best file so far, at
-    the efforts that adapt an adapted plan only if its twin without adaptation came near it): ``chunk`` overrides its
+    large picture's local-prior plan only if its sampled estimate is near the best file so far; at
+    the efforts that adapt, an adapted plan only if its twin without adaptation came near it): ``chunk`` overrides its
     sub-pixels per chunk (0: one stream, version 2), ``effort`` its level (1 .. 9:
     ``policy.EFFORTS``). ``jobs`` worker processes code the chunks (0: one per core); the file does
     not depend on it, except that one large picture is cut into ``jobs`` chunks. ``progress(n)``
@@ -95,7 +95,7 @@ def encode(pictures: list[tuple[str, Picture]], model=None, *, policy: policies.
     best, best_stats, coded, sizes = None, None, 0, []
     screen = chosen is None and (effort or policies.DEFAULT_EFFORT) <= policies.DEFAULT_EFFORT
     for k, plan in enumerate(_screen_order(planned) if screen else _unadapted_first(planned)):
-        if best is not None and (screen and _screened_out(plan, pictures, len(best[0])) or
+        if best is not None and ((screen and _screened_out(plan, pictures, len(best[0]))) or
                                  not _adapting_pays(plan, sizes, len(best[0]))):
             if callable(progress):
                 progress(plan.units)  # its share of the work, not needed
@@ -147,7 +147,7 @@ def _adapting_pays(plan: policies.Plan, sizes: list[tuple[policies.Plan, int]], 
         return True
     twin = replace(plan, adapt=None)
     size = next((n for p, n in sizes if p == twin), None)
-    return size is None or size * (1 - ADAPT_GAIN) <= best_bytes
+    return size is None or size <= best_bytes * (1 + ADAPT_GAIN)
 
 
 def _screen_order(planned: list[policies.Plan]) -> list[policies.Plan]:

@@ -138,8 +138,8 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
 
 def _as_png(im: Image.Image, metadata: dict[str, bytes], gray_16: bool) -> pngfile.PngImage | None:
     """The PNG that holds a palette, 1-bit or (``gray_16``) 16-bit gray image, or an L or RGB one
-    with a transparent colour, of another format exactly (tRNS, bKGD, iCCP, eXIf); None for the
-    others."""
+    with a transparent colour, of another format exactly (tRNS, bKGD and the chunks of
+    ``pngfile.plain_chunks``); None for the others."""
     if im.mode == "P":
         return _palette_png(im, metadata)
     if im.mode == "1" or gray_16:
@@ -269,14 +269,12 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     for key in ("icc_profile", "exif", "xmp") if fmt == "WEBP" else ("icc_profile", "exif"):
         if key in metadata:
             options[key] = metadata[key]
-    if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700, bytes)
-        from PIL import TiffImagePlugin, TiffTags
-
-        options["tiffinfo"] = TiffImagePlugin.ImageFileDirectory_v2()
-        options["tiffinfo"][700] = metadata["xmp"]
-        options["tiffinfo"].tagtype[700] = TiffTags.BYTE
     buf = io.BytesIO()
     try:
+        if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700), among the Exif's tags
+            options["exif"] = Image.Exif()
+            options["exif"].load(metadata.get("exif", b""))
+            options["exif"][700] = metadata["xmp"]
         picture.to_pil().save(buf, fmt, **options)
     except (OSError, ValueError, KeyError) as e:
         raise ImageError(f"cannot write {a_or_an(picture.mode)} {picture.mode} image as {fmt}: {e}") from None

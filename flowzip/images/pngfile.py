@@ -55,7 +55,8 @@ PALETTE_KEY, INTERLACE_KEY, CHUNKS_KEY = (PNG_KEY_PREFIX + name for name in ("pa
 # the keys of images.image (as Pillow names them): ICC profile, Exif block, XMP packet, comment
 ICC_KEY, EXIF_KEY, XMP_KEY, COMMENT_KEY = "icc_profile", "exif", "xmp", "comment"
 EXIF_PREFIX = b"Exif\x00\x00"
-XMP_ITXT = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00"  # the iTXt keyword of XMP, uncompressed, no language
+XMP_KEYWORD = b"XML:com.adobe.xmp"  # the iTXt chunk of an XMP packet
+XMP_ITXT = XMP_KEYWORD + b"\x00\x00\x00\x00\x00"  # its keyword, uncompressed, no language or translation
 
 
 class Place(IntEnum):
@@ -383,8 +384,8 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
 def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()) -> list[Chunk]:
     """The chunks of a PNG made of another format's picture: iCCP and eXIf of its ``icc_profile``
     and ``exif``, then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE,
-    then an iTXt of its ``xmp`` and a tEXt of its ``comment`` (up to a NUL byte, which tEXt cannot
-    hold; the .fz file keeps all of it)."""
+    then an iTXt of its ``xmp`` and a tEXt of its ``comment`` (cut at a NUL byte, which tEXt
+    cannot hold)."""
     pairs = []
     if metadata.get(ICC_KEY):
         pairs.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata[ICC_KEY], 9)))
@@ -400,7 +401,7 @@ def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()
 
 def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[str, bytes]) -> PngImage:
     """The ``PngImage`` that ``to_planes`` took apart. Planes of other images (no ``png:`` keys)
-    make a plain PNG that keeps ``icc_profile`` and ``exif``. An ``ImageError`` when PNG cannot
+    make a plain PNG with the chunks of ``plain_chunks``. An ``ImageError`` when PNG cannot
     hold them or the metadata is damaged."""
     palette = bytes(metadata[PALETTE_KEY]) if PALETTE_KEY in metadata else None
     colour_type = {"L": GRAY if palette is None else PALETTE, "LA": GRAY_ALPHA, "RGB": RGB, "RGBA": RGBA}.get(mode)
@@ -424,7 +425,7 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
     """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
     ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix) and the XMP
-    packet of iTXt (inflated) under the keys images.image uses."""
+    packet of iTXt (``_xmp_packet``) under the keys images.image uses."""
     out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
         return out
@@ -436,8 +437,25 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
             out[ICC_KEY] = _inflate(profile[1:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
         elif chunk.type == "eXIf":
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
-        elif chunk.type == "iTXt" and chunk.data.startswith(XMP_ITXT[:18]) and len(chunk.data) > 19:
-            _, _, rest = chunk.data[20:].partition(b"\x00")  # after the flag, the method and the language
-            _, _, packet = rest.partition(b"\x00")  # after the translated keyword
-            out[XMP_KEY] = _inflate(packet, MAX_METADATA_BYTES, "the XMP packet (iTXt)") if chunk.data[18] else packet
+        elif chunk.type == "iTXt" and _xmp_packet(chunk.data) is not None:
+            out[XMP_KEY] = _xmp_packet(chunk.data)
     return out
+
+
+def _xmp_packet(itxt: bytes) -> bytes | None:
+    """The XMP packet of an iTXt chunk's data (keyword, NUL, compression flag and method, language,
+    NUL, translated keyword, NUL, text); None for another keyword, a malformed chunk or a packet
+    that does not inflate (other formats then go without it; a PNG keeps the chunk as it is)."""
+    keyword, _, rest = itxt.partition(b"\x00")
+    if keyword != XMP_KEYWORD or len(rest) < 2 or rest[:2] not in (b"\x00\x00", b"\x01\x00"):
+        return None
+    _, language_end, rest = rest[2:].partition(b"\x00")
+    _, translation_end, text = rest.partition(b"\x00")
+    if not (language_end and translation_end):
+        return None
+    if itxt[len(keyword) + 1] == 0:
+        return text
+    try:
+        return _inflate(text, MAX_METADATA_BYTES, "the XMP packet (iTXt)")
+    except ImageError:
+        return None

@@ -148,6 +148,7 @@ def test_a_jpegs_xmp_and_comment_are_kept_beside_its_icc_profile_and_exif():
     for suffix in (".webp", ".tif"):  # their writers take XMP too
         with Image.open(io.BytesIO(encode_image(png, suffix))) as written:
             assert (written.info["icc_profile"], written.info["xmp"]) == (b"icc", XMP)
+            assert written.getexif()[0x010E] == "a description"
             assert read_image(encode_image(png, suffix)).metadata["xmp"] == XMP
 
 
@@ -159,5 +160,17 @@ def test_a_pngs_xmp_goes_to_other_formats_compressed_or_not():
         info.add_itxt("XML:com.adobe.xmp", XMP.decode(), zip=compressed)
         png = read_image(_saved(Image.new("RGB", (3, 2)), "PNG", pnginfo=info))
         assert pngfile.portable_metadata(png.metadata) == {"xmp": XMP}
-        with Image.open(io.BytesIO(encode_image(png, ".webp"))) as webp:
-            assert webp.info["xmp"] == XMP
+        for suffix in (".webp", ".tif"):
+            with Image.open(io.BytesIO(encode_image(png, suffix))) as written:
+                assert written.info["xmp"] == XMP
+
+
+def test_a_malformed_or_damaged_xmp_chunk_is_left_out_of_other_formats():
+    for data in (b"XML:com.adobe.xmp\x00\x01\x00\x00\x00not zlib", b"XML:com.adobe.xmp\x00\x00\x00no ends",
+                 b"XML:com.adobe.xmp\x00\x02\x00\x00\x00<x/>", b"XML:com.adobe.xmpx\x00\x00\x00\x00\x00<x/>"):
+        png = pngfile.PngImage(np.zeros((2, 3, 3), np.uint8), pngfile.RGB, 8,
+                               chunks=[pngfile.Chunk("iTXt", data, pngfile.Place.BEFORE_IDAT)])
+        picture = read_image(pngfile.write_png(png))
+        assert pngfile.portable_metadata(picture.metadata) == {}
+        with Image.open(io.BytesIO(encode_image(picture, ".webp"))) as webp:
+            assert "xmp" not in webp.info
