@@ -437,8 +437,8 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
             out[ICC_KEY] = _inflate(profile[1:], MAX_METADATA_BYTES, "the ICC profile (iCCP)")
         elif chunk.type == "eXIf":
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
-        elif chunk.type == "iTXt" and _xmp_packet(chunk.data) is not None:
-            out[XMP_KEY] = _xmp_packet(chunk.data)
+        elif chunk.type == "iTXt" and (packet := _xmp_packet(chunk.data)) is not None:
+            out[XMP_KEY] = packet
     return out
 
 
