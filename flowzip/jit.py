@@ -1,5 +1,6 @@
-"""The one numba import. Every decorator compiles once and caches on disk, with no fastmath and
-no parallel loops, so a function computes the same integers on every machine.
+"""flowzip's compiled kernels: every decorator below makes a ``Kernel``, compiled once and cached
+on disk, with no fastmath and no parallel loops, so a function computes the same integers on every
+machine.
 
 - ``jit``: ``numba.njit(cache=True, nogil=True)``.
 - ``kernel``: the same without numba's reference counting (``_nrt=False``), for hot loops that
@@ -9,8 +10,13 @@ no parallel loops, so a function computes the same integers on every machine.
 - ``inline_kernel``: a ``kernel`` inlined into its callers (numba IR inlining), for the coding
   helpers called several times per sample (about 15 % faster than calls).
 
-The compiled kernels are cached in the user's cache folder, one per flowzip version and state of
-the kernels' sources (``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION/SOURCES``,
+A kernel called from Python runs its ahead-of-time build where ``aot`` has one (no numba in the
+process: importing numba and loading its cached kernels cost about a second a process), else
+numba's. numba is imported only when a kernel is first compiled or loaded from numba's cache;
+kernels then call each other as numba dispatchers (``Kernel`` is typed as its dispatcher).
+
+numba's cache of the compiled kernels is in the user's cache folder, one per flowzip version and
+state of the kernels' sources (``cache_dir``: ``$XDG_CACHE_HOME/flowzip/numba/VERSION/SOURCES``,
 ``~/.cache/...`` by default; ``SOURCES`` is ``sources_digest``), never inside the package: a cache
 written into an installed package is left behind by ``pip uninstall`` and then shadows the package
 installed next (an editable one found ``flowzip`` to be an empty namespace). ``$NUMBA_CACHE_DIR``,
@@ -20,19 +26,19 @@ in the cache (numba keys it by the source folder's path).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-import numba
-
+from . import aot
 from .version import __version__
 
 PACKAGE = Path(__file__).resolve().parent
 KERNEL_FOLDERS = ("entropy", "classical", "priors")  # the folders whose modules hold kernels
-KERNEL_SOURCES = tuple(f"{folder}/*.py" for folder in KERNEL_FOLDERS) + ("exact.py",)  # and what they inline
+KERNEL_SOURCES = tuple(f"{folder}/*.py" for folder in KERNEL_FOLDERS) + ("exact.py", "jit.py", "aot.py", "aot_signatures.json")  # and what they inline or build them
 
 
 def sources_digest() -> str:
@@ -79,37 +85,111 @@ def cache_dir() -> Path:
 _CACHE_DIR = str(cache_dir())
 
 
-def _njit(**options):
-    """``numba.njit(cache=True, **options)`` with the cache in ``cache_dir``: numba chooses where a
-    function's cache lives when it is decorated, from ``numba.config.CACHE_DIR``, which is set for
-    that moment only (so that other users of numba in the process keep theirs)."""
+@functools.cache
+def aot_folder() -> Path:
+    """Where ``aot`` builds its modules: beside numba's cache, by flowzip's version, the kernels'
+    sources, the CPU (they are built for its instruction set; a home folder may be shared by
+    machines) and numpy's version (they are built against its ABI)."""
+    import numpy
 
-    def decorate(function):
-        before = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = before or _CACHE_DIR
-        try:
-            return numba.njit(cache=True, **options)(function)
-        finally:
-            numba.config.CACHE_DIR = before
-
-    return decorate
+    base = Path(_CACHE_DIR)
+    if os.environ.get("NUMBA_CACHE_DIR"):  # numba's own folder, not keyed by our sources
+        base = base / "flowzip" / __version__ / sources_digest()
+    return base / f"aot-{_cpu_digest()}-numpy{numpy.__version__}"
 
 
-jit = _njit(nogil=True)
-kernel = _njit(nogil=True, _nrt=False)
-inline_kernel = _njit(nogil=True, _nrt=False, inline="always")
+def _cpu_digest() -> str:
+    """A short hash of this CPU's model and instruction set (Linux: /proc/cpuinfo's first model
+    name and flags; elsewhere what ``platform`` says)."""
+    import platform
+
+    described = [platform.machine(), platform.processor()]
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key = line.split(":")[0].strip()
+                if key in ("model name", "flags", "Features", "CPU part") and line not in described:
+                    described.append(line)
+                if line.strip() == "":
+                    break  # the first processor's lines are enough
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join(described).encode()).hexdigest()[:8]
+
+
+class Kernel:
+    """A function compiled to machine code. Called from Python, it runs its ahead-of-time build
+    (``aot.entry``) or, where there is none, numba's dispatcher, made on first use. Other kernels
+    call it as that dispatcher: numba types a ``Kernel`` as its dispatcher, and its inliner reads
+    ``targetoptions`` and ``py_func`` as from a dispatcher."""
+
+    def __init__(self, function, options: dict):
+        functools.update_wrapper(self, function)
+        self.py_func = function
+        self.targetoptions = options
+        self._dispatcher = None
+        self._run = self._first_call
+
+    def __call__(self, *args):
+        return self._run(*args)
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+    @property
+    def dispatcher(self):
+        """numba's dispatcher of the function (numba imported, the kernel compiled or loaded from
+        numba's cache on its first call)."""
+        if self._dispatcher is None:
+            self._dispatcher = _numba_dispatcher(self.py_func, self.targetoptions)
+        return self._dispatcher
+
+    def _first_call(self, *args):
+        self._run = aot.entry(self, aot_folder()) or self.dispatcher
+        return self._run(*args)
+
+
+@functools.cache
+def _numba():
+    """numba, imported on first use, with ``Kernel`` typed as its dispatcher."""
+    import numba
+    from numba.extending import typeof_impl
+
+    typeof_impl.register(Kernel)(lambda kernel, context: numba.typeof(kernel.dispatcher))
+    return numba
+
+
+def _numba_dispatcher(function, options: dict):
+    """``numba.njit(cache=True, **options)(function)`` with the cache in ``cache_dir``: numba chooses
+    where a function's cache lives when it is decorated, from ``numba.config.CACHE_DIR``, which is
+    set for that moment only (so that other users of numba in the process keep theirs)."""
+    numba = _numba()
+    before = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = before or _CACHE_DIR
+    try:
+        return numba.njit(cache=True, **options)(function)
+    finally:
+        numba.config.CACHE_DIR = before
+
+
+def _decorator(**options):
+    return lambda function: Kernel(function, options)
+
+
+jit = _decorator(nogil=True)
+kernel = _decorator(nogil=True, _nrt=False)
+inline_kernel = _decorator(nogil=True, _nrt=False, inline="always")
 
 
 def cache_is_cold() -> bool:
-    """Whether this copy of flowzip has no compiled kernels cached yet (its first run compiles
-    them: one to three minutes for everything, a few seconds for the fewest)."""
-    try:
-        from numba.core.caching import _CacheLocator  # numba's own naming of a source folder's cache
-    except ImportError:
-        return False
-    root = Path(numba.config.CACHE_DIR or _CACHE_DIR)
+    """Whether nothing of this copy of flowzip's kernels is compiled yet (its first run compiles
+    them: one to three minutes for everything, a few seconds for the fewest): no module built
+    ahead of time where they are in use, else nothing in numba's cache."""
+    if aot.in_use(aot_folder()):
+        return not aot.built_any(aot_folder())
+    root = Path(os.environ.get("NUMBA_CACHE_DIR") or _CACHE_DIR)
     for folder in KERNEL_FOLDERS:
-        cached = root / _CacheLocator.get_suitable_cache_subpath(str(PACKAGE / folder / "x.py"))
-        if cached.is_dir() and any(cached.glob("*.nbi")):
+        source = str(PACKAGE / folder)  # numba names a source folder's cache FOLDER_SHA1(ITS PATH)
+        if any((root / f"{folder}_{hashlib.sha1(source.encode()).hexdigest()}").glob("*.nbi")):
             return False
     return True

@@ -24,6 +24,7 @@ COMPILE = ("import numpy as np; from flowzip import jit; cold = jit.cache_is_col
 def _env(tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env["FLOWZIP_AOT"] = "0"  # numba's kernels (the built ones: tests/test_aot.py)
     return env
 
 
@@ -84,10 +85,26 @@ def test_the_first_run_says_it_compiles(tmp_path):
 
 
 def test_quiet_says_nothing_of_compiling(monkeypatch, capsys):
+    from flowzip import aot
     from flowzip.cli import common
 
     monkeypatch.setattr(jit, "cache_is_cold", lambda: True)
+    monkeypatch.setattr(aot, "announce", None)
     common.announce_compiling(quiet=True)
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().err == "" and aot.announce is None
     common.announce_compiling(quiet=False)
     assert "compiling its kernels" in capsys.readouterr().err
+
+
+def test_a_later_group_says_it_compiles_as_it_starts(monkeypatch, capsys):
+    """After the first run, a group of kernels built ahead of time for the first time (a
+    thumbnail's after photos) says so when its build starts."""
+    from flowzip import aot
+    from flowzip.cli import common
+
+    monkeypatch.setattr(jit, "cache_is_cold", lambda: False)
+    monkeypatch.setattr(aot, "announce", None)
+    common.announce_compiling(quiet=False)
+    assert capsys.readouterr().err == ""
+    aot.announce("priors")
+    assert "compiling its priors kernels" in capsys.readouterr().err

@@ -21,7 +21,7 @@ FLOORS = [
     # level walk a float model and its exact twin share (it calls back into the steps each gives it)
     ["entropy"],  # the entropy coders and their tables
     ["fileformat"],  # the .fz container
-    ["errors", "exact", "files", "jit", "version"],  # the base
+    ["errors", "exact", "files", "jit", "aot", "version"],  # the base
 ]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 MAX_LINES = 500

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jit import jit, kernel
+from ..jit import kernel
 
 NONE, SUB, UP, AVERAGE, PAETH = range(5)
 PACKED_DEPTHS = (1, 2, 4)
@@ -113,7 +113,7 @@ def _filter_kernel(rows, bpp, out):
             out[y, i + 1] = (x - pred) & 0xFF
 
 
-@jit
+@kernel
 def unfilter_rows(filtered, bpp, rows):
     """Undo the filters of ``filtered`` (H, 1 + row bytes) into ``rows``; False on a bad filter."""
     height, length = rows.shape

@@ -291,9 +291,15 @@ class Command(click.Command):
 
 
 def announce_compiling(quiet: bool) -> None:
-    """Say on stderr that the kernels compile, on the first run after an install (the cache is
-    cold), which takes about ten seconds without a word otherwise."""
-    from .. import jit
+    """Say on stderr that the kernels compile, which takes a minute or more without a word
+    otherwise: on the first run after an install (nothing compiled yet) up front, and later as
+    each further group of kernels built ahead of time starts (``aot.announce``)."""
+    from .. import aot, jit
 
-    if not quiet and jit.cache_is_cold():
+    if quiet:
+        return
+    if jit.cache_is_cold():
         click.echo("flowzip: compiling its kernels for this machine (first run only, one to three minutes)", err=True)
+    else:
+        aot.announce = lambda group: click.echo(
+            f"flowzip: compiling its {group} kernels for this machine (once, about a minute)", err=True)
