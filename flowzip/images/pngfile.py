@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
@@ -336,6 +335,8 @@ def zlib_stream(data: bytes, level: int, threads: int = 1) -> bytes:
         return zlib.compress(data, level)
     view, starts = memoryview(data), range(0, len(data), SEGMENT)
     if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor  # (and logging: imported only here)
+
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(lambda start: _deflate_segment(view, start, level), starts))
     else:

@@ -11,12 +11,9 @@ partial file. A worker run inside a worker codes inline (no nested pools).
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator
 
 from ..errors import FlowzipError
@@ -62,6 +59,8 @@ def one_thread() -> None:
 
 
 def _context():
+    import multiprocessing  # (with the pools' modules: imported only where workers start)
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -107,6 +106,9 @@ def imap(fn: Callable, tasks: Iterable[tuple], jobs: int | None = 1, fail_fast: 
                 if fail_fast:
                     return
         return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     call = fn if context is None else functools.partial(_with_context, fn)
     pool = ProcessPoolExecutor(n, mp_context=_context(), initializer=_start_worker, initargs=(context,))
     pending, todo, stop, broken = {}, enumerate(tasks), False, False
