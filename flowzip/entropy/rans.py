@@ -317,6 +317,9 @@ class RansStack:
     @staticmethod
     def _bits(sizes: np.ndarray) -> np.ndarray:
         sizes = np.asarray(sizes, np.int64)
+        if len(sizes) > 16 and sizes[0] == sizes.min() == sizes.max():  # one size (a block of bytes): checked once
+            one = RansStack._bits(sizes[:1])
+            return np.full(len(sizes), one[0], one.dtype)
         bits = np.zeros(len(sizes), np.int64) if not len(sizes) else np.frexp(sizes.astype(np.float64))[1] - 1
         if len(sizes) and (((np.int64(1) << bits) != sizes).any() or bits.max() > 2 * RAW_BITS):
             raise ValueError(f"uniform symbols of this coder have power-of-two sizes up to 2**{2 * RAW_BITS}")
