@@ -16,6 +16,7 @@ it and loading its cached kernels cost about a second a process, more than a cla
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -81,12 +82,12 @@ def entry(kernel, folder: Path) -> object | None:
     signatures = table().get(name)
     if not enabled() or not signatures:
         return None
-    module = load(group_of(name), folder)
-    if module is None:
-        return None
     try:
+        module = load(group_of(name), folder)
+        if module is None:
+            return None
         built = [(getattr(module, export_name(name, i)), _checker(s["check"])) for i, s in enumerate(signatures)]
-    except AttributeError:  # a module built from another table
+    except Exception:  # noqa: BLE001 - a module built from another table, a damaged one: numba's kernels run
         return None
 
     def run(*args):
@@ -113,13 +114,15 @@ def _argument_check(spec: list):
     (of int64) or a scalar ``[int64 | float64 | bool]``."""
     kind = spec[0]
     if kind == "array":
-        dtype, ndim = np.dtype(spec[1]), spec[2]
-        # one attribute of numpy's flags: C-contiguous, aligned and writeable; ...; aligned
-        flag = {("C", True): "carray", ("C", False): "c_contiguous", ("A", True): "behaved"}.get(
-            (spec[3], spec[4]), "aligned")
-        aligned = flag == "c_contiguous"  # c_contiguous alone does not say aligned
+        dtype, ndim, layout, writable = np.dtype(spec[1]), spec[2], spec[3], spec[4]
+        if layout not in ("C", "A"):  # (the table has no other: the script that writes it refuses them)
+            return lambda a: False
+        # one attribute of numpy's flags: C-contiguous, aligned and writeable; C-contiguous and
+        # aligned (two); aligned and writeable; aligned
+        flag = {("C", True): "carray", ("A", True): "behaved"}.get((layout, writable), "aligned")
+        contiguous = layout == "C" and not writable
         return lambda a: (isinstance(a, np.ndarray) and a.ndim == ndim and (a.dtype is dtype or a.dtype == dtype)
-                          and getattr(a.flags, flag) and (not aligned or a.flags.aligned))
+                          and getattr(a.flags, flag) and (not contiguous or a.flags.c_contiguous))
     if kind == "tuple":
         count = spec[1]
         return lambda t: type(t) is tuple and len(t) == count and all(map(_SCALARS["int64"], t))
@@ -159,29 +162,31 @@ def _import(group: str, path: Path):
     try:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    except ImportError:
+    except (ImportError, OSError):  # damaged, or built for another machine
         return None
     return module
 
 
 def _build(group: str, path: Path):
     """Compile the group with ``pycc`` into ``path`` (one process at a time: a lock file), or note
-    why it cannot be; the module, or None."""
+    why it cannot be (``.failed`` beside it: delete it to try again); the module, or None."""
     failed = path.with_suffix(".failed")
-    if failed.exists():
-        return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.with_suffix(".lock")):
+            if failed.exists():
+                return None
             if not path.exists():
                 if announce is not None:
                     announce(group)
-                _compile(group, path)
-    except Exception as error:  # no compiler, no pycc, an unwritable cache: numba's kernels run
-        try:
-            failed.write_text(f"{type(error).__name__}: {error}\n")
-        except OSError:
-            pass
+                try:
+                    _compile(group, path)
+                except MemoryError:  # may pass: not noted
+                    return None
+                except Exception as error:  # no compiler, no pycc, a kernel pycc cannot build
+                    failed.write_text(f"{type(error).__name__}: {error}\n")
+                    return None
+    except OSError:  # an unwritable cache folder: numba's kernels run, and it is tried again next time
         return None
     return _import(group, path)
 
@@ -201,18 +206,56 @@ def _compile(group: str, path: Path) -> None:
                 continue
             module, function = name.split(":")
             kernel = getattr(importlib.import_module(module), function)
-            kernel.dispatcher  # numba imported, kernels typed as their dispatchers (``jit``)
+            kernel.dispatcher  # (numba imported)
             kernels.append(kernel)
             for i, signature in enumerate(signatures):
                 cc.export(export_name(name, i), signature["signature"])(kernel.py_func)
         # numba's reference counting only where a kernel needs it: inlined helpers would pay it
         # in every loop (``jit.kernel``)
         cc.use_nrt = any(k.targetoptions.get("_nrt", True) for k in kernels)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _pycc_as_numba(release_gil=all(k.targetoptions.get("nogil") for k in kernels)), _stdout_to_stderr():
             cc.compile()
         built = next(Path(work).glob(f"flowzip_aot_{group}*"))
         os.replace(built, path)
+
+
+@contextlib.contextmanager
+def _pycc_as_numba(release_gil: bool):
+    """``pycc`` compiling as numba's own kernels are: for this CPU's actual instruction set (it
+    would take the set its model name implies, which a virtual machine may not offer), and
+    letting go of the GIL while a kernel runs (``nogil``; it would hold it)."""
+    from numba.core import codegen
+    from numba.pycc import compiler
+
+    features, flags = codegen.AOTCPUCodegen._customize_tm_features, compiler.Flags
+
+    class Flags(flags):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = release_gil
+
+    codegen.AOTCPUCodegen._customize_tm_features = lambda self: self._get_host_cpu_features()
+    compiler.Flags = Flags
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pycc's pending deprecation
+            yield
+    finally:
+        codegen.AOTCPUCodegen._customize_tm_features, compiler.Flags = features, flags
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """The C compiler's and linker's words on stderr, not in the output of ``decompress -o -``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class _locked:

@@ -31,6 +31,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from . import aot
@@ -88,27 +89,34 @@ _CACHE_DIR = str(cache_dir())
 @functools.cache
 def aot_folder() -> Path:
     """Where ``aot`` builds its modules: beside numba's cache, by flowzip's version, the kernels'
-    sources, the CPU (they are built for its instruction set; a home folder may be shared by
-    machines) and numpy's version (they are built against its ABI)."""
+    sources, the compilers (numba and llvmlite), the CPU (they are built for its instruction set;
+    a home folder may be shared by machines) and numpy's version (they are built against its ABI)."""
     import numpy
 
     base = Path(_CACHE_DIR)
     if os.environ.get("NUMBA_CACHE_DIR"):  # numba's own folder, not keyed by our sources
         base = base / "flowzip" / __version__ / sources_digest()
-    return base / f"aot-{_cpu_digest()}-numpy{numpy.__version__}"
+    return base / f"aot-{_machine_digest()}-numpy{numpy.__version__}"
 
 
-def _cpu_digest() -> str:
-    """A short hash of this CPU's model and instruction set (Linux: /proc/cpuinfo's first model
-    name and flags; elsewhere what ``platform`` says)."""
+def _machine_digest() -> str:
+    """A short hash of what a built module depends on besides the sources: the versions of numba
+    and llvmlite (their ``_version.py``, read without importing them), and the CPU's model and
+    instruction set (Linux: /proc/cpuinfo's first processor; elsewhere its architecture)."""
+    import importlib.util
     import platform
 
-    described = [platform.machine(), platform.processor()]
+    described = [platform.machine()]
+    for package in ("numba", "llvmlite"):
+        spec = importlib.util.find_spec(package)
+        try:
+            described.append(Path(spec.origin).with_name("_version.py").read_text())
+        except (AttributeError, OSError, TypeError):
+            described.append(f"{package}: unknown")
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
-                key = line.split(":")[0].strip()
-                if key in ("model name", "flags", "Features", "CPU part") and line not in described:
+                if line.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part"):
                     described.append(line)
                 if line.strip() == "":
                     break  # the first processor's lines are enough
@@ -119,9 +127,10 @@ def _cpu_digest() -> str:
 
 class Kernel:
     """A function compiled to machine code. Called from Python, it runs its ahead-of-time build
-    (``aot.entry``) or, where there is none, numba's dispatcher, made on first use. Other kernels
-    call it as that dispatcher: numba types a ``Kernel`` as its dispatcher, and its inliner reads
-    ``targetoptions`` and ``py_func`` as from a dispatcher."""
+    (``aot.entry``) or, where there is none, numba's dispatcher, made on first use. To numba it is
+    that dispatcher: typed as it (``_numba_type_``), inlined through ``targetoptions`` and
+    ``py_func``; other attributes (``signatures``, ``inspect_types``, ...) are the dispatcher's.
+    It pickles by name, as a module's function."""
 
     def __init__(self, function, options: dict):
         functools.update_wrapper(self, function)
@@ -130,18 +139,34 @@ class Kernel:
         self._dispatcher = None
         self._run = self._first_call
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        if kwargs:  # the built functions take arguments by position only
+            return self.dispatcher(*args, **kwargs)
         return self._run(*args)
 
     def __repr__(self) -> str:
         return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+    def __reduce__(self):
+        return self.py_func.__qualname__
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.dispatcher, name)
+
+    @property
+    def _numba_type_(self):
+        return _numba().typeof(self.dispatcher)
 
     @property
     def dispatcher(self):
         """numba's dispatcher of the function (numba imported, the kernel compiled or loaded from
         numba's cache on its first call)."""
         if self._dispatcher is None:
-            self._dispatcher = _numba_dispatcher(self.py_func, self.targetoptions)
+            with _DISPATCHERS_MADE:
+                if self._dispatcher is None:
+                    self._dispatcher = _numba_dispatcher(self.py_func, self.targetoptions)
         return self._dispatcher
 
     def _first_call(self, *args):
@@ -149,13 +174,14 @@ class Kernel:
         return self._run(*args)
 
 
+_DISPATCHERS_MADE = threading.RLock()  # one thread at a time sets numba's cache folder
+
+
 @functools.cache
 def _numba():
-    """numba, imported on first use, with ``Kernel`` typed as its dispatcher."""
+    """numba, imported on first use."""
     import numba
-    from numba.extending import typeof_impl
 
-    typeof_impl.register(Kernel)(lambda kernel, context: numba.typeof(kernel.dispatcher))
     return numba
 
 

@@ -1,6 +1,6 @@
 """Write ``flowzip/aot_signatures.json``, the table of kernels built ahead of time (``flowzip.aot``):
-every kernel that flowzip's own Python code calls while the test suite runs, with the types of the
-arguments of those calls. Run it after changing a kernel's arguments (a built kernel called with
+every kernel that flowzip's own Python code calls while the test suite runs (in this process: calls
+made only in worker processes are not seen), with the types of the arguments of those calls. Run it after changing a kernel's arguments (a built kernel called with
 other types is bypassed for numba's: ``tests/test_aot.py`` checks the default paths).
 
     python scripts/tables/aot_signatures.py [pytest arguments; default: the whole suite]
@@ -64,7 +64,7 @@ def check(t) -> list:
     """How ``aot`` checks an argument of numba's type ``t`` at run time."""
     from numba.core import types
 
-    if isinstance(t, types.Array):
+    if isinstance(t, types.Array) and t.layout in ("C", "A"):
         return ["array", str(t.dtype), t.ndim, t.layout, t.mutable]
     if isinstance(t, types.UniTuple) and t.dtype == types.int64:
         return ["tuple", t.count]
