@@ -6,12 +6,13 @@ it and loading its cached kernels cost about a second a process, more than a cla
   test suite): each kernel called from Python, with each argument signature it was called with.
 - ``entry(kernel)``: the kernel's built functions behind a check of the arguments' types (the
   built functions would read any array as the declared type); arguments of another type, a
-  kernel not in the table, or a group that cannot be built run numba's dispatcher instead, the
-  same machine code's twin (the same integers).
-- A group is built on its first use, once per state of the kernels' sources (in the folder
-  ``jit.aot_folder`` gives; one to two minutes). Where it cannot be built (no C compiler, no
-  ``pycc``), the reason is kept beside it and numba's kernels run. ``FLOWZIP_AOT=0`` turns the
-  built modules off.
+  kernel not in the table, or a group that cannot be built run numba's dispatcher instead,
+  compiled from the same function (the same integers).
+- A group is built on its first use, once per state of the kernels' sources and machine (in the
+  folder ``jit.aot_folder`` gives; one to two minutes), as numba compiles its own kernels: for
+  this CPU's instruction set, letting go of the GIL. Where it cannot be built (no C compiler, no
+  ``pycc``), the reason is kept beside it (``.failed``: delete it to try again) and numba's
+  kernels run. ``FLOWZIP_AOT=0`` turns the built modules off.
 """
 
 from __future__ import annotations
