@@ -58,6 +58,10 @@ def table() -> dict[str, list[dict]]:
         return {}
 
 
+def groups() -> set[str]:
+    return {group_of(name) for name in table()}
+
+
 def enabled() -> bool:
     return os.environ.get("FLOWZIP_AOT", "1") != "0"
 
@@ -68,12 +72,11 @@ def module_path(group: str, folder: Path) -> Path:
 
 def in_use(folder: Path) -> bool:
     """Whether built kernels run here: turned on, and no group in ``folder`` failed to build."""
-    return enabled() and not any(module_path(g, folder).with_suffix(".failed").exists()
-                                 for g in {group_of(name) for name in table()})
+    return enabled() and not any(module_path(g, folder).with_suffix(".failed").exists() for g in groups())
 
 
 def built_any(folder: Path) -> bool:
-    return any(module_path(g, folder).exists() for g in {group_of(name) for name in table()})
+    return any(module_path(g, folder).exists() for g in groups())
 
 
 def entry(kernel, folder: Path) -> object | None:
@@ -118,12 +121,15 @@ def _argument_check(spec: list):
         dtype, ndim, layout, writable = np.dtype(spec[1]), spec[2], spec[3], spec[4]
         if layout not in ("C", "A"):  # (the table has no other: the script that writes it refuses them)
             return lambda a: False
-        # one attribute of numpy's flags: C-contiguous, aligned and writeable; C-contiguous and
-        # aligned (two); aligned and writeable; aligned
-        flag = {("C", True): "carray", ("A", True): "behaved"}.get((layout, writable), "aligned")
-        contiguous = layout == "C" and not writable
-        return lambda a: (isinstance(a, np.ndarray) and a.ndim == ndim and (a.dtype is dtype or a.dtype == dtype)
-                          and getattr(a.flags, flag) and (not contiguous or a.flags.c_contiguous))
+        contiguous = layout == "C"
+
+        def check(a) -> bool:
+            if not (isinstance(a, np.ndarray) and a.ndim == ndim and (a.dtype is dtype or a.dtype == dtype)):
+                return False
+            flags = a.flags
+            return flags.aligned and (flags.c_contiguous or not contiguous) and (flags.writeable or not writable)
+
+        return check
     if kind == "tuple":
         count = spec[1]
         return lambda t: type(t) is tuple and len(t) == count and all(map(_SCALARS["int64"], t))

@@ -219,4 +219,9 @@ def test_turned_off_by_the_environment(monkeypatch):
 
 
 def test_the_table_is_json_the_package_ships():
+    """An installed (not editable) copy has the table too, else it would build nothing."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert aot.TABLE.name in pyproject["tool"]["setuptools"]["package-data"]["flowzip"]
     assert json.loads(aot.TABLE.read_text()) == aot.table()

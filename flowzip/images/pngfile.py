@@ -448,13 +448,14 @@ def _xmp_packet(itxt: bytes) -> bytes | None:
     NUL, translated keyword, NUL, text); None for another keyword, a malformed chunk or a packet
     that does not inflate (other formats then go without it; a PNG keeps the chunk as it is)."""
     keyword, _, rest = itxt.partition(b"\x00")
-    if keyword != XMP_KEYWORD or len(rest) < 2 or rest[:2] not in (b"\x00\x00", b"\x01\x00"):
+    if keyword != XMP_KEYWORD or rest[:2] not in (b"\x00\x00", b"\x01\x00"):
         return None
+    compressed = rest[0] == 1
     _, language_end, rest = rest[2:].partition(b"\x00")
     _, translation_end, text = rest.partition(b"\x00")
     if not (language_end and translation_end):
         return None
-    if itxt[len(keyword) + 1] == 0:
+    if not compressed:
         return text
     try:
         return _inflate(text, MAX_METADATA_BYTES, "the XMP packet (iTXt)")
