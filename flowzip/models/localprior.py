@@ -4,6 +4,9 @@ exact twin, whose rate is this model's ``log_prob`` up to the coder's integer ro
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -66,7 +69,8 @@ class LocalPrior(nn.Module):
         h = F.relu(self.first(causal_inputs(x, self.config.horizon)))
         for layer in self.hidden:
             h = h + F.relu(layer(h))
-        return self.out(h)
+        with torch.autocast(h.device.type, enabled=False):  # the outputs in float32 under a bf16 autocast
+            return self.out(h.float())
 
     def log_prob(self, x: torch.Tensor, outputs: torch.Tensor | None = None) -> torch.Tensor:
         """Log-likelihood in nats per image of pixels ``x`` (B, C, H, W), integers 0..255."""
@@ -89,12 +93,43 @@ class LocalPrior(nn.Module):
 
     forward = log_prob
 
+    def widened(self, width: int) -> "LocalPrior":
+        """This network with ``width`` units per layer, computing the same function: the new units
+        take freshly drawn weights in and give nothing out (zero weights into the old units and
+        the outputs), so that training grows them from where this network stands."""
+        old = self.config.width
+        if width < old:
+            raise ValueError(f"width {width} is narrower than the network's {old}")
+        wide = LocalPrior(LocalPriorConfig(**{**self.config.to_dict(), "width": width}))
+        with torch.no_grad():
+            for new, src in [(wide.first, self.first), *zip(wide.hidden, self.hidden), (wide.out, self.out)]:
+                rows, cols = src.weight.shape
+                if new is not wide.first:
+                    new.weight[:rows, cols:] = 0
+                if new is not wide.out:
+                    new.bias[rows:] = 0
+                new.weight[:rows, :cols] = src.weight
+                new.bias[:rows] = src.bias
+        return wide
+
+
+def _from_card(card_path: Path) -> LocalPrior:
+    """The float network of a local prior's card and its weights file beside it."""
+    from safetensors.torch import load_file
+
+    card = json.loads(card_path.read_text())
+    model = LocalPrior(LocalPriorConfig(**card["config"]))
+    model.load_state_dict(load_file(card_path.parent / card["weights"]))
+    return model
+
 
 def load_run(path) -> LocalPrior:
-    """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot) or a
-    checkpoint of ``scripts/train/local_cifar_cpu.py``. Runs without a config, or with the first
+    """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot), a
+    checkpoint of ``scripts/train/local_cifar_cpu.py`` or a shipped model's card (``NAME.json``). Runs without a config, or with the first
     session's key names, get ``local-rgb-v1``'s network; input columns the network does not have
     (that session's activity inputs) are dropped."""
+    if str(path).endswith(".json"):
+        return _from_card(Path(path))
     src = torch.load(path, map_location="cpu", weights_only=False)
     c = src.get("config", {})
     config = LocalPriorConfig(c.get("channels", 3), c.get("horizon", c.get("h", 3)), c.get("width", 64),

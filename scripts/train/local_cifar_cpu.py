@@ -4,8 +4,10 @@
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000 --resume
 
-``--init``: a run of ``scripts/gpu/train_local.py`` (its last snapshot) or a checkpoint of these
-scripts, whose network (width, layers, mixture) it continues; input columns the model does not have
+``--init``: a run of ``scripts/gpu/train_local.py`` (its last snapshot), a checkpoint of these
+scripts or a shipped model's card (``pretrained/NAME.json``), whose network (width, layers,
+mixture) it continues, widened with ``--width`` (the same function at first; ``--bf16`` makes the
+wider products affordable on a CPU with bfloat16 units); input columns the model does not have
 (a run with activity inputs) are dropped. Data: train images 0 to 47999 in batches of 32 with
 random horizontal flips; images 48000 to 49999 are held out. The loop: ``local_cpu.py``.
 """

@@ -1,6 +1,6 @@
 """The CPU fine-tuning loop of the local priors (one thread), shared by ``local_cifar_cpu.py`` and
 ``local_photos_cpu.py``: Adam, 200 warm-up steps, cosine decay to 5 % of ``--lr``; every
-``--eval-every`` steps the held-out bpd is logged (OUT.jsonl: step, training loss, held-out bpd,
+``--eval-every`` steps the held-out bpd (float32) is logged (OUT.jsonl: step, training loss, held-out bpd,
 seconds) and OUT.pt written (weights, optimizer state, step; ``--resume`` continues from it, the
 batches' random draws starting again)."""
 
@@ -15,7 +15,7 @@ import time
 def arguments(doc: str) -> argparse.ArgumentParser:
     """The options every CPU recipe takes."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    ap.add_argument("--init", required=True, help="a run of scripts/gpu/train_local.py or a checkpoint of these")
+    ap.add_argument("--init", required=True, help="a run of scripts/gpu/train_local.py, a checkpoint of these or a shipped card (pretrained/NAME.json)")
     ap.add_argument("--out", required=True, help="OUT.pt and OUT.jsonl are written")
     ap.add_argument("--steps", type=int, default=11000)
     ap.add_argument("--batch", type=int, default=32)
@@ -23,6 +23,8 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=1, help="the batches' and flips' random draws")
+    ap.add_argument("--width", type=int, help="widen the network of --init to this width (same function at first)")
+    ap.add_argument("--bf16", action="store_true", help="the inner layers' products in bfloat16 (autocast)")
     return ap
 
 
@@ -36,7 +38,10 @@ def setup(doc: str):
     a = arguments(doc).parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
-    return a, load_run(a.init), np.random.default_rng(a.seed)
+    model = load_run(a.init)
+    if a.width:
+        model = model.widened(a.width)
+    return a, model, np.random.default_rng(a.seed)
 
 
 def train(model, next_batch, held_out_bpd, a) -> None:
@@ -59,7 +64,8 @@ def train(model, next_batch, held_out_bpd, a) -> None:
         for g in opt.param_groups:
             g["lr"] = a.lr * min(1.0, step / 200) * (0.05 + 0.475 * (1 + math.cos(math.pi * step / a.steps)))
         x = next_batch()
-        loss = -model.log_prob(x).sum() / x.numel() / math.log(2)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = -model.log_prob(x).sum() / x.numel() / math.log(2)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

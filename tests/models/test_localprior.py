@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from flowzip.models.localprior import LocalPrior, LocalPriorConfig, load_run
@@ -33,3 +34,33 @@ def test_the_first_sessions_runs_lose_their_activity_inputs(tmp_path):
     loaded = load_run(path)
     assert loaded.config == model.config
     assert torch.equal(loaded.first.weight, state["first.weight"])
+
+
+def test_a_shipped_card_loads_its_network(tmp_path):
+    from flowzip import zoo
+
+    model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
+    card = zoo.export(model, "local", model.config.to_dict(), "local-test", out_dir=tmp_path, card={})
+    loaded = load_run(card)
+    assert loaded.config == model.config
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_widened_network_computes_the_same_and_can_grow():
+    torch.manual_seed(0)
+    model = LocalPrior(LocalPriorConfig(3, 2, 8, 2, 2))
+    wide = model.widened(12)
+    assert wide.config.width == 12 and model.config.width == 8
+    x = torch.randint(0, 256, (2, 3, 5, 7), dtype=torch.uint8)
+    assert torch.allclose(wide.log_prob(x), model.log_prob(x), rtol=0, atol=1e-3)
+    (-wide.log_prob(x).sum()).backward()
+    assert wide.out.weight.grad[:, 8:].abs().sum() > 0  # the new units reach the outputs once trained
+    with pytest.raises(ValueError, match="narrower"):
+        model.widened(4)
+
+
+def test_the_outputs_stay_float32_under_a_bfloat16_autocast():
+    model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
+    x = torch.randint(0, 256, (1, 3, 4, 4), dtype=torch.uint8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model.outputs(x).dtype == torch.float32
