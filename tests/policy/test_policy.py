@@ -122,13 +122,13 @@ def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
     installed = frozenset(chosen.names())
     pictures = [_thumb(i) for i in range(8)]
     (plan,) = chosen.candidates(pictures, installed=installed)
-    assert plan.models == ["local-rgb-v5"] and plan.coders == ["local-rgb-v5"]
+    assert plan.models == ["local-rgb-v6"] and plan.coders == ["local-rgb-v6"]
     single = chosen.candidates([_thumb()], installed=installed)
-    assert [p.models for p in single] == [["local-rgb-v5"], ["classical-v1"]]  # a thumbnail both ways
+    assert [p.models for p in single] == [["local-rgb-v6"], ["classical-v1"]]  # a thumbnail both ways
     # a default not installed falls back to the next
-    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v5"})
+    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v6"})
     assert plan.models == ["glow-rgb-v2", "idf-rgb-v2"] and plan.coders == ["glow-rgb-v2"]
-    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v5", "glow-rgb-v2"})
+    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v6", "glow-rgb-v2"})
     assert plan.models == ["idf-rgb-v2"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         chosen.classical = None
