@@ -40,7 +40,7 @@ class Policy:
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
     # more guides for photos, tried beside ``local_photo`` at the efforts that try every coder
     # (slower, and smaller on full-size photos: docs/RESULTS.md)
-    more_local_photo: dict[int, tuple[str, ...]] = field(default_factory=lambda: {3: ("guided-rgb-v1",)})
+    more_local_photo: dict[int, tuple[str, ...]] = field(default_factory=lambda: {3: ("guided-rgb-v2",)})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
     # each way on one core); larger ones from effort 6
     local_default_pixels: int = 2_000_000

@@ -142,11 +142,11 @@ def test_the_default_effort_gives_the_local_prior_photos_up_to_its_size():
         assert plans[0].models == [default]  # the classical coder's plan follows (one picture)
         at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed)
         assert ["guided-photo-v1"] in [p.models for p in at_6]
-        assert ["guided-rgb-v1"] in [p.models for p in at_6]  # the other guide, tried at effort 6-9 only
-        assert ["guided-rgb-v1"] not in [p.models for p in plans]
-        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {"guided-rgb-v1"})
-        assert ["guided-rgb-v1"] not in [p.models for p in at_6]
-    assert ["guided-rgb-v1"] not in [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
+        assert ["guided-rgb-v2"] in [p.models for p in at_6]  # the other guide, tried at effort 6-9 only
+        assert ["guided-rgb-v2"] not in [p.models for p in plans]
+        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {"guided-rgb-v2"})
+        assert ["guided-rgb-v2"] not in [p.models for p in at_6]
+    assert ["guided-rgb-v2"] not in [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
 
 
 def test_the_policy_given_is_the_one_used(tiny_models):
