@@ -4,8 +4,7 @@ exact twin, whose rate is this model's ``log_prob`` up to the coder's integer ro
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import copy
 
 import torch
 from torch import nn
@@ -113,23 +112,15 @@ class LocalPrior(nn.Module):
         return wide
 
 
-def _from_card(card_path: Path) -> LocalPrior:
-    """The float network of a local prior's card and its weights file beside it."""
-    from safetensors.torch import load_file
-
-    card = json.loads(card_path.read_text())
-    model = LocalPrior(LocalPriorConfig(**card["config"]))
-    model.load_state_dict(load_file(card_path.parent / card["weights"]))
-    return model
-
-
 def load_run(path) -> LocalPrior:
     """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot), a
-    checkpoint of ``scripts/train/local_cifar_cpu.py`` or a shipped model's card (``NAME.json``). Runs without a config, or with the first
-    session's key names, get ``local-rgb-v1``'s network; input columns the network does not have
-    (that session's activity inputs) are dropped."""
+    checkpoint of ``scripts/train/local_cifar_cpu.py`` or a model's card (``NAME.json``), ready
+    to train. Runs without a config, or with the first session's key names, get ``local-rgb-v1``'s
+    network; input columns the network does not have (that session's activity inputs) are dropped."""
     if str(path).endswith(".json"):
-        return _from_card(Path(path))
+        from .. import zoo
+
+        return copy.deepcopy(zoo.load_model(str(path)).model).train().requires_grad_(True)
     src = torch.load(path, map_location="cpu", weights_only=False)
     c = src.get("config", {})
     config = LocalPriorConfig(c.get("channels", 3), c.get("horizon", c.get("h", 3)), c.get("width", 64),

@@ -43,6 +43,7 @@ def test_a_shipped_card_loads_its_network(tmp_path):
     card = zoo.export(model, "local", model.config.to_dict(), "local-test", out_dir=tmp_path, card={})
     loaded = load_run(card)
     assert loaded.config == model.config
+    assert loaded.training and all(p.requires_grad for p in loaded.parameters())  # ready to train
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
 
 
