@@ -4,8 +4,6 @@ exact twin, whose rate is this model's ``log_prob`` up to the coder's integer ro
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -113,14 +111,10 @@ class LocalPrior(nn.Module):
 
 
 def load_run(path) -> LocalPrior:
-    """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot), a
-    checkpoint of ``scripts/train/local_cifar_cpu.py`` or a model's card (``NAME.json``), ready
-    to train. Runs without a config, or with the first session's key names, get ``local-rgb-v1``'s
-    network; input columns the network does not have (that session's activity inputs) are dropped."""
-    if str(path).endswith(".json"):
-        from .. import zoo
-
-        return copy.deepcopy(zoo.load_model(str(path)).model).train().requires_grad_(True)
+    """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot) or a
+    checkpoint of ``scripts/train/local_cifar_cpu.py``. Runs without a config, or with the first
+    session's key names, get ``local-rgb-v1``'s network; input columns the network does not have
+    (that session's activity inputs) are dropped."""
     src = torch.load(path, map_location="cpu", weights_only=False)
     c = src.get("config", {})
     config = LocalPriorConfig(c.get("channels", 3), c.get("horizon", c.get("h", 3)), c.get("width", 64),

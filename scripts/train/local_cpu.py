@@ -7,6 +7,7 @@ batches' random draws starting again)."""
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import time
@@ -38,7 +39,12 @@ def setup(doc: str):
     a = arguments(doc).parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
-    model = load_run(a.init)
+    if a.init.endswith(".json"):  # a model's card: its float network, as a copy to train
+        from flowzip import zoo
+
+        model = copy.deepcopy(zoo.load_model(a.init).model).train().requires_grad_(True)
+    else:
+        model = load_run(a.init)
     if a.width:
         model = model.widened(a.width)
     return a, model, np.random.default_rng(a.seed)

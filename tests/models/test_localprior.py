@@ -36,17 +36,6 @@ def test_the_first_sessions_runs_lose_their_activity_inputs(tmp_path):
     assert torch.equal(loaded.first.weight, state["first.weight"])
 
 
-def test_a_shipped_card_loads_its_network(tmp_path):
-    from flowzip import zoo
-
-    model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
-    card = zoo.export(model, "local", model.config.to_dict(), "local-test", out_dir=tmp_path, card={})
-    loaded = load_run(card)
-    assert loaded.config == model.config
-    assert loaded.training and all(p.requires_grad for p in loaded.parameters())  # ready to train
-    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
-
-
 def test_a_widened_network_computes_the_same_and_can_grow():
     torch.manual_seed(0)
     model = LocalPrior(LocalPriorConfig(3, 2, 8, 2, 2))
