@@ -100,11 +100,9 @@ class LocalPrior(nn.Module):
         wide = LocalPrior(LocalPriorConfig(**{**self.config.to_dict(), "width": width}))
         with torch.no_grad():
             for new, src in [(wide.first, self.first), *zip(wide.hidden, self.hidden), (wide.out, self.out)]:
-                rows, cols = src.weight.shape
-                if new is not wide.first:
-                    new.weight[:rows, cols:] = 0
-                if new is not wide.out:
-                    new.bias[rows:] = 0
+                rows, cols = src.weight.shape  # (the inputs' and outputs' counts do not grow: empty slices)
+                new.weight[:rows, cols:] = 0
+                new.bias[rows:] = 0
                 new.weight[:rows, :cols] = src.weight
                 new.bias[:rows] = src.bias
         return wide

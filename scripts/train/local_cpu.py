@@ -7,7 +7,6 @@ batches' random draws starting again)."""
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import time
@@ -39,10 +38,10 @@ def setup(doc: str):
     a = arguments(doc).parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
-    if a.init.endswith(".json"):  # a model's card: its float network, as a copy to train
+    if a.init.endswith(".json"):  # a model's card: its float network (loaded for this run alone)
         from flowzip import zoo
 
-        model = copy.deepcopy(zoo.load_model(a.init).model).train().requires_grad_(True)
+        model = zoo.load_model(a.init).model.train().requires_grad_(True)
     else:
         model = load_run(a.init)
     if a.width:
