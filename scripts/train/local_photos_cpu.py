@@ -1,5 +1,5 @@
-"""Fine-tune a local prior on photos on the CPU (one thread), resumable: the recipe of
-``local-photo-v2``.
+"""Fine-tune a local prior on photos on the CPU (one thread), resumable: the recipe of the photo
+guides tried on the CPU (none shipped yet: docs/RESULTS.md).
 
     python scripts/train/local_photos_cpu.py --init RUN.pt --out runs/local-photo --steps 7000 --lr 3e-4
 
