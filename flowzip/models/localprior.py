@@ -107,6 +107,22 @@ class LocalPrior(nn.Module):
                 new.bias[:rows] = src.bias
         return wide
 
+    def deepened(self, layers: int) -> "LocalPrior":
+        """This network with ``layers`` residual layers, the new ones after the old: their weights
+        drawn small (a hundredth of the usual) and biases zero, so that the network computes nearly
+        the same function at first and training grows them from where it stands."""
+        old = self.config.layers
+        if layers < old:
+            raise ValueError(f"{layers} layers are fewer than the network's {old}")
+        deep = LocalPrior(LocalPriorConfig(**{**self.config.to_dict(), "layers": layers}))
+        for new, src in [(deep.first, self.first), *zip(deep.hidden, self.hidden), (deep.out, self.out)]:
+            new.load_state_dict(src.state_dict())
+        with torch.no_grad():
+            for layer in deep.hidden[old:]:
+                layer.weight.mul_(0.01)
+                layer.bias.zero_()
+        return deep
+
 
 def load_run(path) -> LocalPrior:
     """A local prior from a training run of ``scripts/gpu/train_local.py`` (its last snapshot) or a

@@ -49,6 +49,20 @@ def test_a_widened_network_computes_the_same_and_can_grow():
         model.widened(4)
 
 
+def test_a_deepened_network_computes_nearly_the_same_and_can_grow():
+    torch.manual_seed(0)
+    model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
+    deep = model.deepened(3)
+    assert deep.config.layers == 3 and model.config.layers == 1
+    assert torch.equal(deep.hidden[0].weight, model.hidden[0].weight)
+    x = torch.randint(0, 256, (2, 3, 5, 7), dtype=torch.uint8)
+    assert torch.allclose(deep.log_prob(x), model.log_prob(x), rtol=1e-2)
+    (-deep.log_prob(x).sum()).backward()
+    assert deep.hidden[2].weight.grad.abs().sum() > 0  # the new layers learn
+    with pytest.raises(ValueError, match="fewer"):
+        model.deepened(0)
+
+
 def test_the_outputs_stay_float32_under_a_bfloat16_autocast():
     model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
     x = torch.randint(0, 256, (1, 3, 4, 4), dtype=torch.uint8)
