@@ -1,15 +1,16 @@
 """Fine-tune a local prior on CIFAR-10 train on the CPU (one thread), resumable: the recipe of
-``local-rgb-v1`` and ``local-rgb-v3`` to ``local-rgb-v7``.
+``local-rgb-v1`` and ``local-rgb-v3`` to ``local-rgb-v8``.
 
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000 --resume
 
 ``--init``: a run of ``scripts/gpu/train_local.py`` (its last snapshot), a checkpoint of these
 scripts or a shipped model's card (``pretrained/NAME.json``), whose network (width, layers,
-mixture) it continues, widened with ``--width`` (the same function at first; ``--bf16`` makes the
-wider products affordable on a CPU with bfloat16 units); input columns the model does not have
-(a run with activity inputs) are dropped. Data: train images 0 to 47999 in batches of 32 with
-random horizontal flips; images 48000 to 49999 are held out. The loop: ``local_cpu.py``.
+mixture) it continues, widened with ``--width`` (the same function at first) or deepened with
+``--layers`` (nearly the same); ``--bf16`` makes the wider products affordable on a CPU with
+bfloat16 units; input columns the model does not have (a run with activity inputs) are dropped.
+Data: train images 0 to 47999 in batches of 32 with random horizontal flips; images 48000 to 49999
+are held out. The loop: ``local_cpu.py``.
 """
 
 from __future__ import annotations
