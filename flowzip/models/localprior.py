@@ -4,6 +4,8 @@ exact twin, whose rate is this model's ``log_prob`` up to the coder's integer ro
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -97,7 +99,7 @@ class LocalPrior(nn.Module):
         old = self.config.width
         if width < old:
             raise ValueError(f"width {width} is narrower than the network's {old}")
-        wide = LocalPrior(LocalPriorConfig(**{**self.config.to_dict(), "width": width}))
+        wide = LocalPrior(replace(self.config, width=width))
         with torch.no_grad():
             for new, src in [(wide.first, self.first), *zip(wide.hidden, self.hidden), (wide.out, self.out)]:
                 rows, cols = src.weight.shape  # (the inputs' and outputs' counts do not grow: empty slices)
@@ -114,7 +116,7 @@ class LocalPrior(nn.Module):
         old = self.config.layers
         if layers < old:
             raise ValueError(f"{layers} layers are fewer than the network's {old}")
-        deep = LocalPrior(LocalPriorConfig(**{**self.config.to_dict(), "layers": layers}))
+        deep = LocalPrior(replace(self.config, layers=layers))
         for new, src in [(deep.first, self.first), *zip(deep.hidden, self.hidden), (deep.out, self.out)]:
             new.load_state_dict(src.state_dict())
         with torch.no_grad():

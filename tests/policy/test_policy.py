@@ -120,15 +120,16 @@ def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
     monkeypatch.setattr(zoo, "installed_names", no_io)
     chosen = policy.Policy()
     installed = frozenset(chosen.names())
+    thumbs = chosen.local[3]  # the thumbnails' local prior, whichever version
     pictures = [_thumb(i) for i in range(8)]
     (plan,) = chosen.candidates(pictures, installed=installed)
-    assert plan.models == ["local-rgb-v8"] and plan.coders == ["local-rgb-v8"]
+    assert plan.models == [thumbs] and plan.coders == [thumbs]
     single = chosen.candidates([_thumb()], installed=installed)
-    assert [p.models for p in single] == [["local-rgb-v8"], ["classical-v1"]]  # a thumbnail both ways
+    assert [p.models for p in single] == [[thumbs], ["classical-v1"]]  # a thumbnail both ways
     # a default not installed falls back to the next
-    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v8"})
+    (plan,) = chosen.candidates(pictures, installed=installed - {thumbs})
     assert plan.models == ["glow-rgb-v2", "idf-rgb-v2"] and plan.coders == ["glow-rgb-v2"]
-    (plan,) = chosen.candidates(pictures, installed=installed - {"local-rgb-v8", "glow-rgb-v2"})
+    (plan,) = chosen.candidates(pictures, installed=installed - {thumbs, "glow-rgb-v2"})
     assert plan.models == ["idf-rgb-v2"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         chosen.classical = None
@@ -137,16 +138,17 @@ def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
 def test_the_default_effort_gives_the_local_prior_photos_up_to_its_size():
     chosen = dataclasses.replace(policy.Policy(), local_default_pixels=96 * 96)
     installed = frozenset(chosen.names())
+    (guide,) = chosen.more_local_photo[3]  # the other guide, whichever version
     for size, default in ((96, "guided-photo-v1"), (100, "classical-v1")):
         plans = chosen.candidates([_thumb(size=size)], installed=installed)
         assert plans[0].models == [default]  # the classical coder's plan follows (one picture)
         at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed)
         assert ["guided-photo-v1"] in [p.models for p in at_6]
-        assert ["guided-rgb-v4"] in [p.models for p in at_6]  # the other guide, tried at effort 6-9 only
-        assert ["guided-rgb-v4"] not in [p.models for p in plans]
-        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {"guided-rgb-v4"})
-        assert ["guided-rgb-v4"] not in [p.models for p in at_6]
-    assert ["guided-rgb-v4"] not in [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
+        assert [guide] in [p.models for p in at_6]  # the other guide, tried at effort 6-9 only
+        assert [guide] not in [p.models for p in plans]
+        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {guide})
+        assert [guide] not in [p.models for p in at_6]
+    assert [guide] not in [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
 
 
 def test_the_policy_given_is_the_one_used(tiny_models):
