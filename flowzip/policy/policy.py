@@ -36,11 +36,12 @@ class Policy:
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
     # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
-    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v8"})
+    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v9"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
     # more guides for photos, tried beside ``local_photo`` at the efforts that try every coder
-    # (slower, and smaller on full-size photos: docs/RESULTS.md)
-    more_local_photo: dict[int, tuple[str, ...]] = field(default_factory=lambda: {3: ("guided-rgb-v4",)})
+    # (about 4x its time; wider networks, one trained on thumbnails, one then on reduced photos:
+    # each the smaller on some held-out photos, docs/RESULTS.md)
+    more_local_photo: dict[int, tuple[str, ...]] = field(default_factory=lambda: {3: ("guided-rgb-v4", "guided-photo-v2")})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
     # each way on one core); larger ones from effort 6
     local_default_pixels: int = 2_000_000

@@ -138,17 +138,21 @@ def test_a_policy_is_a_value_that_plans_by_names_without_io(monkeypatch):
 def test_the_default_effort_gives_the_local_prior_photos_up_to_its_size():
     chosen = dataclasses.replace(policy.Policy(), local_default_pixels=96 * 96)
     installed = frozenset(chosen.names())
-    (guide,) = chosen.more_local_photo[3]  # the other guide, whichever version
+    guides = chosen.more_local_photo[3]  # the other guides, whichever versions
+    assert guides
     for size, default in ((96, "guided-photo-v1"), (100, "classical-v1")):
         plans = chosen.candidates([_thumb(size=size)], installed=installed)
         assert plans[0].models == [default]  # the classical coder's plan follows (one picture)
-        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed)
-        assert ["guided-photo-v1"] in [p.models for p in at_6]
-        assert [guide] in [p.models for p in at_6]  # the other guide, tried at effort 6-9 only
-        assert [guide] not in [p.models for p in plans]
-        at_6 = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {guide})
-        assert [guide] not in [p.models for p in at_6]
-    assert [guide] not in [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
+        at_6 = [p.models for p in chosen.candidates([_thumb(size=size)], effort=6, installed=installed)]
+        assert ["guided-photo-v1"] in at_6
+        for guide in guides:
+            assert [guide] in at_6  # each other guide, tried at effort 6-9 only
+            assert [guide] not in [p.models for p in plans]
+            fewer = chosen.candidates([_thumb(size=size)], effort=6, installed=installed - {guide})
+            assert [guide] not in [p.models for p in fewer]
+            assert [[g] in [p.models for p in fewer] for g in guides] == [g != guide for g in guides]
+    at_6 = [p.models for p in chosen.candidates([_thumb()], effort=6, installed=installed)]
+    assert not any([guide] in at_6 for guide in guides)
 
 
 def test_the_policy_given_is_the_one_used(tiny_models):
