@@ -46,7 +46,7 @@ def report(bits: dict[str, np.ndarray], subpixels: int) -> None:
     for n in (2, 4, 8):
         if n <= len(rows):
             best = rows[:n].min(0) + math.log2(n)
-            print(f"best of the first {n:d}{'':8s} {best.sum() / subpixels:.4f}")
+            print(f"{f'best of the first {n}':24s} {best.sum() / subpixels:.4f}")
 
 
 def cifar(model_name: str, count: int) -> None:
@@ -72,6 +72,9 @@ def photos(folder: Path, effort: str) -> None:
     ops = {"as it is": None, "mirrored": Image.FLIP_LEFT_RIGHT, "upside down": Image.FLIP_TOP_BOTTOM, "turned 180": Image.ROTATE_180}
     files = sorted(folder.glob("*.png"))
     subpixels = 0
+    for f in files:
+        with Image.open(f) as im:
+            subpixels += im.width * im.height * len(im.getbands())
     bits = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, op in ops.items():
@@ -80,7 +83,6 @@ def photos(folder: Path, effort: str) -> None:
             for f in files:
                 with Image.open(f) as im:
                     (im if op is None else im.transpose(op)).save(out / f.name)
-                    subpixels += im.width * im.height * len(im.getbands()) if op is None else 0
             done = sorted(out.glob("*.png"))
             subprocess.run(["flowzip", "compress", "--no-png", effort, "-j", "1", "-q", *map(str, done)], check=True)
             bits[name] = np.array([8.0 * os.path.getsize(f.with_suffix(".fz")) for f in done])
