@@ -6,9 +6,9 @@ ablation of docs/RESULTS.md, tenth session of 2026-12-05).
     python scripts/measure/orientations.py photos DIR [--effort -6]
 
 ``cifar``: held-out CIFAR-10 train images (48000 on), the local prior's float estimate (by default
-the policy's thumbnails' prior) for each of the 8 orientations (mirrors, turns, transposes). ``photos``: every PNG of DIR compressed by the
-CLI (files' bytes) as it is, mirrored left-right, upside down and turned 180 degrees. Both add the
-bits that would name the orientation.
+the policy's thumbnails' prior) for each of the 8 orientations (mirrors, turns, transposes).
+``photos``: every PNG of DIR compressed by the CLI (files' bytes) as it is, mirrored left-right,
+upside down and turned 180 degrees. Both add the bits that would name the orientation.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ TURNS = {  # arrays (..., H, W, C): one image or a batch
     "transposed, upside down": lambda a: np.flip(np.swapaxes(a, -3, -2), -3),
     "transposed, turned 180": lambda a: np.flip(np.swapaxes(a, -3, -2), (-3, -2)),
 }
+SAME_SHAPE = list(TURNS)[:4]  # the orientations that keep a picture's height and width
 
 
 def report(bits: dict[str, np.ndarray], subpixels: int) -> None:
@@ -73,7 +74,7 @@ def photos(folder: Path, effort: str) -> None:
     pictures = [np.asarray(Image.open(f)) for f in files]
     bits = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in list(TURNS)[:4]:  # those that keep the picture's shape
+        for name in SAME_SHAPE:
             out = Path(tmp) / name.replace(" ", "_")
             out.mkdir()
             for f, picture in zip(files, pictures):
