@@ -1,5 +1,5 @@
 """Fine-tune a local prior on CIFAR-10 train on the CPU (one thread), resumable: the recipe of
-``local-rgb-v1`` and ``local-rgb-v3`` to ``local-rgb-v11``.
+``local-rgb-v1`` and of every ``local-rgb`` from ``v3`` on (docs/MODELS.md gives each run).
 
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000
     python scripts/train/local_cifar_cpu.py --init RUN.pt --out runs/local-rgb --steps 11000 --resume
