@@ -15,7 +15,7 @@ from ..fileformat import container
 from .common import name, read, report
 
 LAYOUTS = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked",
-           container.COMPACT: "compact"}
+           container.COMPACT: "compact", container.SEALED: "compact, sealed"}
 
 
 def describe(data: bytes) -> dict:
@@ -46,7 +46,8 @@ def describe(data: bytes) -> dict:
                           "bit_depth": e.bit_depth,
                           "groups": [{"model": names[m], "planes": planes} for m, planes in e.groups],
                           "metadata": {k: f"{len(v)} bytes" for k, v in e.metadata.items()},
-                          "pixel_crc32": f"{e.pixel_crc:08x}"} for e in header.entries[:1000]]
+                          "pixel_crc32": "sealed in the stream" if e.pixel_crc is None else f"{e.pixel_crc:08x}"}
+                         for e in header.entries[:1000]]
     fields["bpd"] = round(8 * len(data) / header.subpixels, 4)
     return fields
 

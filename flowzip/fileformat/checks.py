@@ -17,8 +17,9 @@ def pixel_crc(pixels: np.ndarray) -> int:
 
 
 def check_pixels(entry: Entry, pixels: np.ndarray) -> FormatError | None:
-    """The error of decoded pixels that fail the image's checksum, else None."""
-    if pixel_crc(pixels) != entry.pixel_crc:
+    """The error of decoded pixels that fail the image's checksum, else None (a sealed compact
+    file's checksum is checked as its stack is decoded)."""
+    if entry.pixel_crc is not None and pixel_crc(pixels) != entry.pixel_crc:
         return FormatError(f"corrupt file: decoded pixels of {entry.name or 'the image'} fail the checksum")
     return None
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from ..errors import FormatError
 
 MAGIC = b"FLZ"
-TILED, STACKED, CHUNKED, COMPACT = 1, 2, 3, 4  # format versions: the layouts
-VERSIONS = (TILED, STACKED, CHUNKED, COMPACT)
+TILED, STACKED, CHUNKED, COMPACT, SEALED = 1, 2, 3, 4, 5  # format versions: the layouts
+VERSIONS = (TILED, STACKED, CHUNKED, COMPACT, SEALED)
 CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (entropy.rans)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
@@ -28,9 +28,10 @@ MAX_PIXELS = 2**30
 MIN_TILE, MAX_TILE = 16, 1024
 MAX_METADATA = 2**26
 MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (said so after reading)
-# compact files (version 4): one small picture, one chunk, coded whole by one of these families
-# (classical, local prior, guided); no header CRC: the pixel CRC checks the rest (metadata have a
-# CRC of their own), and the size bound keeps a damaged header's work small
+# compact files (versions 4 and 5): one small picture, one chunk, coded whole by one of these
+# families (classical, local prior, guided); no header CRC: the pixel CRC checks the rest (metadata
+# have a CRC of their own; version 5 seals the pixel CRC in its coder's stack), and the size bound
+# keeps a damaged header's work small
 COMPACT_PIXELS = 2**16
 COMPACT_FAMILIES = (3, 4, 5)
 COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, 2  # what a compact file's chunked header holds
@@ -55,7 +56,7 @@ class Entry:
     height: int
     width: int
     mode: str
-    pixel_crc: int
+    pixel_crc: int | None  # None: sealed in the coded stream (version 5), known once decoded
     groups: list[tuple[int, list[int]]]
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8
@@ -97,8 +98,8 @@ class Header:
 
     @property
     def chunked(self) -> bool:
-        """Whether its images are coded in chunks (versions 3 and 4: a compact file is one chunk)."""
-        return self.version in (CHUNKED, COMPACT)
+        """Whether its images are coded in chunks (versions 3 to 5: a compact file is one chunk)."""
+        return self.version in (CHUNKED, COMPACT, SEALED)
 
     @property
     def subpixels(self) -> int:

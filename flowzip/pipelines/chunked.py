@@ -4,7 +4,8 @@ file but holding only its units (ranges of tiles of some images) and starting fr
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
 are coded and decoded side by side by worker processes (``encode_on_workers``, ``decode_on_workers``:
 each worker is sent a header of only the chunk's images, ``part``), and a damaged chunk (its CRC)
-loses only the images it holds.
+loses only the images it holds. A compact file (versions 4 and 5) is one chunk; version 5 seals
+its picture's pixel CRC in the chunk's stack (``stack_of``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Iterable, Iterator
 
 from ..errors import FlowzipError, FormatError
 from ..fileformat import container
+from ..fileformat.checks import pixel_crc
 from ..fileformat.container import Header
 from . import stacked, workers
 from .codecs import codec_for
@@ -33,6 +35,16 @@ def stack_class(coder: int):
     from ..entropy.rans import RansStack
 
     return RansStack
+
+
+def stack_of(header: Header):
+    """What makes a chunk's stack: ``stack_class(header.coder)``, or for a sealed compact file
+    (version 5) a ``SealedStack`` sealed with its picture's pixel CRC."""
+    if header.version != container.SEALED:
+        return stack_class(header.coder)
+    from ..entropy.rans import SealedStack
+
+    return lambda: SealedStack(seal=header.entries[0].pixel_crc)
 
 
 def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
@@ -53,8 +65,7 @@ def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray
     """One chunk's stack -> (its bytes, estimated bits or None); ``known`` as for
     ``stacked.encode_units``."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_class(header.coder),
-                                known)
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_of(header), known)
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
@@ -66,10 +77,18 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 
 
 def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: list, out: list, progress=None) -> None:
-    """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds)."""
-    container.check_chunk(chunk, data)
+    """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds); a sealed
+    compact file's picture is checked against its stack's seal."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
+    if header.version != container.SEALED:
+        container.check_chunk(chunk, data)
+        stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
+        return
+    from ..entropy.rans import SealedStack
+
+    seal = stacked.decode_units(header, jobs, data, codecs, out, progress, SealedStack).seal()
+    if seal != pixel_crc(out[0]):
+        raise FormatError("corrupt file: decoded pixels of the image fail the checksum")
 
 
 def part(header: Header, chunk: container.Chunk) -> tuple[Header, container.Chunk, list[int]]:

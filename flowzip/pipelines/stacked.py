@@ -131,8 +131,9 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 
 
 def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, out: list[np.ndarray],
-                 progress=None, stack=AnsStack) -> None:
-    """The inverse of ``encode_units``: fills the planned tiles of the images in ``out``."""
+                 progress=None, stack=AnsStack):
+    """The inverse of ``encode_units``: fills the planned tiles of the images in ``out``; returns
+    the emptied stack."""
     coder = stack.from_bytes(payload)
     for job in reversed(jobs):
         tiles = codecs[job.model].pop(coder, len(job.units), *job.shape, bits=job.bits)
@@ -143,6 +144,7 @@ def decode_units(header: Header, jobs: list[Job], payload: bytes, codecs: list, 
             progress(len(job.units))
     if not coder.is_empty():
         raise FormatError("corrupt file: the coded stream has data left over after decoding")
+    return coder
 
 
 def num_units(header: Header) -> int:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowzip.entropy import rans, tables
-from flowzip.entropy.rans import RansStack
+from flowzip.entropy.rans import RansStack, SealedStack
 from flowzip.entropy.tables import bits_np
 from flowzip.errors import FormatError
 
@@ -116,8 +116,40 @@ def test_uniform_symbols_and_their_sizes():
 def test_corrupt_streams_fail_cleanly(data):
     rng = np.random.default_rng(4)
     _, mu_q, j = _params(rng, 50)
-    try:
-        stack = RansStack.from_bytes(data)
-        stack.pop_logistic(mu_q, j)
-    except FormatError:
-        pass
+    for kind in (RansStack, SealedStack):
+        try:
+            stack = kind.from_bytes(data)
+            stack.pop_logistic(mu_q, j)
+        except FormatError:
+            pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**32 - 1))
+def test_a_sealed_stack_gives_its_seal_back_and_ends_in_its_states_significant_bytes(n, seal):
+    rng = np.random.default_rng(seal)
+    values, mu_q, j = _params(rng, n, 40.0)
+    stack = SealedStack(seal=seal)
+    stack.push_logistic(values, mu_q, j)
+    data = stack.to_bytes()
+    state = int(stack.kernel_state(0)[0][0])
+    assert len(data) % 4 == (state.bit_length() + 7) // 8 % 4  # the byte count says the state's
+    _, words, n_words = stack.kernel_state(0)
+    assert len(data) <= len(RansStack(words[: n_words[0]], state).to_bytes())  # never longer than a plain stack's
+    again = SealedStack.from_bytes(data)
+    np.testing.assert_array_equal(again.pop_logistic(mu_q, j), values)
+    assert again.seal() == seal and again.is_empty()
+
+
+def test_a_sealed_stack_refuses_a_padded_state_and_reports_what_is_left():
+    stack = SealedStack(seal=7)
+    stack.push_uniform(np.arange(40) % 256, np.full(40, 256))
+    data = stack.to_bytes()
+    size = 5 + (len(data) - 1) % 4
+    with pytest.raises(FormatError, match="invalid state"):
+        SealedStack.from_bytes(data[:-size] + b"\0\0\0\0" + data[-size:] + b"\0")  # its state with a zero top byte
+    with pytest.raises(FormatError, match="too short"):
+        SealedStack.from_bytes(b"\1\2\3")
+    again = SealedStack.from_bytes(data)
+    np.testing.assert_array_equal(again.pop_uniform(np.full(39, 256)), np.arange(39))
+    assert again.seal() is None and not again.is_empty()  # one symbol is left

@@ -1,6 +1,7 @@
-"""The compact layout (version 4): a small picture coded whole in one chunk has a header of about
-16 bytes, names its models by their weights, and is checked by its pixel CRC alone: any damage is
-refused, never decoded to other pixels."""
+"""The compact layout (versions 4 and 5): a small picture coded whole in one chunk has a header of
+about 12 to 16 bytes, names its models by their weights, and is checked by its pixel CRC alone (in
+the header, or in version 5 sealed in the coder's stack): any damage is refused, never decoded to
+other pixels. flowzip writes version 5; version 4 files keep decoding."""
 
 import dataclasses
 import zlib
@@ -15,7 +16,7 @@ from flowzip.fileformat.container import Chunk, Entry, Header, ModelRef
 from flowzip.fileformat.header import metadata_bytes
 from flowzip.images.image import Picture
 
-from helpers import smooth_image, tiny_prior
+from helpers import smooth_image, tiny_prior, unsealed
 
 PAYLOAD = b"\1\0\0\0\2\0\0\0"
 
@@ -27,6 +28,18 @@ def _header(**entry_changes) -> Header:
     entry = dataclasses.replace(entry, **entry_changes)
     chunk = Chunk([(0, 0, 1)], None, len(PAYLOAD), zlib.crc32(PAYLOAD))
     return Header(container.CHUNKED, 64, models, [entry], 16, chunks=[chunk], coder=2)
+
+
+def test_a_sealed_header_is_packed_without_the_pixel_crc_and_parsed_back():
+    header = dataclasses.replace(_header(), version=container.SEALED)
+    data = container.pack(header, PAYLOAD + b"\3")
+    assert container.version_of(data) == container.SEALED
+    parsed, start = container.parse(data)
+    assert start == 4 + 1 + 2 + 2 * 5 and data[start:] == PAYLOAD + b"\3"
+    assert parsed.entries[0].pixel_crc is None and parsed.entries[0].groups == header.entries[0].groups
+    assert container.pack(parsed, PAYLOAD + b"\3") == data
+    with pytest.raises(FormatError, match="coded stream"):
+        container.parse(data[: start + 4])  # a sealed stack has at least its state's 5 bytes
 
 
 def test_a_fitting_chunked_header_is_packed_compactly_and_parsed_back():
@@ -128,7 +141,7 @@ PICTURES = {
 def test_small_pictures_of_the_classical_coder_are_compact_and_exact(classical, which):
     picture = PICTURES[which]
     data, _ = api.encode([("", picture)])
-    assert container.version_of(data) == container.COMPACT
+    assert container.version_of(data) == container.SEALED
     (_, back), = api.decode(data)
     np.testing.assert_array_equal(back.pixels, picture.pixels)
     assert (back.mode, back.bit_depth) == (picture.mode, picture.bit_depth)
@@ -146,7 +159,7 @@ def test_a_png_with_a_palette_and_chunks_is_compact_and_written_back(classical, 
     runner = CliRunner()
     assert runner.invoke(main, ["compress", str(tmp_path / "icon.png"), "-q"]).exit_code == 0
     data = (tmp_path / "icon.fz").read_bytes()
-    assert container.version_of(data) == container.COMPACT and "png:palette" in container.parse(data)[0].entries[0].metadata
+    assert container.version_of(data) == container.SEALED and "png:palette" in container.parse(data)[0].entries[0].metadata
     result = runner.invoke(main, ["decompress", str(tmp_path / "icon.fz"), "-o", str(tmp_path / "back.png")])
     assert result.exit_code == 0, result.output
     back = Image.open(tmp_path / "back.png")
@@ -163,11 +176,26 @@ def test_a_local_prior_file_is_compact_and_decodes_with_its_model_given():
     _, prior = tiny_prior(3)
     pixels = smooth_image(3, 11, 9).transpose(1, 2, 0).copy()
     data, _ = api.encode([("", Picture(pixels, "RGB"))], prior)
-    assert container.version_of(data) == container.COMPACT
+    assert container.version_of(data) == container.SEALED
     (_, back), = api.decode(data, model=prior)
     np.testing.assert_array_equal(back.pixels, pixels)
     with pytest.raises(ModelError, match="local family with weights 00000000, which is not installed"):
         api.decode(data)
+
+
+@pytest.mark.parametrize("which", ["odd RGB", "RGBA"])
+def test_a_version_4_file_keeps_decoding(classical, which):
+    """The same picture in version 4 (its chunk on a plain stack, the pixel CRC in the header)."""
+    picture = PICTURES[which]
+    sealed, _ = api.encode([("", picture)])
+    data = unsealed(sealed)
+    assert container.version_of(data) == container.COMPACT and len(data) > len(sealed)
+    (_, back), = api.decode(data)
+    np.testing.assert_array_equal(back.pixels, picture.pixels)
+    raw = bytearray(data)
+    raw[-9] ^= 1
+    with pytest.raises(FlowzipError):
+        api.decode(bytes(raw))
 
 
 def test_models_are_found_by_their_weights(classical):
@@ -184,7 +212,7 @@ def test_every_bit_flip_and_truncation_is_refused_or_changes_nothing(classical):
     picture = Picture(np.random.default_rng(3).integers(0, 256, (4, 5, 3), dtype=np.uint8), "RGB")
     data, _ = api.encode([("", picture)])
     start = container.parse(data)[1]
-    assert container.version_of(data) == container.COMPACT
+    assert container.version_of(data) == container.SEALED
     harmless = []
     for pos in range(len(data)):
         for bit in range(8):
