@@ -132,10 +132,9 @@ def test_a_sealed_stack_gives_its_seal_back_and_ends_in_its_states_significant_b
     stack = SealedStack(seal=seal)
     stack.push_logistic(values, mu_q, j)
     data = stack.to_bytes()
-    state = int(stack.kernel_state(0)[0][0])
-    assert len(data) % 4 == (state.bit_length() + 7) // 8 % 4  # the byte count says the state's
-    _, words, n_words = stack.kernel_state(0)
-    assert len(data) <= len(RansStack(words[: n_words[0]], state).to_bytes())  # never longer than a plain stack's
+    state, words, n_words = stack.kernel_state(0)
+    assert len(data) % 4 == (int(state[0]).bit_length() + 7) // 8 % 4  # the byte count says the state's
+    assert len(data) <= len(RansStack(words[: n_words[0]], int(state[0])).to_bytes())  # never longer than a plain stack's
     again = SealedStack.from_bytes(data)
     np.testing.assert_array_equal(again.pop_logistic(mu_q, j), values)
     assert again.seal() == seal and again.is_empty()
@@ -143,11 +142,10 @@ def test_a_sealed_stack_gives_its_seal_back_and_ends_in_its_states_significant_b
 
 def test_a_sealed_stack_refuses_a_padded_state_and_reports_what_is_left():
     stack = SealedStack(seal=7)
-    stack.push_uniform(np.arange(40) % 256, np.full(40, 256))
+    stack.push_uniform(np.arange(40), np.full(40, 256))
     data = stack.to_bytes()
-    size = 5 + (len(data) - 1) % 4
     with pytest.raises(FormatError, match="invalid state"):
-        SealedStack.from_bytes(data[:-size] + b"\0\0\0\0" + data[-size:] + b"\0")  # its state with a zero top byte
+        SealedStack.from_bytes(data + b"\0")  # a state whose top byte is zero: not its significant bytes
     with pytest.raises(FormatError, match="too short"):
         SealedStack.from_bytes(b"\1\2\3")
     again = SealedStack.from_bytes(data)
