@@ -1,6 +1,7 @@
 """The command line as a whole (``flowzip.cli.main``): bad input is one line naming the file and a
 non-zero exit, --debug shows the traceback, a closed pipe exits quietly."""
 
+import json
 import subprocess
 import sys
 
@@ -91,13 +92,22 @@ def test_commands_are_imported_when_used():
     assert out.strip() == "[]"
 
 
-def test_reading_headers_loads_no_coder(tmp_path):
+@pytest.mark.parametrize("name", ["thumb-compact.fz", "thumb-sealed.fz"])
+def test_reading_headers_loads_no_coder(tmp_path, name):
     """``flowzip info``, ``list`` and ``models`` read headers and cards only: numba (about half a
     second to import) and the coders are not loaded."""
-    fz = DATA / "flowzip-0.3" / "thumb-compact.fz"
+    fz = DATA / "flowzip-0.3" / name
     probe = ("import sys, flowzip.cli.main as m; from click.testing import CliRunner; "
              f"out = [CliRunner().invoke(m.main, a) for a in (['info', {str(fz)!r}], ['list', {str(fz)!r}], ['models'])]; "
              "assert all(r.exit_code == 0 for r in out), [r.output for r in out]; "
              "print(sorted(k for k in ('numba', 'torch', 'flowzip.api', 'flowzip.classical.planes') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_info_says_a_sealed_files_crc_is_in_its_stream():
+    result = CliRunner().invoke(main, ["info", "--json", str(DATA / "flowzip-0.3" / "thumb-sealed.fz")])
+    assert result.exit_code == 0, result.output
+    (fields,) = json.loads(result.output)
+    assert (fields["format_version"], fields["layout"], fields["header_bytes"]) == (5, "compact, sealed", 12)
+    assert fields["entries"][0]["pixel_crc32"] == "sealed in the stream"
