@@ -258,13 +258,15 @@ class RansStack:
         return cls(words[:-2], state)
 
     def to_bytes(self) -> bytes:
-        """The stack's words from the bottom, then the state. Zero words at the bottom are left out:
-        popping past the bottom reads zeros anyway."""
-        state = int(self._state[0])
-        tail = np.array([state & 0xFFFFFFFF, state >> 32], np.uint32)
+        """The stack's words from the bottom (``_body``), then the state as two words."""
+        return self._body() + int(self._state[0]).to_bytes(8, "little")
+
+    def _body(self) -> bytes:
+        """The stack's words from the bottom, zero words at the bottom left out: popping past the
+        bottom reads zeros anyway."""
         words = self._words[: self._n[0]]
         nonzero = np.flatnonzero(words)
-        return np.concatenate([words[nonzero[0] if len(nonzero) else len(words):], tail]).astype("<u4").tobytes()
+        return words[nonzero[0] if len(nonzero) else len(words):].astype("<u4").tobytes()
 
     def words(self) -> np.ndarray:
         """The whole state as words (the stack, then the state's two words)."""
@@ -360,10 +362,7 @@ class SealedStack(RansStack):
 
     def to_bytes(self) -> bytes:
         state = int(self._state[0])
-        words = self._words[: self._n[0]]
-        nonzero = np.flatnonzero(words)
-        body = words[nonzero[0] if len(nonzero) else len(words):].astype("<u4").tobytes()
-        return body + state.to_bytes((state.bit_length() + 7) // 8, "little")  # at least 5: the state is >= 2**32
+        return self._body() + state.to_bytes((state.bit_length() + 7) // 8, "little")  # at least 5: state >= 2**32
 
     def seal(self) -> int | None:
         """What the stack was started with, once everything is popped; None if anything is left."""

@@ -114,10 +114,10 @@ def pack(header: Header, payload: bytes) -> bytes:
     """Header and payload -> .fz bytes (the layout ``header.version`` names; a chunked header that
     ``fits_compact`` in the compact layout)."""
     _check(header)
-    if header.version in (COMPACT, SEALED) or (header.version == CHUNKED and fits_compact(header)):
-        if not fits_compact(header):
-            raise FormatError("this file does not fit the compact layout")
+    if header.version in (CHUNKED, COMPACT, SEALED) and fits_compact(header):
         return _pack_compact(header) + payload
+    if header.version in (COMPACT, SEALED):
+        raise FormatError("this file does not fit the compact layout")
     out = {TILED: _pack_tiled, STACKED: _pack_stacked, CHUNKED: _pack_chunked}[header.version](header, payload)
     out += zlib.crc32(out).to_bytes(4, "little")
     return bytes(out) + payload
