@@ -17,7 +17,7 @@ from flowzip import api, policy
 from flowzip.cli.main import main
 from flowzip.fileformat import container
 
-from helpers import DATA, set_policy, shipped_model_available, unsealed
+from helpers import DATA, by_weights, set_policy, shipped_model_available, unsealed
 
 FIXTURES = DATA / "flowzip-0.1"
 SINGLE = [("k23-default.fz", "k23.png", None), ("k23-idf.fz", "k23.png", "idf-photo-v2"),
@@ -89,9 +89,12 @@ def _coding(data: bytes) -> tuple:
 
 
 def assert_written_again(new: bytes, old: bytes) -> None:
-    """The same bytes, or the same coding: a small picture in one chunk is written sealed now
-    (version 5), which unsealed (version 4) must be the old file byte for byte, or (written chunked
-    before the compact layout) its coding."""
+    """The same bytes, or the same coding: a small picture in one chunk is written sealed with its
+    models numbered now (version 6), which named by their weights (version 5), or also unsealed
+    (version 4), must be the old file byte for byte, or (written chunked before the compact layout)
+    its coding."""
+    if new != old and container.version_of(new) == container.NUMBERED != container.version_of(old):
+        new = by_weights(new)
     if new != old and container.version_of(new) == container.SEALED != container.version_of(old):
         new = unsealed(new)
     if new != old:
@@ -152,6 +155,10 @@ WRITTEN_BY_0_3 = {
     # sealed compact files (version 5): the pixel CRC in the stack's start, the final state trimmed
     "thumb-sealed.fz": ("ae74285d4835f42f", ["thumb.png"], ["--model", "local-rgb-v12"]),
     "palette-sealed.fz": ("155bf327c94a359a", ["palette.png"], []),  # with metadata: the palette
+    # numbered (version 6): shipped models named by their number
+    "thumb-numbered.fz": ("58d16025e4bb6a47", ["thumb.png"], ["--model", "local-rgb-v12"]),
+    "palette-numbered.fz": ("75b00950576829db", ["palette.png"], []),
+    "rgba-guided-numbered.fz": ("3c8ab695137e908b", ["rgba.png"], ["--model", "guided-photo-v2"]),  # two models
 }
 
 

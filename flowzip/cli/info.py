@@ -15,7 +15,8 @@ from ..fileformat import container
 from .common import name, read, report
 
 LAYOUTS = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked",
-           container.COMPACT: "compact", container.SEALED: "compact, sealed"}
+           container.COMPACT: "compact", container.SEALED: "compact, sealed",
+           container.NUMBERED: "compact, sealed, models by number"}
 
 
 def describe(data: bytes) -> dict:

@@ -339,7 +339,7 @@ class RansStack:
 
 
 class SealedStack(RansStack):
-    """The stack of a compact file of version 5: it starts from ``LOWER + seal`` (the picture's
+    """The stack of a compact file of version 5 or 6: it starts from ``LOWER + seal`` (the picture's
     pixel CRC) instead of ``LOWER``, so a decoder that pops everything holds the seal again, and
     its bytes end in the final state's significant bytes only (5 to 8; the byte count modulo 4 says
     how many). The header's 4 bytes of CRC and on average about 1.6 of the final state's 8 bytes

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from ..errors import FormatError
 
 MAGIC = b"FLZ"
-TILED, STACKED, CHUNKED, COMPACT, SEALED = 1, 2, 3, 4, 5  # format versions: the layouts
-VERSIONS = (TILED, STACKED, CHUNKED, COMPACT, SEALED)
+TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED = 1, 2, 3, 4, 5, 6  # format versions: the layouts
+VERSIONS = (TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED)
 CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (entropy.rans)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
@@ -28,13 +28,27 @@ MAX_PIXELS = 2**30
 MIN_TILE, MAX_TILE = 16, 1024
 MAX_METADATA = 2**26
 MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (said so after reading)
-# compact files (versions 4 and 5): one small picture, one chunk, coded whole by one of these
+# compact files (versions 4 to 6): one small picture, one chunk, coded whole by one of these
 # families (classical, local prior, guided); no header CRC: the pixel CRC checks the rest (metadata
-# have a CRC of their own; version 5 seals the pixel CRC in its coder's stack), and the size bound
-# keeps a damaged header's work small
+# have a CRC of their own; versions 5 and 6 seal the pixel CRC in their coder's stack), and the size
+# bound keeps a damaged header's work small
+COMPACT_VERSIONS, SEALED_VERSIONS = (COMPACT, SEALED, NUMBERED), (SEALED, NUMBERED)
 COMPACT_PIXELS = 2**16
 COMPACT_FAMILIES = (3, 4, 5)
 COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, 2  # what a compact file's chunked header holds
+# version 6 names a shipped model of a compact family by its number, the index here, instead of by
+# its weights id: (family, the first 4 bytes of its weights' SHA-256 in hex). Append only: a number
+# once given is never changed or reused (0 means "the weights id follows").
+NUMBERED_MODELS = (
+    None,
+    (3, "e50f6389"),  # classical-v1
+    (4, "49047906"), (4, "0d12ae76"), (4, "fe030892"), (4, "2e0fb0af"), (4, "f3b1b992"), (4, "e256e694"),
+    (4, "0f208e9b"), (4, "cc3b667f"), (4, "647f703e"), (4, "a348f11d"), (4, "b2d3add9"),
+    (4, "0044b49c"),  # local-rgb-v1 to v12
+    (4, "89c2e667"), (4, "5cb068fc"),  # local-photo-v1, v2
+    (5, "2e0fb0af"), (5, "e256e694"), (5, "0f208e9b"), (5, "cc3b667f"),  # guided-rgb-v1 to v4
+    (5, "89c2e667"), (5, "5cb068fc"),  # guided-photo-v1, v2
+)
 
 
 @dataclass
@@ -56,7 +70,7 @@ class Entry:
     height: int
     width: int
     mode: str
-    pixel_crc: int | None  # None: sealed in the coded stream (version 5), known once decoded
+    pixel_crc: int | None  # None: sealed in the coded stream (versions 5 and 6), known once decoded
     groups: list[tuple[int, list[int]]]
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8
@@ -98,8 +112,8 @@ class Header:
 
     @property
     def chunked(self) -> bool:
-        """Whether its images are coded in chunks (versions 3 to 5: a compact file is one chunk)."""
-        return self.version in (CHUNKED, COMPACT, SEALED)
+        """Whether its images are coded in chunks (versions 3 to 6: a compact file is one chunk)."""
+        return self.version in (CHUNKED, *COMPACT_VERSIONS)
 
     @property
     def subpixels(self) -> int:

@@ -16,7 +16,7 @@ def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutation of ``data`` (a valid .fz file) that must make decoding fail cleanly."""
     header, start = container.parse(data)
     # a compact file has neither a header nor a payload CRC
-    crcs = header.version not in (container.COMPACT, container.SEALED)
+    crcs = header.version not in container.COMPACT_VERSIONS
     header_end = start - 4 if crcs else start  # the header CRC sits at [header_end, +4), the payload CRC before it
     raw = bytearray(data)
     if kind == "bit_flip":

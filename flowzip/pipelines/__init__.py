@@ -1,6 +1,6 @@
 """The pipelines: how the tiles of a file's images are laid out and coded, one per format version.
 ``tiled`` (version 1: a stream per tile), ``stacked`` (version 2: one stack) and ``chunked``
-(version 3: independent stacks, coded on worker processes, ``workers``; versions 4 and 5: one);
+(version 3: independent stacks, coded on worker processes, ``workers``; versions 4 to 6: one);
 ``tiles`` cuts and pads, ``codecs`` builds a model's tile codec. Each follows
 ``protocols.Pipeline``; ``encode_file`` makes the file a plan describes, and ``encode`` and
 ``decode_each`` run the pipeline a header's version names, with the models themselves."""
@@ -14,11 +14,11 @@ import numpy as np
 from ..errors import FlowzipError
 from ..fileformat import container
 from ..fileformat.checks import check_pixels, pixel_crc
-from ..fileformat.container import CHUNKED, COMPACT, SEALED, STACKED, TILED, Header
+from ..fileformat.container import CHUNKED, COMPACT_VERSIONS, NUMBERED, STACKED, TILED, Header
 from . import chunked, stacked, tiled
 from .codecs import codec_for
 
-PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked, COMPACT: chunked, SEALED: chunked}
+PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked} | dict.fromkeys(COMPACT_VERSIONS, chunked)
 
 
 def header_for(plan, pictures: list, models: dict) -> Header:
@@ -38,10 +38,10 @@ def encode_file(plan, pictures: list, models: dict, device: str = "cpu", jobs: i
                 stats: dict | None = None, estimate: bool = False, known: list | None = None) -> tuple[bytes, float | None]:
     """The .fz bytes a plan makes of named pictures (``header_for``), and the models' estimate in
     bits (if ``estimate``); options as for ``encode``. A small picture in one chunk of flowzip's
-    rANS is written sealed (version 5)."""
+    rANS is written sealed, its shipped models named by number (version 6)."""
     header = header_for(plan, pictures, models)
     if header.version == CHUNKED and container.fits_compact(header):
-        header.version = SEALED
+        header.version = NUMBERED
     payload, bits = encode(header, [p.pixels for _, p in pictures], [models[n] for n in plan.models], device, jobs,
                            progress, stats, estimate, known)
     return container.pack(header, payload), bits

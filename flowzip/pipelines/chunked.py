@@ -4,8 +4,8 @@ file but holding only its units (ranges of tiles of some images) and starting fr
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
 are coded and decoded side by side by worker processes (``encode_on_workers``, ``decode_on_workers``:
 each worker is sent a header of only the chunk's images, ``part``), and a damaged chunk (its CRC)
-loses only the images it holds. A compact file (versions 4 and 5) is one chunk; version 5 seals
-its picture's pixel CRC in the chunk's stack (``stack_of``).
+loses only the images it holds. A compact file (versions 4 to 6) is one chunk; versions 5 and 6
+seal its picture's pixel CRC in the chunk's stack (``stack_of``).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def stack_class(coder: int):
 
 def stack_of(header: Header):
     """What makes a chunk's stack: ``stack_class(header.coder)``, or for a sealed compact file
-    (version 5) a ``SealedStack`` sealed with its picture's pixel CRC."""
-    if header.version != container.SEALED:
+    (versions 5 and 6) a ``SealedStack`` sealed with its picture's pixel CRC."""
+    if header.version not in container.SEALED_VERSIONS:
         return stack_class(header.coder)
     from ..entropy.rans import SealedStack
 
@@ -80,7 +80,7 @@ def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: li
     """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds); a sealed
     compact file's picture is checked against its stack's seal."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    if header.version != container.SEALED:
+    if header.version not in container.SEALED_VERSIONS:
         container.check_chunk(chunk, data)
         stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
         return

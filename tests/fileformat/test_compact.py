@@ -1,22 +1,24 @@
-"""The compact layout (versions 4 and 5): a small picture coded whole in one chunk has a header of
-about 12 to 16 bytes, names its models by their weights, and is checked by its pixel CRC alone (in
-the header, or in version 5 sealed in the coder's stack): any damage is refused, never decoded to
-other pixels. flowzip writes version 5; version 4 files keep decoding."""
+"""The compact layout (versions 4 to 6): a small picture coded whole in one chunk has a header of
+about 9 to 16 bytes, names its models by their weights (version 6: a shipped model by its number),
+and is checked by its pixel CRC alone (in the header, or in versions 5 and 6 sealed in the coder's
+stack): any damage is refused, never decoded to other pixels. flowzip writes version 6; versions 4
+and 5 keep decoding."""
 
 import dataclasses
+import json
 import zlib
 
 import numpy as np
 import pytest
 
-from flowzip import api, zoo
+from flowzip import api, families, zoo
 from flowzip.errors import FlowzipError, FormatError, ModelError
 from flowzip.fileformat import container
 from flowzip.fileformat.container import Chunk, Entry, Header, ModelRef
-from flowzip.fileformat.header import metadata_bytes
+from flowzip.fileformat.header import NUMBERED_MODELS, metadata_bytes
 from flowzip.images.image import Picture
 
-from helpers import smooth_image, tiny_prior, unsealed
+from helpers import by_weights, smooth_image, tiny_prior, unsealed
 
 PAYLOAD = b"\1\0\0\0\2\0\0\0"
 
@@ -40,6 +42,39 @@ def test_a_sealed_header_is_packed_without_the_pixel_crc_and_parsed_back():
     assert container.pack(parsed, PAYLOAD + b"\3") == data
     with pytest.raises(FormatError, match="coded stream"):
         container.parse(data[: start + 4])  # a sealed stack has at least its state's 5 bytes
+
+
+def test_a_numbered_header_names_a_shipped_model_by_its_number_and_others_by_their_weights():
+    header = dataclasses.replace(_header(), version=container.NUMBERED)
+    classical = NUMBERED_MODELS.index((3, zoo.load_model(zoo.CLASSICAL).weights_id.hex()))
+    header.models[1].weights = bytes.fromhex(NUMBERED_MODELS[classical][1])
+    data = container.pack(header, PAYLOAD + b"\3")
+    parsed, start = container.parse(data)
+    assert start == 4 + 1 + 2 + (1 + 1 + 4) + (1 + 1) and data[start - 2:start] == bytes([3 << 4 | 8, classical])
+    assert [(m.family, m.weights) for m in parsed.models] == [(m.family, m.weights) for m in header.models]
+    assert parsed.entries[0].pixel_crc is None and container.pack(parsed, PAYLOAD + b"\3") == data
+    as_5 = container.pack(dataclasses.replace(parsed, version=container.SEALED), PAYLOAD + b"\3")
+    assert container.version_of(as_5) == container.SEALED and len(as_5) == len(data) + 3 - 1  # 0 not written, 3 saved
+
+
+def test_a_number_this_flowzip_does_not_know_or_of_another_family_is_refused():
+    head = container.MAGIC + bytes([container.NUMBERED, 2 | 7 << 2, 4, 4, 4 << 4 | 7])
+    with pytest.raises(FormatError, match=f"model number 300, which this flowzip does not know .*1 to "
+                                          f"{len(NUMBERED_MODELS) - 1}.*newer flowzip"):
+        container.parse(head + container.varint(300) + b"\0" * 8)
+    classical = [n for n, m in enumerate(NUMBERED_MODELS) if m and m[0] == 3][0]
+    with pytest.raises(FormatError, match="corrupt file: model number"):
+        container.parse(head + bytes([classical]) + b"\0" * 8)
+
+
+def test_every_shipped_model_of_a_compact_family_has_its_number():
+    """Numbers are given once, in order of release: a newly shipped model needs one appended."""
+    cards = [json.loads(path.read_text()) for path in zoo.pretrained_dir().glob("*.json")]
+    shipped = {(families.by_name(card["family"]).id, card["sha256"][:8]) for card in cards}
+    classical = (families.by_name("classical").id, zoo.load_model(zoo.CLASSICAL).weights_id.hex())
+    numbered = NUMBERED_MODELS[1:]
+    assert len(set(numbered)) == len(numbered)
+    assert set(numbered) == {m for m in shipped if m[0] in container.COMPACT_FAMILIES} | {classical}
 
 
 def test_a_fitting_chunked_header_is_packed_compactly_and_parsed_back():
@@ -141,7 +176,7 @@ PICTURES = {
 def test_small_pictures_of_the_classical_coder_are_compact_and_exact(classical, which):
     picture = PICTURES[which]
     data, _ = api.encode([("", picture)])
-    assert container.version_of(data) == container.SEALED
+    assert container.version_of(data) == container.NUMBERED
     (_, back), = api.decode(data)
     np.testing.assert_array_equal(back.pixels, picture.pixels)
     assert (back.mode, back.bit_depth) == (picture.mode, picture.bit_depth)
@@ -159,7 +194,8 @@ def test_a_png_with_a_palette_and_chunks_is_compact_and_written_back(classical, 
     runner = CliRunner()
     assert runner.invoke(main, ["compress", str(tmp_path / "icon.png"), "-q"]).exit_code == 0
     data = (tmp_path / "icon.fz").read_bytes()
-    assert container.version_of(data) == container.SEALED and "png:palette" in container.parse(data)[0].entries[0].metadata
+    assert container.version_of(data) == container.NUMBERED
+    assert "png:palette" in container.parse(data)[0].entries[0].metadata
     result = runner.invoke(main, ["decompress", str(tmp_path / "icon.fz"), "-o", str(tmp_path / "back.png")])
     assert result.exit_code == 0, result.output
     back = Image.open(tmp_path / "back.png")
@@ -176,7 +212,7 @@ def test_a_local_prior_file_is_compact_and_decodes_with_its_model_given():
     _, prior = tiny_prior(3)
     pixels = smooth_image(3, 11, 9).transpose(1, 2, 0).copy()
     data, _ = api.encode([("", Picture(pixels, "RGB"))], prior)
-    assert container.version_of(data) == container.SEALED
+    assert container.version_of(data) == container.NUMBERED
     (_, back), = api.decode(data, model=prior)
     np.testing.assert_array_equal(back.pixels, pixels)
     with pytest.raises(ModelError, match="local family with weights 00000000, which is not installed"):
@@ -184,18 +220,19 @@ def test_a_local_prior_file_is_compact_and_decodes_with_its_model_given():
 
 
 @pytest.mark.parametrize("which", ["odd RGB", "RGBA"])
-def test_a_version_4_file_keeps_decoding(classical, which):
-    """The same picture in version 4 (its chunk on a plain stack, the pixel CRC in the header)."""
+def test_version_4_and_5_files_keep_decoding(classical, which):
+    """The same picture in version 5 (its models named by their weights) and 4 (its chunk on a
+    plain stack, the pixel CRC in the header)."""
     picture = PICTURES[which]
-    sealed, _ = api.encode([("", picture)])
-    data = unsealed(sealed)
-    assert container.version_of(data) == container.COMPACT and len(data) > len(sealed)
-    (_, back), = api.decode(data)
-    np.testing.assert_array_equal(back.pixels, picture.pixels)
-    raw = bytearray(data)
-    raw[-9] ^= 1
-    with pytest.raises(FlowzipError):
-        api.decode(bytes(raw))
+    numbered, _ = api.encode([("", picture)])
+    for data, version in ((by_weights(numbered), container.SEALED), (unsealed(numbered), container.COMPACT)):
+        assert container.version_of(data) == version and len(data) > len(numbered)
+        (_, back), = api.decode(data)
+        np.testing.assert_array_equal(back.pixels, picture.pixels)
+        raw = bytearray(data)
+        raw[-9] ^= 1
+        with pytest.raises(FlowzipError):
+            api.decode(bytes(raw))
 
 
 def test_models_are_found_by_their_weights(classical):
@@ -212,7 +249,7 @@ def test_every_bit_flip_and_truncation_is_refused_or_changes_nothing(classical):
     picture = Picture(np.random.default_rng(3).integers(0, 256, (4, 5, 3), dtype=np.uint8), "RGB")
     data, _ = api.encode([("", picture)])
     start = container.parse(data)[1]
-    assert container.version_of(data) == container.SEALED
+    assert container.version_of(data) == container.NUMBERED
     harmless = []
     for pos in range(len(data)):
         for bit in range(8):
