@@ -32,10 +32,10 @@ import zlib
 from ..errors import FormatError
 from .header import (CHUNKED, CODERS, COMPACT, COMPACT_BATCH, COMPACT_CODER, COMPACT_FAMILIES, COMPACT_PIXELS,
                      COMPACT_TILE, COMPACT_VERSIONS, MAGIC, MAX_BATCH, MAX_BIT_DEPTH, MAX_CHUNKS, MAX_IMAGE_TILE,
-                     MAX_IMAGES,
-                     MAX_LENGTH, MAX_METADATA, MAX_NAME, MAX_PIXELS, MAX_SIDE, MAX_TABLE, MAX_TILE, MIN_TILE, MODES,
-                     NO_SEED, NUMBERED, NUMBERED_MODELS, RAW_HEADER, SEALED, SEALED_VERSIONS, STACKED, TILED, VERSIONS,
-                     Chunk, Entry, Header, ModelRef, Reader, metadata_bytes, model_bytes, num_tiles, varint)
+                     MAX_IMAGES, MAX_LENGTH, MAX_METADATA, MAX_NAME, MAX_PIXELS, MAX_SIDE, MAX_TABLE, MAX_TILE,
+                     MIN_TILE, MODES, NO_SEED, NUMBERED, NUMBERED_MODELS, RAW_HEADER, SEALED, SEALED_VERSIONS, STACKED,
+                     TILED, VERSIONS, Chunk, Entry, Header, ModelRef, Reader, metadata_bytes, model_bytes, num_tiles,
+                     varint)
 
 __all__ = ["CHUNKED", "CODERS", "COMPACT", "COMPACT_VERSIONS", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS",
            "MAX_IMAGE_TILE", "MAX_IMAGES", "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE", "MAX_TILE",
