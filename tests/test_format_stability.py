@@ -16,6 +16,7 @@ import flowzip
 from flowzip import api, policy
 from flowzip.cli.main import main
 from flowzip.fileformat import container
+from flowzip.fileformat.header import NUMBERED_MODELS
 
 from helpers import DATA, by_weights, set_policy, shipped_model_available, unsealed
 
@@ -160,6 +161,15 @@ WRITTEN_BY_0_3 = {
     "palette-numbered.fz": ("75b00950576829db", ["palette.png"], []),
     "rgba-guided-numbered.fz": ("3c8ab695137e908b", ["rgba.png"], ["--model", "guided-photo-v2"]),  # two models
 }
+
+
+# the numbers by which version 6 files name models (NUMBERED_MODELS): once given, never changed
+NUMBERS_0_3 = (22, "22339dff9ecc6514")
+
+
+def test_model_numbers_once_given_never_change():
+    given, sha = NUMBERS_0_3
+    assert _sha(repr(NUMBERED_MODELS[:given]).encode()) == sha
 
 
 @pytest.mark.parametrize("fz", WRITTEN_BY_0_3)

@@ -33,15 +33,15 @@ from ..errors import FormatError
 from .header import (CHUNKED, CODERS, COMPACT, COMPACT_BATCH, COMPACT_CODER, COMPACT_FAMILIES, COMPACT_PIXELS,
                      COMPACT_TILE, COMPACT_VERSIONS, MAGIC, MAX_BATCH, MAX_BIT_DEPTH, MAX_CHUNKS, MAX_IMAGE_TILE,
                      MAX_IMAGES, MAX_LENGTH, MAX_METADATA, MAX_NAME, MAX_PIXELS, MAX_SIDE, MAX_TABLE, MAX_TILE,
-                     MIN_TILE, MODES, NO_SEED, NUMBERED, NUMBERED_MODELS, RAW_HEADER, SEALED, SEALED_VERSIONS, STACKED,
-                     TILED, VERSIONS, Chunk, Entry, Header, ModelRef, Reader, metadata_bytes, model_bytes, num_tiles,
-                     varint)
+                     MIN_TILE, MODEL_NUMBERS, MODES, NO_SEED, NUMBERED, NUMBERED_MODELS, RAW_HEADER, SEALED,
+                     SEALED_VERSIONS, STACKED, TILED, VERSIONS, Chunk, Entry, Header, ModelRef, Reader, metadata_bytes,
+                     model_bytes, num_tiles, varint)
 
 __all__ = ["CHUNKED", "CODERS", "COMPACT", "COMPACT_VERSIONS", "MAGIC", "MAX_BATCH", "MAX_BIT_DEPTH", "MAX_CHUNKS",
-           "MAX_IMAGE_TILE", "MAX_IMAGES", "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE", "MAX_TILE",
-           "MIN_TILE", "MODES", "NO_SEED", "NUMBERED", "RAW_HEADER", "SEALED", "SEALED_VERSIONS", "STACKED", "TILED",
-           "VERSIONS", "Chunk", "Entry", "Header", "ModelRef", "check_chunk", "chunk_payloads", "fits_compact",
-           "holders", "num_tiles", "pack", "parse", "version_of"]
+           "MAX_IMAGE_TILE", "MAX_IMAGES", "MAX_METADATA", "MAX_NAME", "MAX_PIXELS", "MAX_SIDE", "MAX_TABLE",
+           "MAX_TILE", "MIN_TILE", "MODES", "NO_SEED", "NUMBERED", "RAW_HEADER", "SEALED", "SEALED_VERSIONS",
+           "STACKED", "TILED", "VERSIONS", "Chunk", "Entry", "Header", "ModelRef", "check_chunk", "chunk_payloads",
+           "fits_compact", "holders", "num_tiles", "pack", "parse", "version_of"]
 
 
 def version_of(data: bytes) -> int:
@@ -387,9 +387,7 @@ def _pack_compact(header: Header) -> bytes:
     out = bytearray(MAGIC) + bytes([version, picture]) + varint(e.height) + varint(e.width)
     for m, planes in e.groups:
         ref = header.models[m]
-        out += bytes([ref.family << 4 | sum(1 << p for p in planes)])
-        number = _NUMBERS.get((ref.family, ref.weights[:4]), 0) if version == NUMBERED else None
-        out += ref.weights[:4] if number is None else varint(number) + (b"" if number else ref.weights[:4])
+        out += bytes([ref.family << 4 | sum(1 << p for p in planes)]) + _compact_model_bytes(ref, version)
     if version not in SEALED_VERSIONS:
         out += e.pixel_crc.to_bytes(4, "little")
     if e.metadata:
@@ -398,7 +396,13 @@ def _pack_compact(header: Header) -> bytes:
     return bytes(out)
 
 
-_NUMBERS = {(family, bytes.fromhex(weights)): n for n, (family, weights) in enumerate(NUMBERED_MODELS[1:], 1)}
+def _compact_model_bytes(ref: ModelRef, version: int) -> bytes:
+    """How a compact file names a model: its weights id, or (version 6) its number in
+    ``NUMBERED_MODELS``, 0 and its weights id if it has none (``_model_of_compact`` reads it)."""
+    if version != NUMBERED:
+        return ref.weights[:4]
+    number = MODEL_NUMBERS.get((ref.family, ref.weights[:4]), 0)
+    return varint(number) + (b"" if number else ref.weights[:4])
 
 
 def _model_of_compact(r: Reader, version: int, family: int) -> ModelRef:
@@ -412,7 +416,7 @@ def _model_of_compact(r: Reader, version: int, family: int) -> ModelRef:
                           f"1 to {len(NUMBERED_MODELS) - 1}): a newer flowzip wrote it, or it is corrupt")
     known_family, weights = NUMBERED_MODELS[number]
     if known_family != family:
-        raise FormatError(f"corrupt file: model number {number} is not of the codec {family} it is named for")
+        raise FormatError(f"corrupt file: model number {number} is not of family {family}, which its plane group names")
     return ModelRef(family, "", bytes.fromhex(weights))
 
 

@@ -54,7 +54,9 @@ def test_a_numbered_header_names_a_shipped_model_by_its_number_and_others_by_the
     assert [(m.family, m.weights) for m in parsed.models] == [(m.family, m.weights) for m in header.models]
     assert parsed.entries[0].pixel_crc is None and container.pack(parsed, PAYLOAD + b"\3") == data
     as_5 = container.pack(dataclasses.replace(parsed, version=container.SEALED), PAYLOAD + b"\3")
-    assert container.version_of(as_5) == container.SEALED and len(as_5) == len(data) + 3 - 1  # 0 not written, 3 saved
+    # version 5 names the numbered model by its 4 bytes of weights id, not 1 byte of number, and the
+    # other without the 0 that says its weights id follows
+    assert container.version_of(as_5) == container.SEALED and len(as_5) == len(data) + 3 - 1
 
 
 def test_a_number_this_flowzip_does_not_know_or_of_another_family_is_refused():
@@ -68,13 +70,14 @@ def test_a_number_this_flowzip_does_not_know_or_of_another_family_is_refused():
 
 
 def test_every_shipped_model_of_a_compact_family_has_its_number():
-    """Numbers are given once, in order of release: a newly shipped model needs one appended."""
+    """Numbers are given once, in order of release: a newly shipped model needs one appended (a
+    retired model keeps its number; test_format_stability pins the numbers given)."""
     cards = [json.loads(path.read_text()) for path in zoo.pretrained_dir().glob("*.json")]
     shipped = {(families.by_name(card["family"]).id, card["sha256"][:8]) for card in cards}
     classical = (families.by_name("classical").id, zoo.load_model(zoo.CLASSICAL).weights_id.hex())
     numbered = NUMBERED_MODELS[1:]
     assert len(set(numbered)) == len(numbered)
-    assert set(numbered) == {m for m in shipped if m[0] in container.COMPACT_FAMILIES} | {classical}
+    assert {m for m in shipped if m[0] in container.COMPACT_FAMILIES} | {classical} <= set(numbered)
 
 
 def test_a_fitting_chunked_header_is_packed_compactly_and_parsed_back():
