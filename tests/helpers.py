@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 
 from flowzip import families, policy, zoo
+from flowzip.fileformat import container
+from flowzip.fileformat.checks import pixel_crc
 from flowzip.architecture.localprior import OUTPUTS, LocalPriorConfig
 from flowzip.models.localprior import LocalPrior
 
@@ -141,8 +143,6 @@ def smooth_image(channels: int, height: int, width: int, seed: int = 0) -> np.nd
 def by_weights(data: bytes) -> bytes:
     """A numbered compact file (version 6) as version 5: the same header naming its models by
     their weights ids, the same coded bytes."""
-    from flowzip.fileformat import container
-
     header, start = container.parse(data)
     return container.pack(dataclasses.replace(header, version=container.SEALED), data[start:])
 
@@ -151,8 +151,6 @@ def unsealed(data: bytes) -> bytes:
     """A sealed compact file (version 5 or 6) as version 4: the same picture coded by the same
     models on a plain stack, its pixel CRC in the header (the models found by their weights)."""
     from flowzip import api
-    from flowzip.fileformat import container
-    from flowzip.fileformat.checks import pixel_crc
     from flowzip.pipelines import encode
 
     header = container.parse(data)[0]

@@ -15,8 +15,7 @@ KINDS = ("bit_flip", "truncate", "extend", "header_byte", "header_field_recrc", 
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutation of ``data`` (a valid .fz file) that must make decoding fail cleanly."""
     header, start = container.parse(data)
-    # a compact file has neither a header nor a payload CRC
-    crcs = header.version not in container.COMPACT_VERSIONS
+    crcs = header.version not in container.COMPACT_VERSIONS  # a compact file has neither a header nor a payload CRC
     header_end = start - 4 if crcs else start  # the header CRC sits at [header_end, +4), the payload CRC before it
     raw = bytearray(data)
     if kind == "bit_flip":

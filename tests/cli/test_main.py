@@ -92,7 +92,7 @@ def test_commands_are_imported_when_used():
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", ["thumb-compact.fz", "thumb-sealed.fz"])
+@pytest.mark.parametrize("name", ["thumb-compact.fz", "thumb-sealed.fz", "thumb-numbered.fz"])
 def test_reading_headers_loads_no_coder(tmp_path, name):
     """``flowzip info``, ``list`` and ``models`` read headers and cards only: numba (about half a
     second to import) and the coders are not loaded."""
