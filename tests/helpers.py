@@ -148,14 +148,16 @@ def by_weights(data: bytes) -> bytes:
 
 
 def unsealed(data: bytes) -> bytes:
-    """A sealed compact file (version 5 or 6) as version 4: the same picture coded by the same
-    models on a plain stack, its pixel CRC in the header (the models found by their weights)."""
+    """A sealed file as its plain layout: compact (version 5 or 6) as version 4, sealed chunks
+    (version 7) as version 3: the same pictures coded by the same unadapted models on plain stacks,
+    their pixel CRCs in the header (the models found by their weights)."""
     from flowzip import api
     from flowzip.pipelines import encode
 
     header = container.parse(data)[0]
-    (_, picture), = api.decode(data)
+    pixels = [picture.pixels for _, picture in api.decode(data)]
     header = dataclasses.replace(header, version=container.CHUNKED)
-    header.entries[0].pixel_crc = pixel_crc(picture.pixels)
+    for entry, image in zip(header.entries, pixels, strict=True):
+        entry.pixel_crc = pixel_crc(image)
     models = [zoo.load_model(zoo.name_of(m.family, m.weights)) for m in header.models]
-    return container.pack(header, encode(header, [picture.pixels], models)[0])
+    return container.pack(header, encode(header, pixels, models)[0])

@@ -46,7 +46,7 @@ def test_adapted_files_decode_exactly(tiny_models, model, monkeypatch):
     assert plan.adapt  # the first candidate adapts; the default effort's plan is a candidate too
     data, _ = api.encode_plan(plan, pictures, api.load(model))
     header = api.inspect(data)
-    assert header.version == container.CHUNKED and header.models[0].adapter
+    assert header.version == container.SEALED_CHUNKS and header.models[0].adapter
     for (name, a), (got, b) in zip(pictures, api.decode(data)):
         assert name == got
         np.testing.assert_array_equal(a.pixels, b.pixels)

@@ -16,7 +16,7 @@ from .common import name, read, report
 
 LAYOUTS = {container.TILED: "tiled", container.STACKED: "stacked", container.CHUNKED: "chunked",
            container.COMPACT: "compact", container.SEALED: "compact, sealed",
-           container.NUMBERED: "compact, sealed, models by number"}
+           container.NUMBERED: "compact, sealed, models by number", container.SEALED_CHUNKS: "chunked, sealed"}
 
 
 def describe(data: bytes) -> dict:

@@ -11,14 +11,15 @@ from ..errors import FormatError
 from .container import TILED, Entry, Header
 
 
-def pixel_crc(pixels: np.ndarray) -> int:
-    """CRC-32 of an image's samples, row-major H x W x C, 16-bit samples little-endian."""
-    return zlib.crc32(pixels.astype("<u2").tobytes() if pixels.dtype.itemsize > 1 else pixels.tobytes())
+def pixel_crc(pixels: np.ndarray, start: int = 0) -> int:
+    """CRC-32 of an image's samples, row-major H x W x C, 16-bit samples little-endian (``start``:
+    the CRC of what came before them, to go on from)."""
+    return zlib.crc32(pixels.astype("<u2").tobytes() if pixels.dtype.itemsize > 1 else pixels.tobytes(), start)
 
 
 def check_pixels(entry: Entry, pixels: np.ndarray) -> FormatError | None:
-    """The error of decoded pixels that fail the image's checksum, else None (a sealed compact
-    file's checksum is checked as its stack is decoded)."""
+    """The error of decoded pixels that fail the image's checksum, else None (a sealed file's
+    checksums are checked as its stacks are decoded)."""
     if entry.pixel_crc is not None and pixel_crc(pixels) != entry.pixel_crc:
         return FormatError(f"corrupt file: decoded pixels of {entry.name or 'the image'} fail the checksum")
     return None

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from ..errors import FormatError
 
 MAGIC = b"FLZ"
-TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED = 1, 2, 3, 4, 5, 6  # format versions: the layouts
-VERSIONS = (TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED)
+TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED, SEALED_CHUNKS = 1, 2, 3, 4, 5, 6, 7  # format versions: the layouts
+VERSIONS = (TILED, STACKED, CHUNKED, COMPACT, SEALED, NUMBERED, SEALED_CHUNKS)
 CODERS = (1, 2)  # chunked files: 1 = as version 2 (constriction's ANS); 2 = flowzip's rANS (entropy.rans)
+RANS_CODER = 2  # the coder of sealed stacks (and the only one flowzip writes)
 MAX_CHUNKS = 2**20
 MAX_BIT_DEPTH = 16
 RAW_HEADER = 1  # chunked files' flag: the header body is stored as it is, not zlib-compressed
@@ -32,10 +33,13 @@ MAX_LENGTH = 2**48  # a declared byte length: beyond the file, it is truncated (
 # families (classical, local prior, guided); no header CRC: the pixel CRC checks the rest (metadata
 # have a CRC of their own; versions 5 and 6 seal the pixel CRC in their coder's stack), and the size
 # bound keeps a damaged header's work small
-COMPACT_VERSIONS, SEALED_VERSIONS = (COMPACT, SEALED, NUMBERED), (SEALED, NUMBERED)
+COMPACT_VERSIONS = (COMPACT, SEALED, NUMBERED)
+# the versions whose chunks' stacks are sealed with their tiles' pixel CRC (``rans.SealedStack``)
+# instead of the image table holding each image's
+SEALED_VERSIONS = (SEALED, NUMBERED, SEALED_CHUNKS)
 COMPACT_PIXELS = 2**16
 COMPACT_FAMILIES = (3, 4, 5)
-COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, 2  # what a compact file's chunked header holds
+COMPACT_TILE, COMPACT_BATCH, COMPACT_CODER = 64, 16, RANS_CODER  # what a compact file's chunked header holds
 # version 6 names a shipped model of a compact family by its number, the index here, instead of by
 # its weights id: (family, the first 4 bytes of its weights' SHA-256 in hex). Append only: a number
 # once given is never changed or reused (0 means "the weights id follows").
@@ -72,7 +76,7 @@ class Entry:
     height: int
     width: int
     mode: str
-    pixel_crc: int | None  # None: sealed in the coded stream (versions 5 and 6), known once decoded
+    pixel_crc: int | None  # None: sealed in the coded stream (versions 5 to 7), known once decoded
     groups: list[tuple[int, list[int]]]
     metadata: dict[str, bytes] = field(default_factory=dict)
     bit_depth: int = 8
@@ -114,8 +118,8 @@ class Header:
 
     @property
     def chunked(self) -> bool:
-        """Whether its images are coded in chunks (versions 3 to 6: a compact file is one chunk)."""
-        return self.version in (CHUNKED, *COMPACT_VERSIONS)
+        """Whether its images are coded in chunks (versions 3 to 7: a compact file is one chunk)."""
+        return self.version in (CHUNKED, SEALED_CHUNKS, *COMPACT_VERSIONS)
 
     @property
     def subpixels(self) -> int:

@@ -1,7 +1,7 @@
 """The pipelines: how the tiles of a file's images are laid out and coded, one per format version.
 ``tiled`` (version 1: a stream per tile), ``stacked`` (version 2: one stack) and ``chunked``
-(version 3: independent stacks, coded on worker processes, ``workers``; versions 4 to 6: one);
-``tiles`` cuts and pads, ``codecs`` builds a model's tile codec. Each follows
+(versions 3 to 7: independent stacks, coded on worker processes, ``workers``; a compact file's
+one); ``tiles`` cuts and pads, ``codecs`` builds a model's tile codec. Each follows
 ``protocols.Pipeline``; ``encode_file`` makes the file a plan describes, and ``encode`` and
 ``decode_each`` run the pipeline a header's version names, with the models themselves."""
 
@@ -14,11 +14,11 @@ import numpy as np
 from ..errors import FlowzipError
 from ..fileformat import container
 from ..fileformat.checks import check_pixels, pixel_crc
-from ..fileformat.container import CHUNKED, COMPACT_VERSIONS, NUMBERED, STACKED, TILED, Header
+from ..fileformat.container import CHUNKED, COMPACT_VERSIONS, NUMBERED, SEALED_CHUNKS, STACKED, TILED, Header
 from . import chunked, stacked, tiled
 from .codecs import codec_for
 
-PIPELINES = {TILED: tiled, STACKED: stacked, CHUNKED: chunked} | dict.fromkeys(COMPACT_VERSIONS, chunked)
+PIPELINES = {TILED: tiled, STACKED: stacked} | dict.fromkeys((CHUNKED, SEALED_CHUNKS, *COMPACT_VERSIONS), chunked)
 
 
 def header_for(plan, pictures: list, models: dict) -> Header:
@@ -37,11 +37,12 @@ def header_for(plan, pictures: list, models: dict) -> Header:
 def encode_file(plan, pictures: list, models: dict, device: str = "cpu", jobs: int | None = 1, progress=None,
                 stats: dict | None = None, estimate: bool = False, known: list | None = None) -> tuple[bytes, float | None]:
     """The .fz bytes a plan makes of named pictures (``header_for``), and the models' estimate in
-    bits (if ``estimate``); options as for ``encode``. A small picture in one chunk of flowzip's
-    rANS is written sealed, its shipped models named by number (version 6)."""
+    bits (if ``estimate``); options as for ``encode``. Chunks of flowzip's rANS are written sealed:
+    a small picture in one chunk compact, its shipped models named by number (version 6), others
+    as version 7."""
     header = header_for(plan, pictures, models)
-    if header.version == CHUNKED and container.fits_compact(header):
-        header.version = NUMBERED
+    if header.version == CHUNKED and header.coder == container.RANS_CODER:
+        header.version = NUMBERED if container.fits_compact(header) else SEALED_CHUNKS
     payload, bits = encode(header, [p.pixels for _, p in pictures], [models[n] for n in plan.models], device, jobs,
                            progress, stats, estimate, known)
     return container.pack(header, payload), bits

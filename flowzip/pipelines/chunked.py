@@ -4,8 +4,9 @@ file but holding only its units (ranges of tiles of some images) and starting fr
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
 are coded and decoded side by side by worker processes (``encode_on_workers``, ``decode_on_workers``:
 each worker is sent a header of only the chunk's images, ``part``), and a damaged chunk (its CRC)
-loses only the images it holds. A compact file (versions 4 to 6) is one chunk; versions 5 and 6
-seal its picture's pixel CRC in the chunk's stack (``stack_of``).
+loses only the images it holds. A compact file (versions 4 to 6) is one chunk. Versions 5 to 7
+seal each chunk's stack with the CRC of its tiles' pixels (``seal_of``; a compact file's one
+tile is its picture), which a decoder holds again once it has popped the whole chunk.
 """
 
 from __future__ import annotations
@@ -37,14 +38,26 @@ def stack_class(coder: int):
     return RansStack
 
 
-def stack_of(header: Header):
-    """What makes a chunk's stack: ``stack_class(header.coder)``, or for a sealed compact file
-    (versions 5 and 6) a ``SealedStack`` sealed with its picture's pixel CRC."""
+def seal_of(header: Header, chunk: container.Chunk, images: list[np.ndarray]) -> int:
+    """What a sealed chunk's stack starts from: the CRC-32 of its units' tiles' pixels, tile after
+    tile (each as ``pixel_crc`` reads an image). A compact file's one tile is its whole picture, so
+    there it is the picture's pixel CRC."""
+    crc = 0
+    for image, first, count in chunk.units:
+        for y0, y1, x0, x1 in boxes_of(header, header.entries[image])[first : first + count]:
+            crc = pixel_crc(images[image][y0:y1, x0:x1], crc)
+    return crc
+
+
+def stack_of(header: Header, chunk: container.Chunk, images: list[np.ndarray]):
+    """What makes a chunk's stack: ``stack_class(header.coder)``, or in a sealed file (versions 5
+    to 7) a ``SealedStack`` sealed with ``seal_of`` the chunk."""
     if header.version not in container.SEALED_VERSIONS:
         return stack_class(header.coder)
     from ..entropy.rans import SealedStack
 
-    return lambda: SealedStack(seal=header.entries[0].pixel_crc)
+    seal = seal_of(header, chunk, images)
+    return lambda: SealedStack(seal=seal)
 
 
 def encode(header: Header, images: list[np.ndarray], codecs: list, progress=None, stats: dict | None = None,
@@ -65,7 +78,8 @@ def encode_chunk(header: Header, chunk: container.Chunk, images: list[np.ndarray
     """One chunk's stack -> (its bytes, estimated bits or None); ``known`` as for
     ``stacked.encode_units``."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack_of(header), known)
+    stack = stack_of(header, chunk, images)
+    return stacked.encode_units(header, jobs, images, codecs, progress, stats, estimate, stack, known)
 
 
 def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[np.ndarray]:
@@ -77,18 +91,20 @@ def decode(header: Header, payload: bytes, codecs: list, progress=None) -> list[
 
 
 def decode_chunk(header: Header, chunk: container.Chunk, data: bytes, codecs: list, out: list, progress=None) -> None:
-    """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds); a sealed
-    compact file's picture is checked against its stack's seal."""
+    """Decode one chunk's tiles into ``out`` (arrays for at least the images it holds); in a sealed
+    file, checked against the stack's seal."""
     jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
-    if header.version not in container.SEALED_VERSIONS:
-        container.check_chunk(chunk, data)
+    sealed = header.version in container.SEALED_VERSIONS
+    container.check_chunk(chunk, data, sealed)
+    if not sealed:
         stacked.decode_units(header, jobs, data, codecs, out, progress, stack_class(header.coder))
         return
     from ..entropy.rans import SealedStack
 
     seal = stacked.decode_units(header, jobs, data, codecs, out, progress, SealedStack).seal()
-    if seal != pixel_crc(out[0]):
-        raise FormatError("corrupt file: decoded pixels of the image fail the checksum")
+    if seal != seal_of(header, chunk, out):
+        what = "the image" if len(header.entries) == 1 else "the chunk's images"
+        raise FormatError(f"corrupt file: decoded pixels of {what} fail the checksum")
 
 
 def part(header: Header, chunk: container.Chunk) -> tuple[Header, container.Chunk, list[int]]:

@@ -96,22 +96,28 @@ def test_stream_header_round_trip_and_oversized_table(monkeypatch):
         container.parse(data)
 
 
-def _chunked_sample() -> bytes:
+def _chunked_sample(version: int = container.CHUNKED, coder: int = 1) -> bytes:
     models = [ModelRef(2, "g", b"1234", adapter=b"\x07" * 5), ModelRef(1, "i", b"5678")]
     entries = [Entry(f"{i}.png", 48, 16, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x"},
                      tile_models={0: [1, 0, 0]} if i == 1 else {}) for i in range(3)]
     chunks = [container.Chunk([(0, 0, 3), (1, 0, 1)], seed=1, length=8, crc=zlib.crc32(b"\1\0\0\0\2\0\0\0")),
               container.Chunk([(1, 1, 2), (2, 0, 3)], seed=None, length=4, crc=zlib.crc32(b"\3\0\0\0"))]
-    header = Header(container.CHUNKED, 16, models, entries, batch=4, chunks=chunks)
+    header = Header(version, 16, models, entries, batch=4, chunks=chunks, coder=coder)
     return container.pack(header, b"\1\0\0\0\2\0\0\0\3\0\0\0")
 
 
-def test_chunked_header_round_trip():
-    data = _chunked_sample()
+CHUNKED_SAMPLES = {"chunked": dict(), "sealed chunks": dict(version=container.SEALED_CHUNKS, coder=2)}
+
+
+@pytest.mark.parametrize("sample", CHUNKED_SAMPLES)
+def test_chunked_header_round_trip(sample):
+    data = _chunked_sample(**CHUNKED_SAMPLES[sample])
     header, start = container.parse(data)
     assert header.models[0].adapter == b"\x07" * 5 and header.entries[1].tile_models == {0: [1, 0, 0]}
     assert [c.units for c in header.chunks] == [[(0, 0, 3), (1, 0, 1)], [(1, 1, 2), (2, 0, 3)]]
     assert [c.seed for c in header.chunks] == [1, None]
+    sealed = header.version == container.SEALED_CHUNKS
+    assert [e.pixel_crc for e in header.entries] == ([None] * 3 if sealed else [0, 1, 2])  # sealed: in the stacks
     payloads = container.chunk_payloads(header, data[start:])
     assert payloads == [b"\1\0\0\0\2\0\0\0", b"\3\0\0\0"]
     container.check_chunk(header.chunks[1], payloads[1])
@@ -119,8 +125,18 @@ def test_chunked_header_round_trip():
         container.check_chunk(header.chunks[1], b"\4\0\0\0")
 
 
-def test_chunked_truncations_and_header_flips_are_refused():
-    data = _chunked_sample()
+def test_a_sealed_chunk_ends_in_its_states_bytes_and_is_of_flowzips_rans():
+    chunk = container.Chunk([(0, 0, 1)], length=5, crc=zlib.crc32(b"\1\0\0\0\2"))
+    container.check_chunk(chunk, b"\1\0\0\0\2", sealed=True)  # not whole words: the state's significant bytes
+    with pytest.raises(FormatError, match="chunk checksum"):
+        container.check_chunk(chunk, b"\1\0\0\0\2")
+    with pytest.raises(FormatError, match="coded by coder 2"):
+        container.parse(_chunked_sample(container.SEALED_CHUNKS, coder=1))
+
+
+@pytest.mark.parametrize("sample", CHUNKED_SAMPLES)
+def test_chunked_truncations_and_header_flips_are_refused(sample):
+    data = _chunked_sample(**CHUNKED_SAMPLES[sample])
     start = container.parse(data)[1]
     for n in range(len(data)):
         with pytest.raises(FormatError):

@@ -67,7 +67,7 @@ def test_single_images_round_trip(tiny_models, size, mode):
     pixels = _smooth(rng, *size, len(mode))
     data, report = api.compress_picture(Picture(pixels, mode), "tiny-glow", tile=16)
     assert report.compressed_bytes == len(data)
-    assert container.version_of(data) == container.CHUNKED
+    assert container.version_of(data) == container.SEALED_CHUNKS
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, pixels)
 
 

@@ -4,6 +4,8 @@ loses only its images."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 from samples import damage_chunk, small_pictures, smooth
@@ -27,7 +29,7 @@ def test_chunked_archives_round_trip_and_chunks_decode_alone(glow_default):
     for chunk in (1, 4000, 10**9):
         data, _ = api.encode(pictures, archive=True, tile=16, chunk=chunk)
         header, start = container.parse(data)
-        assert header.version == container.CHUNKED and (len(header.chunks) == 1) == (chunk == 10**9)
+        assert header.version == container.SEALED_CHUNKS and (len(header.chunks) == 1) == (chunk == 10**9)
         for (name, a), (got, b) in zip(pictures, api.decode(data)):
             assert name == got
             np.testing.assert_array_equal(a.pixels, b.pixels)
@@ -47,7 +49,7 @@ def test_archives_are_chunked_by_default_and_chunk_zero_is_one_stream(small_chun
     pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
     header = api.inspect(data)
-    assert header.version == container.CHUNKED and [len(c.units) for c in header.chunks] == [4, 4, 4]
+    assert header.version == container.SEALED_CHUNKS and [len(c.units) for c in header.chunks] == [4, 4, 4]
     assert api.inspect(api.encode(pictures, "tiny-rgb", chunk=0)[0]).version == container.STACKED
     for (name, a), (got, b) in zip(pictures, api.decode(data)):
         assert name == got
@@ -97,13 +99,43 @@ def test_a_damaged_chunk_loses_only_its_images(small_chunks):
         api.decode(bad)
 
 
+def test_a_chunk_that_decodes_to_other_pixels_fails_its_seal(small_chunks):
+    """Damage its chunk CRC does not see (the CRC written again): the stack's seal refuses the
+    chunk's images; the other chunks' decode."""
+    pictures = small_pictures()
+    data, _ = api.encode(pictures, "tiny-rgb")
+    header, start = container.parse(data)
+    payloads = container.chunk_payloads(header, data[start:])
+    bad = bytearray(payloads[1])
+    bad[2] ^= 0x10
+    header.chunks[1].crc = zlib.crc32(bad)
+    damaged = container.pack(header, b"".join([payloads[0], bytes(bad), *payloads[2:]]))
+    lost = {i for i, _, _ in header.chunks[1].units}
+    for i, _, item in api.decode_each(damaged):
+        if i in lost:
+            assert isinstance(item, FlowzipError) and "chunk 1" in str(item)
+        else:
+            np.testing.assert_array_equal(item.pixels, pictures[i][1].pixels)
+    with pytest.raises(FlowzipError, match="chunk checksum|left over|fail the checksum"):
+        api.decode(damaged)
+
+
+def test_a_chunk_is_checked_against_its_seal(small_chunks, monkeypatch):
+    """What the stack held at its start must be the CRC of the tiles decoded (as by a wrong model)."""
+    data, _ = api.encode(small_pictures(), "tiny-rgb")
+    seal_of = chunked.seal_of
+    monkeypatch.setattr(chunked, "seal_of", lambda *args: seal_of(*args) ^ 1)
+    with pytest.raises(FlowzipError, match="decoded pixels of the chunk's images fail the checksum"):
+        api.decode(data, jobs=1)
+
+
 def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatch):
     set_policy(monkeypatch, job_chunk_tiles=4)
     picture = Picture(smooth(np.random.default_rng(2), 64, 70), "RGB")
     one, _ = api.compress_picture(picture, tile=16)
     two, _ = api.compress_picture(picture, tile=16, jobs=2)
-    assert api.inspect(one).version == container.CHUNKED and len(api.inspect(one).chunks) == 1
+    assert api.inspect(one).version == container.SEALED_CHUNKS and len(api.inspect(one).chunks) == 1
     header = api.inspect(two)
-    assert header.version == container.CHUNKED and len(header.chunks) == 2
+    assert header.version == container.SEALED_CHUNKS and len(header.chunks) == 2
     assert header.chunks[0].seed is not None and header.chunks[1].seed is not None
     np.testing.assert_array_equal(api.decompress_picture(two, jobs=2).pixels, picture.pixels)

@@ -38,7 +38,7 @@ def test_default_is_bits_back_for_images_larger_than_the_seed(glow_default):
     assert sorted(_models_in(data)) == ["tiny-glow", "tiny-gray", "tiny-rgb"]  # rgb: the seed
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, big.pixels)
     data, _ = api.compress_picture(small)  # a photo of integer flows: one chunk, no seed
-    assert container.version_of(data) == container.CHUNKED and _models_in(data) == ["tiny-rgb"]
+    assert container.version_of(data) == container.SEALED_CHUNKS and _models_in(data) == ["tiny-rgb"]
     np.testing.assert_array_equal(api.decompress_picture(data).pixels, small.pixels)
 
 
