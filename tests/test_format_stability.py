@@ -165,6 +165,9 @@ WRITTEN_BY_0_3 = {
     # sealed chunks (version 7): no pixel CRCs in the table, each chunk's stack sealed with its tiles' CRC
     "archive-sealed.fz": ("93c550d4ef29e1ce", CIFAR, ["--model", "local-rgb-v13", "--chunk", "6144"]),  # 4 chunks
     "bitsback-sealed.fz": ("6bd393daac43f30f", CIFAR, ["--model", "glow-rgb-v2"]),  # seeded by idf-rgb-v2
+    # a photo of 12 tiles cut across 3 chunks (units from mid-image), a 16-bit picture in a 4th
+    "tiles-sealed.fz": ("0b4bafcefc07d0f3", ["photo.png", "deep16.png"],
+                        ["--model", "idf-photo-v2", "--tile", "32", "--chunk", "7000"]),
     # the default then (decoded only): a photo, a 16-bit gray picture, an alpha plane apart
     "mixed-sealed.fz": ("c374bf7d76c72c05", ["photo.png", "deep16.png", "rgba.png"], None),
 }

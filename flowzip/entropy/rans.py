@@ -339,11 +339,11 @@ class RansStack:
 
 
 class SealedStack(RansStack):
-    """The stack of a compact file of version 5 or 6: it starts from ``LOWER + seal`` (the picture's
-    pixel CRC) instead of ``LOWER``, so a decoder that pops everything holds the seal again, and
-    its bytes end in the final state's significant bytes only (5 to 8; the byte count modulo 4 says
-    how many). The header's 4 bytes of CRC and on average about 1.6 of the final state's 8 bytes
-    are spared."""
+    """The stack of a chunk of a sealed file (versions 5 to 7): it starts from ``LOWER + seal`` (the
+    CRC of the chunk's pixels) instead of ``LOWER``, so a decoder that pops everything holds the
+    seal again, and its bytes end in the final state's significant bytes only (5 to 8; the byte
+    count modulo 4 says how many). The header's 4 bytes of CRC (per image) and on average about
+    1.6 of the final state's 8 bytes are spared."""
 
     __slots__ = ()
 

@@ -334,6 +334,8 @@ def _parse_chunked(data: bytes, r: Reader, version: int, raw: bool = False) -> t
                 raise FormatError("corrupt file: a chunk names an image that does not exist")
             units.append((image, b.varint(MAX_PIXELS, "tile index"), b.varint(MAX_PIXELS, "tile count")))
         chunks.append(Chunk(units, None if seed == NO_SEED else seed, b.varint(MAX_LENGTH, "chunk length"), b.u32()))
+    if version == SEALED_CHUNKS and any(c.length < 5 for c in chunks):  # a sealed stack's final state alone is 5
+        raise FormatError("corrupt file: a chunk is too short")
     if b.tell() != len(body):
         raise FormatError("corrupt file: the header has bytes left over")
     header = Header(version, tile, models, entries, batch, chunks=chunks, coder=coder)

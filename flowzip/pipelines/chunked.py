@@ -1,4 +1,4 @@
-"""The chunked pipeline (.fz version 3): independent stacks ("chunks"), each coded like a stacked
+"""The chunked pipeline (.fz versions 3 and 7): independent stacks ("chunks"), each coded like a stacked
 file but holding only its units (ranges of tiles of some images) and starting from its own seed.
 
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks

@@ -56,7 +56,7 @@ class Policy:
     job_chunk_tiles: int = 4 * stacked.SEED_TILES  # tiles a chunk of one picture needs (``jobs``)
     classical: str | None = "classical-v1"  # the built-in classical coder (None: flows only)
     classical_tile: int = container.MAX_IMAGE_TILE  # it codes pictures whole, up to this size a tile
-    # one photo that integer flows code: a chunk (version 3) with tiles of ``tiled_tile`` on
+    # one photo that integer flows code: a chunk (version 3, written sealed: 7) with tiles of ``tiled_tile`` on
     # flowzip's rANS, faster than the tiled layout (version 1, as flowzip 0.1 wrote it)
     integer_photo_chunk: bool = True
 
@@ -72,7 +72,7 @@ class Policy:
         classical coder or the flows (``Effort``); pictures flows cannot code (not 8 bits per
         sample, palette indices) go to the classical coder, which codes each picture whole (tiles
         of ``classical_tile``). An archive (``archive``, or several pictures) is a chunked file
-        (version 3), ``chunk`` sub-pixels per chunk (by default ``archive_chunk``; 0: one stacked
+        (version 3, written sealed: 7), ``chunk`` sub-pixels per chunk (by default ``archive_chunk``; 0: one stacked
         stream, version 2, flows only). One thumbnail that integer flows code is a tiled file
         (version 1), any other single picture one chunk, or with ``jobs`` > 1 and enough tiles,
         ``jobs`` chunks coded side by side. ``model`` codes the plane groups it fits, the defaults

@@ -92,7 +92,7 @@ def test_commands_are_imported_when_used():
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", ["thumb-compact.fz", "thumb-sealed.fz", "thumb-numbered.fz"])
+@pytest.mark.parametrize("name", ["thumb-compact.fz", "thumb-sealed.fz", "thumb-numbered.fz", "archive-sealed.fz"])
 def test_reading_headers_loads_no_coder(tmp_path, name):
     """``flowzip info``, ``list`` and ``models`` read headers and cards only: numba (about half a
     second to import) and the coders are not loaded."""
@@ -111,3 +111,11 @@ def test_info_says_a_sealed_files_crc_is_in_its_stream():
     (fields,) = json.loads(result.output)
     assert (fields["format_version"], fields["layout"], fields["header_bytes"]) == (5, "compact, sealed", 12)
     assert fields["entries"][0]["pixel_crc32"] == "sealed in the stream"
+
+
+def test_info_says_sealed_chunks_hold_the_crcs():
+    result = CliRunner().invoke(main, ["info", "--json", str(DATA / "flowzip-0.3" / "archive-sealed.fz")])
+    assert result.exit_code == 0, result.output
+    (fields,) = json.loads(result.output)
+    assert (fields["format_version"], fields["layout"], fields["chunks"]) == (7, "chunked, sealed", 4)
+    assert {e["pixel_crc32"] for e in fields["entries"]} == {"sealed in the stream"}

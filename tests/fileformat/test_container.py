@@ -96,17 +96,18 @@ def test_stream_header_round_trip_and_oversized_table(monkeypatch):
         container.parse(data)
 
 
-def _chunked_sample(version: int = container.CHUNKED, coder: int = 1) -> bytes:
+def _chunked_sample(version: int = container.CHUNKED, coder: int = 1, last: bytes = b"\3\0\0\0") -> bytes:
     models = [ModelRef(2, "g", b"1234", adapter=b"\x07" * 5), ModelRef(1, "i", b"5678")]
     entries = [Entry(f"{i}.png", 48, 16, "RGB", i, [(0, [0, 1, 2])], {"exif": b"x"},
                      tile_models={0: [1, 0, 0]} if i == 1 else {}) for i in range(3)]
     chunks = [container.Chunk([(0, 0, 3), (1, 0, 1)], seed=1, length=8, crc=zlib.crc32(b"\1\0\0\0\2\0\0\0")),
-              container.Chunk([(1, 1, 2), (2, 0, 3)], seed=None, length=4, crc=zlib.crc32(b"\3\0\0\0"))]
+              container.Chunk([(1, 1, 2), (2, 0, 3)], seed=None, length=len(last), crc=zlib.crc32(last))]
     header = Header(version, 16, models, entries, batch=4, chunks=chunks, coder=coder)
-    return container.pack(header, b"\1\0\0\0\2\0\0\0\3\0\0\0")
+    return container.pack(header, b"\1\0\0\0\2\0\0\0" + last)
 
 
-CHUNKED_SAMPLES = {"chunked": dict(), "sealed chunks": dict(version=container.SEALED_CHUNKS, coder=2)}
+CHUNKED_SAMPLES = {"chunked": dict(),  # a sealed chunk ends in its final state's significant bytes: 5 at least
+                   "sealed chunks": dict(version=container.SEALED_CHUNKS, coder=2, last=b"\3\0\0\0\4")}
 
 
 @pytest.mark.parametrize("sample", CHUNKED_SAMPLES)
@@ -119,10 +120,11 @@ def test_chunked_header_round_trip(sample):
     sealed = header.version == container.SEALED_CHUNKS
     assert [e.pixel_crc for e in header.entries] == ([None] * 3 if sealed else [0, 1, 2])  # sealed: in the stacks
     payloads = container.chunk_payloads(header, data[start:])
-    assert payloads == [b"\1\0\0\0\2\0\0\0", b"\3\0\0\0"]
-    container.check_chunk(header.chunks[1], payloads[1])
+    assert payloads == [b"\1\0\0\0\2\0\0\0", CHUNKED_SAMPLES[sample].get("last", b"\3\0\0\0")]
+    container.check_chunk(header.chunks[1], payloads[1], sealed)
     with pytest.raises(FormatError, match="chunk checksum"):
-        container.check_chunk(header.chunks[1], b"\4\0\0\0")
+        container.check_chunk(header.chunks[1], b"\4" + payloads[1][1:], sealed)
+    assert container.pack(header, data[start:]) == data
 
 
 def test_a_sealed_chunk_ends_in_its_states_bytes_and_is_of_flowzips_rans():
@@ -131,7 +133,9 @@ def test_a_sealed_chunk_ends_in_its_states_bytes_and_is_of_flowzips_rans():
     with pytest.raises(FormatError, match="chunk checksum"):
         container.check_chunk(chunk, b"\1\0\0\0\2")
     with pytest.raises(FormatError, match="coded by coder 2"):
-        container.parse(_chunked_sample(container.SEALED_CHUNKS, coder=1))
+        container.parse(_chunked_sample(container.SEALED_CHUNKS, coder=1, last=b"\3\0\0\0\4"))
+    with pytest.raises(FormatError, match="too short"):
+        container.parse(_chunked_sample(container.SEALED_CHUNKS, coder=2))  # a 4-byte chunk
 
 
 @pytest.mark.parametrize("sample", CHUNKED_SAMPLES)

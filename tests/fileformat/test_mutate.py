@@ -21,7 +21,7 @@ from flowzip.images.image import Picture
 def samples(tiny_zoo_dir):
     from flowzip import adapt, policy, zoo
 
-    from helpers import tiny_policy
+    from helpers import tiny_policy, unsealed
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zoo, "pretrained_dir", lambda: tiny_zoo_dir)
@@ -35,7 +35,8 @@ def samples(tiny_zoo_dir):
         archive = [(f"{i}.png", Picture(im, "RGB")) for i, im in enumerate(rng.integers(0, 256, (4, 16, 16, 3),
                                                                                        dtype=np.uint8))]
         files.append(api.encode(archive, "tiny-glow", archive=True)[0])
-        files.append(api.encode(archive, "tiny-glow", archive=True, chunk=1500)[0])  # a chunked archive
+        files.append(api.encode(archive, "tiny-glow", archive=True, chunk=1500)[0])  # a chunked archive (sealed)
+        files.append(unsealed(files[-1]))  # the same as version 3: pixel CRCs in the table
         mp.setitem(policy.EFFORTS, 8, policy.Effort("test", adapt=("biases", 3, 1e-3)))
         mp.setattr(adapt, "worth_it", lambda *args: True)
         files.append(api.encode(archive, "tiny-glow", archive=True, effort=8)[0])  # with an adapter
@@ -47,7 +48,7 @@ def samples(tiny_zoo_dir):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(0, 8), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
+@given(st.integers(0, 9), st.sampled_from(KINDS), st.integers(0, 2**32 - 1))
 def test_mutated_files_fail_cleanly(tiny_models, samples, which, kind, seed):
     data = mutate(samples[which], kind, np.random.default_rng(seed))
     if data == samples[which]:

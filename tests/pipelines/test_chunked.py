@@ -14,7 +14,8 @@ from flowzip import api, zoo
 from flowzip.errors import FlowzipError
 from flowzip.fileformat import container
 from flowzip.images.image import Picture
-from flowzip.pipelines import chunked
+from flowzip.entropy.rans import SealedStack
+from flowzip.pipelines import chunked, stacked
 from flowzip.pipelines.codecs import codec_for
 
 from helpers import set_policy
@@ -99,8 +100,8 @@ def test_a_damaged_chunk_loses_only_its_images(small_chunks):
         api.decode(bad)
 
 
-def test_a_chunk_that_decodes_to_other_pixels_fails_its_seal(small_chunks):
-    """Damage its chunk CRC does not see (the CRC written again): the stack's seal refuses the
+def test_damage_its_crc_does_not_see_loses_only_the_chunks_images(small_chunks):
+    """Damage the chunk CRC does not see (the CRC written again): the sealed stack refuses the
     chunk's images; the other chunks' decode."""
     pictures = small_pictures()
     data, _ = api.encode(pictures, "tiny-rgb")
@@ -127,6 +128,40 @@ def test_a_chunk_is_checked_against_its_seal(small_chunks, monkeypatch):
     monkeypatch.setattr(chunked, "seal_of", lambda *args: seal_of(*args) ^ 1)
     with pytest.raises(FlowzipError, match="decoded pixels of the chunk's images fail the checksum"):
         api.decode(data, jobs=1)
+
+
+def _seal_by_hand(header, chunk, pixels) -> int:
+    """docs/FORMAT.md's seal: one CRC over the chunk's units' tiles (row-major, clipped), each
+    tile's samples row-major H x W x C, a byte each up to 8 bits, two little-endian above."""
+    crc = 0
+    for image, first, count in chunk.units:
+        e = header.entries[image]
+        side = header.tile_of(e)
+        boxes = [(y, x) for y in range(0, e.height, side) for x in range(0, e.width, side)]
+        for y, x in boxes[first : first + count]:
+            tile = pixels[image][y : y + side, x : x + side]
+            crc = zlib.crc32(tile.astype("<u2").tobytes() if tile.dtype.itemsize > 1 else tile.tobytes(), crc)
+    return crc
+
+
+def test_each_chunk_is_sealed_with_the_crc_of_its_tiles(classical):
+    """Images of several tiles cut across chunks, and a 16-bit picture: each chunk's stack, popped,
+    holds the CRC of the tiles it codes."""
+    rng = np.random.default_rng(4)
+    pictures = [(f"{i}.png", Picture(smooth(rng, 40, 37, 3), "RGB")) for i in range(2)]
+    pictures.append(("deep.png", Picture(rng.integers(0, 2**16, (9, 11, 1), dtype=np.uint16), "L", bit_depth=16)))
+    data, _ = api.encode(pictures, "tiny-rgb", archive=True, tile=16, chunk=2000)
+    header, start = container.parse(data)
+    assert header.version == container.SEALED_CHUNKS and len(header.chunks) > 3
+    assert any(first > 0 for c in header.chunks for _, first, _ in c.units)  # an image cut between chunks
+    assert header.entries[2].bit_depth == 16 and header.models[header.entries[2].groups[0][0]].family == 3
+    codecs = [codec_for(zoo.for_file(ref)) for ref in header.models]
+    pixels = [p.pixels for _, p in pictures]
+    for chunk, payload in zip(header.chunks, container.chunk_payloads(header, data[start:])):
+        out = [np.zeros_like(p) for p in pixels]
+        jobs = stacked.plan(header, codecs, chunk.units, chunk.seed)
+        seal = stacked.decode_units(header, jobs, payload, codecs, out, None, SealedStack).seal()
+        assert seal == _seal_by_hand(header, chunk, pixels) == chunked.seal_of(header, chunk, pixels)
 
 
 def test_one_large_image_is_cut_into_chunks_for_workers(glow_default, monkeypatch):
