@@ -53,6 +53,7 @@ NUMBERED_MODELS = (
     (5, "2e0fb0af"), (5, "e256e694"), (5, "0f208e9b"), (5, "cc3b667f"),  # guided-rgb-v1 to v4
     (5, "89c2e667"), (5, "5cb068fc"),  # guided-photo-v1, v2
     (4, "61a5a877"),  # local-rgb-v13
+    (4, "fa465f41"),  # local-rgb-v14
 )
 MODEL_NUMBERS = {(family, bytes.fromhex(weights)): n for n, (family, weights) in enumerate(NUMBERED_MODELS[1:], 1)}
 
