@@ -3,6 +3,8 @@ pictures, small archives' pictures, and a chunk damaged on purpose."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from flowzip.fileformat import container
@@ -68,8 +70,13 @@ def small_pictures(n=12, seed=0):
     return [(f"set/{i:02d}.png", Picture(smooth(rng, 12 + i % 5, 16), "RGB")) for i in range(n)]
 
 
-def damage_chunk(data: bytes, chunk: int) -> bytes:
-    """Flip a byte inside one chunk's payload (the header stays valid)."""
+def damage_chunk(data: bytes, chunk: int, crc_again: bool = False) -> bytes:
+    """Flip a byte inside one chunk's payload (the header stays valid; ``crc_again``: the chunk's
+    CRC written again to match, so that only decoding can see the damage)."""
     header, start = container.parse(data)
     at = start + sum(c.length for c in header.chunks[:chunk]) + 2
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+    damaged = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+    if not crc_again:
+        return damaged
+    header.chunks[chunk].crc = zlib.crc32(container.chunk_payloads(header, damaged[start:])[chunk])
+    return container.pack(header, damaged[start:])
