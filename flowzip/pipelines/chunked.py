@@ -1,5 +1,6 @@
-"""The chunked pipeline (.fz versions 3 and 7): independent stacks ("chunks"), each coded like a stacked
-file but holding only its units (ranges of tiles of some images) and starting from its own seed.
+"""The chunked pipeline (.fz versions 3 and 7): independent stacks ("chunks"), each coded like a
+stacked file but holding only its units (ranges of tiles of some images) and starting from its own
+seed.
 
 A chunk decodes without the others, so one image is restored by decoding its chunks only, chunks
 are coded and decoded side by side by worker processes (``encode_on_workers``, ``decode_on_workers``:
