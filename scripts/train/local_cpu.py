@@ -2,7 +2,9 @@
 ``local_photos_cpu.py``: Adam, 200 warm-up steps, cosine decay to 5 % of ``--lr``; every
 ``--eval-every`` steps the held-out bpd (float32) is logged (OUT.jsonl: step, training loss, held-out bpd,
 seconds) and OUT.pt written (weights, optimizer state, step; ``--resume`` continues from it, the
-batches' random draws starting again)."""
+batches' random draws starting again). ``--average D`` also keeps an exponential moving average of
+the weights (decay D a step), logs its held-out bpd beside the live one (``held_avg``) and writes it
+as OUT.avg.pt, a checkpoint ``load_run`` and ``export_local.py`` read as they read OUT.pt."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     ap.add_argument("--width", type=int, help="widen the network of --init to this width (same function at first)")
     ap.add_argument("--layers", type=int, help="deepen the network of --init to this many residual layers (nearly the same function at first)")
     ap.add_argument("--bf16", action="store_true", help="the inner layers' products in bfloat16 (autocast)")
+    ap.add_argument("--average", type=float, metavar="D", help="also keep the weights' moving average, decay D a step (e.g. 0.999)")
     return ap
 
 
@@ -52,17 +55,35 @@ def setup(doc: str):
     return a, model, np.random.default_rng(a.seed)
 
 
+def held_out_of(model, weights, held_out_bpd) -> float:
+    """The held-out bpd of ``model`` with ``weights`` (a list like its parameters) put in for the
+    measurement; its own weights are back afterwards."""
+    import torch
+
+    params = list(model.parameters())
+    live = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        torch._foreach_copy_(params, weights)
+        try:
+            return held_out_bpd()
+        finally:
+            torch._foreach_copy_(params, live)
+
+
 def train(model, next_batch, held_out_bpd, a) -> None:
     """Fine-tune ``model`` on ``next_batch()`` ((B, 3, H, W) uint8 tensors) as ``a`` says."""
     import torch
 
     opt = torch.optim.Adam(model.parameters(), a.lr)
     start = 0
+    average = [p.detach().clone() for p in model.parameters()] if a.average else None
     if a.resume:
         ck = torch.load(a.out + ".pt")
         model.load_state_dict(ck["state"])
         opt.load_state_dict(ck["opt"])
         start = ck["step"]
+        if average is not None:
+            average = ck.get("average") or [p.detach().clone() for p in model.parameters()]
     log = open(a.out + ".jsonl", "a")
     if start == 0:
         log.write(json.dumps(dict(step=0, held=held_out_bpd())) + "\n")
@@ -78,11 +99,21 @@ def train(model, next_batch, held_out_bpd, a) -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if average is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(average, [p.detach() for p in model.parameters()], 1 - a.average)
         ema = loss.item() if ema is None else 0.99 * ema + 0.01 * loss.item()
         if step % a.eval_every == 0 or step == a.steps:
-            record = dict(step=step, train=round(ema, 4), held=round(held_out_bpd(), 4), t=round(time.time() - t0))
+            record = dict(step=step, train=round(ema, 4), held=round(held_out_bpd(), 4))
+            if average is not None:
+                record["held_avg"] = round(held_out_of(model, average, held_out_bpd), 4)
+            record["t"] = round(time.time() - t0)
             print(record, flush=True)
             log.write(json.dumps(record) + "\n")
             log.flush()
-            torch.save(dict(config=model.config.to_dict(), state=model.state_dict(), opt=opt.state_dict(), step=step),
+            config = model.config.to_dict()
+            torch.save(dict(config=config, state=model.state_dict(), opt=opt.state_dict(), step=step, average=average),
                        a.out + ".pt")
+            if average is not None:
+                names = [n for n, _ in model.named_parameters()]
+                torch.save(dict(config=config, state=dict(zip(names, average)), step=step), a.out + ".avg.pt")
