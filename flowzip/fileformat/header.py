@@ -54,6 +54,7 @@ NUMBERED_MODELS = (
     (5, "89c2e667"), (5, "5cb068fc"),  # guided-photo-v1, v2
     (4, "61a5a877"),  # local-rgb-v13
     (4, "fa465f41"),  # local-rgb-v14
+    (4, "fef575d7"),  # local-rgb-v15
 )
 MODEL_NUMBERS = {(family, bytes.fromhex(weights)): n for n, (family, weights) in enumerate(NUMBERED_MODELS[1:], 1)}
 
