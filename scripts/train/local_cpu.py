@@ -63,11 +63,13 @@ def held_out_of(model, weights, held_out_bpd) -> float:
     params = list(model.parameters())
     live = [p.detach().clone() for p in params]
     with torch.no_grad():
-        torch._foreach_copy_(params, weights)
+        for p, w in zip(params, weights):
+            p.copy_(w)
         try:
             return held_out_bpd()
         finally:
-            torch._foreach_copy_(params, live)
+            for p, w in zip(params, live):
+                p.copy_(w)
 
 
 def train(model, next_batch, held_out_bpd, a) -> None:
@@ -101,7 +103,8 @@ def train(model, next_batch, held_out_bpd, a) -> None:
         opt.step()
         if average is not None:
             with torch.no_grad():
-                torch._foreach_lerp_(average, [p.detach() for p in model.parameters()], 1 - a.average)
+                for mean, p in zip(average, model.parameters()):
+                    mean.lerp_(p, 1 - a.average)
         ema = loss.item() if ema is None else 0.99 * ema + 0.01 * loss.item()
         if step % a.eval_every == 0 or step == a.steps:
             record = dict(step=step, train=round(ema, 4), held=round(held_out_bpd(), 4))
