@@ -114,7 +114,7 @@ def compressed_archive(runner, tmp_path, n=3):
 
 def tiny_prior(channels: int = 3, seed: int = 0, **overrides) -> tuple[LocalPrior, zoo.LoadedModel]:
     """A tiny local prior with small random weights and scales of a few pixel values."""
-    config = LocalPriorConfig(channels=channels, horizon=2, width=8, layers=1, mixture=3, **overrides)
+    config = LocalPriorConfig(**{**dict(channels=channels, horizon=2, width=8, layers=1, mixture=3), **overrides})
     torch.manual_seed(seed)
     model = LocalPrior(config)
     with torch.no_grad():

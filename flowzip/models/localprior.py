@@ -109,6 +109,24 @@ class LocalPrior(nn.Module):
                 new.bias[:rows] = src.bias
         return wide
 
+    def with_horizon(self, horizon: int) -> "LocalPrior":
+        """This network over a window of ``horizon`` (at least its own), computing the same
+        function: each old window position keeps its input weights, the new positions' weights
+        are zero, so that training grows them from where this network stands."""
+        old = self.config.horizon
+        if horizon < old:
+            raise ValueError(f"horizon {horizon} is smaller than the network's {old}")
+        big = LocalPrior(replace(self.config, horizon=horizon))
+        big.load_state_dict({k: v for k, v in self.state_dict().items() if k != "first.weight"}, strict=False)
+        per = self.config.channels + 1
+        where = {offset: i for i, offset in enumerate(window(horizon))}
+        with torch.no_grad():
+            big.first.weight.zero_()
+            for i, offset in enumerate(window(old)):
+                j = where[offset]
+                big.first.weight[:, j * per : (j + 1) * per] = self.first.weight[:, i * per : (i + 1) * per]
+        return big
+
     def deepened(self, layers: int) -> "LocalPrior":
         """This network with ``layers`` residual layers, the new ones after the old: their weights
         drawn small (a hundredth of the usual) and biases zero, so that the network computes nearly

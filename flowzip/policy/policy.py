@@ -36,7 +36,7 @@ class Policy:
     bits_back_photo: dict[int, str] = field(default_factory=lambda: {3: "glow-photo-v3"})
     # the learned local prior: colour planes of 8-bit pictures, coded whole (the classical coder
     # codes their other planes); for thumbnails (under a stacked tile high or wide) and photos
-    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v15"})
+    local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v16"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
     # more guides for photos, tried beside ``local_photo`` at the efforts that try every coder
     # (about 4x its time; wider networks, one trained on thumbnails, one then on reduced photos:

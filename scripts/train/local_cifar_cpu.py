@@ -6,9 +6,10 @@
 
 ``--init``: a run of ``scripts/gpu/train_local.py`` (its last snapshot), a checkpoint of these
 scripts or a shipped model's card (``pretrained/NAME.json``), whose network (width, layers,
-mixture) it continues, widened with ``--width`` (the same function at first) or deepened with
-``--layers`` (nearly the same); ``--bf16`` makes the wider products affordable on a CPU with
-bfloat16 units; input columns the model does not have (a run with activity inputs) are dropped.
+mixture, window) it continues, widened with ``--width`` (the same function at first), deepened
+with ``--layers`` (nearly the same) or given a larger window with ``--horizon`` (the same);
+``--bf16`` makes the wider products affordable on a CPU with bfloat16 units; input columns the
+model does not have (a run with activity inputs) are dropped.
 Data: train images 0 to 47999 in batches of 32 with random horizontal flips; images 48000 to 49999
 are held out. The loop: ``local_cpu.py``.
 """

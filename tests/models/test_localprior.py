@@ -63,6 +63,19 @@ def test_a_deepened_network_computes_nearly_the_same_and_can_grow():
         model.deepened(0)
 
 
+def test_a_network_with_a_larger_window_computes_the_same_and_can_grow():
+    torch.manual_seed(0)
+    model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
+    big = model.with_horizon(3)
+    assert big.config.horizon == 3 and big.first.in_features == 4 * 24 and model.config.horizon == 2
+    x = torch.randint(0, 256, (2, 3, 6, 9), dtype=torch.uint8)
+    assert torch.allclose(big.log_prob(x), model.log_prob(x), rtol=0, atol=1e-3)
+    (-big.log_prob(x).sum()).backward()
+    assert big.first.weight.grad[:, :4].abs().sum() > 0  # the new corner position (-3, -3) learns
+    with pytest.raises(ValueError, match="smaller"):
+        model.with_horizon(1)
+
+
 def test_the_outputs_stay_float32_under_a_bfloat16_autocast():
     model = LocalPrior(LocalPriorConfig(3, 2, 8, 1, 2))
     x = torch.randint(0, 256, (1, 3, 4, 4), dtype=torch.uint8)
