@@ -117,14 +117,14 @@ class LocalPrior(nn.Module):
         if horizon < old:
             raise ValueError(f"horizon {horizon} is smaller than the network's {old}")
         big = LocalPrior(replace(self.config, horizon=horizon))
-        big.load_state_dict({k: v for k, v in self.state_dict().items() if k != "first.weight"}, strict=False)
+        state = self.state_dict()
+        first = state["first.weight"].new_zeros(big.first.weight.shape)
         per = self.config.channels + 1
-        where = {offset: i for i, offset in enumerate(window(horizon))}
-        with torch.no_grad():
-            big.first.weight.zero_()
-            for i, offset in enumerate(window(old)):
-                j = where[offset]
-                big.first.weight[:, j * per : (j + 1) * per] = self.first.weight[:, i * per : (i + 1) * per]
+        where = {offset: j for j, offset in enumerate(window(horizon))}
+        for i, offset in enumerate(window(old)):
+            j = where[offset]
+            first[:, j * per : (j + 1) * per] = state["first.weight"][:, i * per : (i + 1) * per]
+        big.load_state_dict({**state, "first.weight": first})
         return big
 
     def deepened(self, layers: int) -> "LocalPrior":

@@ -36,10 +36,10 @@ def test_round_trip_of_awkward_shapes(shape):
 
 @pytest.mark.parametrize("horizon", [1, 4, 5])
 def test_round_trip_with_other_windows(horizon):
-    """Windows wider than a tile, and the wavefronts' slope with them."""
+    """Windows as wide as the tiles or wider, and the wavefronts' slope with them."""
     _, loaded = tiny_prior(3, seed=horizon, horizon=horizon)
-    tiles = np.stack([smooth_image(3, 9, 13, seed=i) for i in range(2)] + [smooth_image(3, 9, 13, seed=5)[:, :, ::-1]])
-    round_trip(LocalCodec(loaded), np.ascontiguousarray(tiles))
+    tiles = np.stack([smooth_image(3, 7, 6, seed=i) for i in range(3)])
+    round_trip(LocalCodec(loaded), tiles)
 
 
 def test_extreme_values_and_noise_round_trip():
