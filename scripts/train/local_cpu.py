@@ -26,8 +26,8 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--seed", type=int, default=1, help="the batches' and flips' random draws")
     ap.add_argument("--width", type=int, help="widen the network of --init to this width (same function at first)")
-    ap.add_argument("--horizon", type=int, help="widen the causal window of --init to this horizon (same function at first)")
     ap.add_argument("--layers", type=int, help="deepen the network of --init to this many residual layers (nearly the same function at first)")
+    ap.add_argument("--horizon", type=int, help="widen the causal window of --init to this horizon (same function at first)")
     ap.add_argument("--bf16", action="store_true", help="the inner layers' products in bfloat16 (autocast)")
     ap.add_argument("--average", type=float, metavar="D", help="also keep the weights' moving average, decay D a step (e.g. 0.999)")
     return ap
