@@ -56,6 +56,7 @@ NUMBERED_MODELS = (
     (4, "fa465f41"),  # local-rgb-v14
     (4, "fef575d7"),  # local-rgb-v15
     (4, "9795fdc5"),  # local-rgb-v16
+    (5, "9795fdc5"),  # guided-rgb-v5
 )
 MODEL_NUMBERS = {(family, bytes.fromhex(weights)): n for n, (family, weights) in enumerate(NUMBERED_MODELS[1:], 1)}
 
