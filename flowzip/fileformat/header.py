@@ -57,6 +57,8 @@ NUMBERED_MODELS = (
     (4, "fef575d7"),  # local-rgb-v15
     (4, "9795fdc5"),  # local-rgb-v16
     (5, "9795fdc5"),  # guided-rgb-v5
+    (4, "5616c87c"),  # local-photo-v3
+    (5, "5616c87c"),  # guided-photo-v3
 )
 MODEL_NUMBERS = {(family, bytes.fromhex(weights)): n for n, (family, weights) in enumerate(NUMBERED_MODELS[1:], 1)}
 

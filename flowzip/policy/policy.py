@@ -42,7 +42,7 @@ class Policy:
     # (about 4x its time; wider networks, one trained on thumbnails, one then on reduced photos:
     # each the smaller on some held-out photos, docs/RESULTS.md)
     more_local_photo: dict[int, tuple[str, ...]] = field(
-        default_factory=lambda: {3: ("guided-rgb-v5", "guided-photo-v2")})
+        default_factory=lambda: {3: ("guided-rgb-v5", "guided-photo-v3")})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
     # each way on one core); larger ones from effort 6
     local_default_pixels: int = 2_000_000
