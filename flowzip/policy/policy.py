@@ -39,8 +39,8 @@ class Policy:
     local: dict[int, str] = field(default_factory=lambda: {3: "local-rgb-v16"})
     local_photo: dict[int, str] = field(default_factory=lambda: {3: "guided-photo-v1"})
     # more guides for photos, tried beside ``local_photo`` at the efforts that try every coder
-    # (about 4x its time; wider networks, one trained on thumbnails, one then on reduced photos:
-    # each the smaller on some held-out photos, docs/RESULTS.md)
+    # (about 5x its time each; wider networks with a larger window, one trained on thumbnails, one
+    # then on reduced photos: each the smaller on some held-out photos, docs/RESULTS.md)
     more_local_photo: dict[int, tuple[str, ...]] = field(
         default_factory=lambda: {3: ("guided-rgb-v5", "guided-photo-v3")})
     # the default effort gives the local prior pictures up to this many pixels (about 6 s per Mpixel
