@@ -36,6 +36,14 @@ def test_round_trip_of_awkward_shapes(shape):
     round_trip(GuidedCodec(loaded), tiles)
 
 
+@pytest.mark.parametrize("horizon", [1, 4, 5])
+def test_round_trip_with_other_windows(horizon):
+    """The shipped guides' windows (horizon 4) and others, as wide as the tiles or wider."""
+    _, loaded = tiny_prior(3, seed=horizon, horizon=horizon)
+    tiles = np.stack([smooth_image(3, 7, 6, seed=i) for i in range(3)])
+    round_trip(GuidedCodec(loaded), tiles)
+
+
 def test_extreme_values_and_noise_round_trip():
     _, loaded = tiny_prior(3, seed=2)
     rng = np.random.default_rng(3)
