@@ -146,12 +146,16 @@ WRITTEN_BY_0_3 = {
     # the guided coder's first streams (block method 0, the guide's weight 48): decoded only
     "photo-guided.fz": ("25f52052904ae431", ["photo.png"], None),
     "rgba-guided.fz": ("621a4452b5db3065", ["rgba.png"], None),
-    "photo-guided-2.fz": ("1ded8999520d4b9e", ["photo.png"], ["--model", "guided-photo-v1"]),  # method 1: weight 16
-    "rgba-guided-2.fz": ("9409af2138163d08", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    # method 1 (the guide's weight 16, the first kind of mixer): decoded only since method 2
+    "photo-guided-2.fz": ("1ded8999520d4b9e", ["photo.png"], None),
+    "rgba-guided-2.fz": ("9409af2138163d08", ["rgba.png"], None),
+    # method 2: the second kind of mixer (``entropy.mixing``)
+    "photo-guided-3.fz": ("c126c56d21f7f5c6", ["photo.png"], ["--model", "guided-photo-v1"]),
+    "rgba-guided-3.fz": ("6e2b7e34af1d685f", ["rgba.png"], ["--model", "guided-photo-v1"]),
     # the compact layout (version 4): small pictures in one chunk
     "thumb-compact.fz": ("7712bbbab17d4b66", ["thumb.png"], ["--model", "local-rgb-v2"]),
     "rgba-compact.fz": ("58528afd97ead8ee", ["rgba.png"], []),
-    "rgba-guided-compact.fz": ("2afbd5dc66847a86", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    "rgba-guided-compact.fz": ("2afbd5dc66847a86", ["rgba.png"], None),  # method 1: decoded only
     "palette-compact.fz": ("33a1928cfc7ca9ee", ["palette.png"], []),  # with metadata: the palette
     # PNG chunks, interlaced; the default then (local-rgb-v4's file is smaller now)
     "meta-compact.fz": ("b4b68abd6e648471", ["meta.png"], ["--model", "classical-v1"]),
@@ -161,7 +165,8 @@ WRITTEN_BY_0_3 = {
     # numbered (version 6): shipped models named by their number
     "thumb-numbered.fz": ("58d16025e4bb6a47", ["thumb.png"], ["--model", "local-rgb-v12"]),
     "palette-numbered.fz": ("75b00950576829db", ["palette.png"], []),
-    "rgba-guided-numbered.fz": ("3c8ab695137e908b", ["rgba.png"], ["--model", "guided-photo-v2"]),  # two models
+    "rgba-guided-numbered.fz": ("3c8ab695137e908b", ["rgba.png"], None),  # two models; method 1: decoded only
+    "rgba-guided-numbered-3.fz": ("52d414538439725e", ["rgba.png"], ["--model", "guided-photo-v3"]),  # method 2
     # sealed chunks (version 7): no pixel CRCs in the table, each chunk's stack sealed with its tiles' CRC
     "archive-sealed.fz": ("93c550d4ef29e1ce", CIFAR, ["--model", "local-rgb-v13", "--chunk", "6144"]),  # 4 chunks
     "bitsback-sealed.fz": ("6bd393daac43f30f", CIFAR, ["--model", "glow-rgb-v2"]),  # seeded by idf-rgb-v2

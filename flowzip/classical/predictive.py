@@ -41,7 +41,7 @@ import numpy as np
 
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
-from .residuals import bit_length, code_residual, code_residual_hinted
+from .residuals import bit_length, code_residual, code_residual_hinted, mixer_set
 
 FRACTION = 3  # predictions carry 3 fractional bits
 
@@ -275,7 +275,7 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     if hint_w.shape[0] > 0:
         e, coder = code_residual_hinted(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits,
                                         sign_ctx, decoding, pred + hint_offset, hint_w, hint_means, hint_inv, mixer,
-                                        mix_at, curves)
+                                        mix_at + mixer_set(mixer, energy_class), curves)
     else:
         e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
                                  decoding)

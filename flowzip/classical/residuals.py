@@ -91,6 +91,16 @@ TOTAL = np.int64(1) << np.int64(31)  # a hint's whole mass
 HINT_FLOOR = 64  # a hint's components of at most this weight (of 2**16) are left out of its masses
 MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit below the leading one, lower bits
 MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
+ENERGY_SETS = 4  # mixers of the second kind: a set for each range of error energy classes (0-3, 4-7, 8-11, 12-)
+
+
+@inline_kernel
+def mixer_set(mixer, energy_class):
+    """Where the mixers of a sample whose coding context has ``energy_class`` begin: mixers of the
+    second kind (``mixing.new_mixer5``) come in ``ENERGY_SETS`` sets, one after another."""
+    if mixer.shape[1] == 2:
+        return np.int64(0)
+    return min(energy_class >> 2, ENERGY_SETS - 1) * (mixer.shape[0] // ENERGY_SETS)
 
 
 @inline_kernel

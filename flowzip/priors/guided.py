@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,11 +44,20 @@ from .codec import BAND, PriorNetworkCodec, wavefronts
 from .kernels import GRID, WEIGHT_BITS, base_mean, coupling, scale_index
 
 PLANE_BITS = (8, 9, 9)  # G, R - G + 256, B - G + 256
-# A guided stream's block method (``planes.push_block``) says the guide's base weight among the
-# sub-predictors (the others' are 12-13): 48 in the first streams, 16 since (0.3 % smaller on
-# held-out photos once the guide's distribution is mixed into every decision, docs/RESULTS.md).
-GUIDE_WEIGHTS = {0: 48, 1: 16}
-GUIDED = 1  # the method written
+
+
+class Method(NamedTuple):
+    """What a guided stream's block method (``planes.push_block``) says: the guide's base weight
+    among the sub-predictors (the others' are 12-13) and the kind of mixer (``entropy.mixing``)."""
+
+    guide_weight: int
+    mixer: int
+
+
+# 48 in the first streams, 16 since (0.3 % smaller on held-out photos once the guide's distribution
+# is mixed into every decision); the second kind of mixer since method 2 (docs/RESULTS.md).
+METHODS = {0: Method(48, 1), 1: Method(16, 1), 2: Method(16, 2)}
+GUIDED = 2  # the method written
 COEF_BASE = 7  # where the couplings start among the outputs of a three-channel prior (``OUTPUTS``)
 
 
@@ -156,7 +166,7 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
                 exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g,
                 var_r, var_g, cond, cvar, hint_inv, knots, stretch, guide_weight, decoding):
     """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``, the
-    guide of base weight ``guide_weight`` (``GUIDE_WEIGHTS``):
+    guide of base weight ``guide_weight`` (``METHODS``):
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
     filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
     ``bias``, ``slope``, ``switch``, ``models`` from ``models_at[c]``) and scratch; returns the
@@ -214,9 +224,10 @@ def _pixel_major(array: np.ndarray) -> np.ndarray:
 
 
 class _TileState:
-    """The classical coder's adaptive state for one tile's three planes, and the codec's scratch."""
+    """The classical coder's adaptive state for one tile's three planes (its mixers of kind
+    ``mixer``), and the codec's scratch."""
 
-    def __init__(self, height: int, width: int, mixture: int):
+    def __init__(self, height: int, width: int, mixture: int, mixer: int):
         self.te = _pixel_major(np.zeros((3, height, width), np.int32))
         self.rows = _pixel_major(np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32))
         self.bias = np.zeros((3, predictive.BIAS_CONTEXTS, 2), np.int64)
@@ -225,7 +236,10 @@ class _TileState:
         starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
         self.models = np.concatenate(starting)
         self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
-        self.mixer = mixing.new_mixer(3 * residuals.MIXERS)
+        if mixer == 1:
+            self.mixer = mixing.new_mixer(3 * residuals.MIXERS)
+        else:
+            self.mixer = mixing.new_mixer5(residuals.ENERGY_SETS * 3 * residuals.MIXERS)
         self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
         self.hint_inv = np.zeros(mixture, np.int64)
 
@@ -264,7 +278,7 @@ class GuidedCodec(PriorNetworkCodec):
         return float(total) if estimate else None
 
     def encode_tile(self, rgb: np.ndarray, method: int = GUIDED) -> bytes:
-        """One (3, H, W) uint8 tile's stream, of block method ``method`` (``GUIDE_WEIGHTS``)."""
+        """One (3, H, W) uint8 tile's stream, of block method ``method`` (``METHODS``)."""
         r, g, b = rgb.astype(np.int32)
         planes = np.stack([g, r - g + 256, b - g + 256])
         expected = _checksum(rgb)
@@ -282,7 +296,7 @@ class GuidedCodec(PriorNetworkCodec):
     def _code(self, coder, buf, planes, rgb, method: int, decoding: bool):
         """Code the tile's pixels in wavefront order, the network on bands (encoding) or on each
         wavefront (decoding) of the pixels coded before it, as block method ``method`` says."""
-        state = _TileState(*rgb.shape[1:], self.mixture)
+        state = _TileState(*rgb.shape[1:], self.mixture, METHODS[method].mixer)
         scratch = self._scratch()
         tables_ = self._tables()
         bs, ys, xs, starts = wavefronts(1, *rgb.shape[1:], self.config.horizon)
@@ -299,7 +313,7 @@ class GuidedCodec(PriorNetworkCodec):
             coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
                                 self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
                                 refs, *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
-                                mixing.stretch_table(), GUIDE_WEIGHTS[method], decoding)
+                                mixing.stretch_table(), METHODS[method].guide_weight, decoding)
         return coder
 
     def decode_tile(self, data: bytes, height: int, width: int, method: int = GUIDED) -> np.ndarray:
@@ -321,7 +335,7 @@ class GuidedCodec(PriorNetworkCodec):
         out = np.empty((batch, 3, height, width), np.uint8)
         for i in range(batch):
             method, data = blocks.pop_block(coder, 8 * 3 * height * width + 4096)
-            if method not in GUIDE_WEIGHTS:
+            if method not in METHODS:
                 raise FormatError(f"corrupt file: a guided tile has block method {method}")
             out[i] = self.decode_tile(data, height, width, method)
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from flowzip.entropy import mixing
 from flowzip.entropy import rangecoder as rc
@@ -66,7 +67,40 @@ def _reference(models, hints, mixer, contexts, bits):
     return [fast, slow, count], mixer
 
 
-def test_mixed_bits_round_trip_and_learn_as_the_integer_reference():
+def _reference5(models, hints, mixer, contexts, bits):
+    """The models and a mixer of the second kind after coding ``bits``, with Python integers."""
+    stretch = [int(v) for v in mixing.stretch_table()]
+    fast, slow, count = (int(v) for v in models[0])
+    mixer = [[int(v) for v in row] for row in mixer]
+    for n, (hint, ctx, bit) in enumerate(zip(hints, contexts, bits)):
+        row, bit = mixer[ctx], int(bit)
+        modelled = n % 3 != 0
+        s0, s1 = (stretch[fast >> 4], stretch[slow >> 4]) if modelled else (0, 0)
+        s2 = stretch[min(max(int(hint), 1), 4095)]
+        lo, w = mixing.KNOTS_AT + (s2 + 2048) // 128, (s2 + 2048) % 128
+        s4 = stretch[min(max((row[lo] * (128 - w) + row[lo + 1] * w) // 128 // 16, 1), 4095)]
+        inputs = [s0, s1, s2, mixing.BIAS_INPUT, s4]
+        p = _squash(sum(a * b for a, b in zip(row, inputs)) >> 16)
+        youth = row[mixing.COUNT]
+        row[mixing.COUNT] = min(youth + 1, 1 << 20)
+        rate = mixing.RATE5 + mixing.BOOST5 * mixing.YOUTH5 // (youth + mixing.YOUTH5)
+        err = (((bit << 12) - p) * rate) >> 2
+        for k, s in enumerate(inputs):
+            row[k] += (s * err) >> 12
+        near = lo + (1 if w >= 64 else 0)
+        row[near] += ((bit << 16) - row[near]) >> mixing.CALIBRATION_SHIFT
+        if modelled:
+            step = lambda m: (2 << 16) // (2 * min(count, m) + 3)  # noqa: E731
+            target = bit << 16
+            fast = min(max(fast + (((target - fast) * step(rc.FAST_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+            slow = min(max(slow + (((target - slow) * step(rc.SLOW_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+            count = min(count + 1, rc.SLOW_COUNT)
+    return [fast, slow, count], mixer
+
+
+@pytest.mark.parametrize("kind", [1, 2])
+def test_mixed_bits_round_trip_and_learn_as_the_integer_reference(kind):
+    """Either kind of mixer (``new_mixer``, ``new_mixer5``) codes and learns as its reference."""
     rng = np.random.default_rng(0)
     n = 3000
     truth = rng.random(n) < 0.8
@@ -74,17 +108,19 @@ def test_mixed_bits_round_trip_and_learn_as_the_integer_reference():
     bits = (truth ^ (rng.random(n) < 0.05)).astype(np.int64)
     contexts = rng.integers(0, 3, n)
     args = (hints.astype(np.int64), None, contexts.astype(np.int64))
-    models, mixer = rc.new_models(1), mixing.new_mixer(3)
-    expected_models, expected_mixer = _reference(models.copy(), hints, mixer.copy(), contexts, bits)
+    new_mixer, reference = (mixing.new_mixer, _reference) if kind == 1 else (mixing.new_mixer5, _reference5)
+    hint_at = 1 if kind == 1 else 2  # the hint's weight
+    models, mixer = rc.new_models(1), new_mixer(3)
+    expected_models, expected_mixer = reference(models.copy(), hints, mixer.copy(), contexts, bits)
     digits = np.zeros(4 * n, np.uint16)
     coder = _code_bits(rc.new_encoder(), digits, models, args[0], mixer, args[2], bits.copy(), mixing.SQUASH_KNOTS,
                        mixing.stretch_table(), False)
     assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
-    assert mixer[:, 1].min() > mixing.START_WEIGHTS[1]  # it learnt to trust the hint more
+    assert mixer[:, hint_at].min() > new_mixer(1)[0, hint_at]  # it learnt to trust the hint more
     data = rc.stream_bytes(coder, digits)
     assert len(data) * 8 < 0.6 * n  # well below a bit each: the hint is used
     buf = rc.decoder_buffer(data)
     decoded = np.zeros(n, np.int64)
-    _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), args[0], mixing.new_mixer(3), args[2], decoded,
+    _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), args[0], new_mixer(3), args[2], decoded,
                mixing.SQUASH_KNOTS, mixing.stretch_table(), True)
     assert np.array_equal(decoded, bits)

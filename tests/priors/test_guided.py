@@ -81,19 +81,19 @@ def test_the_guide_makes_smooth_pictures_smaller_than_the_classical_coder():
 
 
 def test_every_block_method_round_trips_with_its_own_guide_weight():
-    """Streams of each block method (the guide's weight, ``GUIDE_WEIGHTS``) decode as written, also
+    """Streams of each block method (the guide's weight and mixer, ``METHODS``) decode as written, also
     from a stack, whose tiles say their method; the methods code differently; an unknown one is
     refused."""
     _, loaded = tiny_prior(3, seed=1)
     codec = GuidedCodec(loaded)
     picture = smooth_image(3, 20, 17, seed=5)
-    streams = {m: codec.encode_tile(picture, method=m) for m in guided.GUIDE_WEIGHTS}
+    streams = {m: codec.encode_tile(picture, method=m) for m in guided.METHODS}
     assert len(set(streams.values())) == len(streams)
-    for method, data in [*streams.items(), (max(guided.GUIDE_WEIGHTS) + 1, streams[guided.GUIDED])]:
+    for method, data in [*streams.items(), (max(guided.METHODS) + 1, streams[guided.GUIDED])]:
         stack = RansStack()
         blocks.push_block(stack, method, data)
         back = RansStack.from_bytes(stack.to_bytes())
-        if method not in guided.GUIDE_WEIGHTS:
+        if method not in guided.METHODS:
             with pytest.raises(FormatError, match="block method"):
                 codec.pop(back, 1, 3, 20, 17)
             continue
