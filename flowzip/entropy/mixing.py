@@ -65,7 +65,7 @@ def new_mixer(contexts: int) -> np.ndarray:
 # The second mixer: its columns are the five inputs' weights, the context's count of bits, then
 # the calibration's knots (16-bit probabilities at log-odds -2048, -1920, ..., 2048).
 INPUTS5 = 5  # fast and slow estimates, hint, bias, calibrated hint
-START5 = (1 << 15, 1 << 15, 1 << 15, 0, 0)
+START5 = (0, 19661, 45875, 0, 0)  # near where they end on photos: the slow estimate 0.3, the hint 0.7
 BIAS_INPUT = 256  # the bias input's log-odds
 COUNT = INPUTS5
 KNOTS_AT = COUNT + 1
