@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..entropy import rangecoder as rc
-from ..entropy.mixing import mix_bit
+from ..entropy.mixing import first_kind, mix_bit, new_mixer, new_mixer5
 from ..entropy.rans import logistic_cdf
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
@@ -94,11 +94,22 @@ MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
 ENERGY_SETS = 4  # mixers of the second kind: a set for each range of error energy classes (0-3, 4-7, 8-11, 12-)
 
 
+def new_hint_mixers(kind: int, planes: int) -> np.ndarray:
+    """The mixers of ``planes`` planes' hinted residuals (``MIXERS`` each), of the first kind
+    (``mixing.new_mixer``) or the second (``mixing.new_mixer5``, in ``ENERGY_SETS`` sets, one after
+    another, as ``mixer_set`` finds them)."""
+    if kind == 1:
+        return new_mixer(planes * MIXERS)
+    if kind == 2:
+        return new_mixer5(ENERGY_SETS * planes * MIXERS)
+    raise ValueError(f"no mixer of kind {kind}")
+
+
 @inline_kernel
 def mixer_set(mixer, energy_class):
-    """Where the mixers of a sample whose coding context has ``energy_class`` begin: mixers of the
-    second kind (``mixing.new_mixer5``) come in ``ENERGY_SETS`` sets, one after another."""
-    if mixer.shape[1] == 2:
+    """Where the mixers of a sample whose coding context has ``energy_class`` begin
+    (``new_hint_mixers``): the second kind has a set per range of energy classes."""
+    if first_kind(mixer):
         return np.int64(0)
     return min(energy_class >> 2, ENERGY_SETS - 1) * (mixer.shape[0] // ENERGY_SETS)
 

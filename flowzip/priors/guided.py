@@ -225,9 +225,9 @@ def _pixel_major(array: np.ndarray) -> np.ndarray:
 
 class _TileState:
     """The classical coder's adaptive state for one tile's three planes (its mixers of kind
-    ``mixer``), and the codec's scratch."""
+    ``mixer_kind``, ``Method.mixer``), and the codec's scratch."""
 
-    def __init__(self, height: int, width: int, mixture: int, mixer: int):
+    def __init__(self, height: int, width: int, mixture: int, mixer_kind: int):
         self.te = _pixel_major(np.zeros((3, height, width), np.int32))
         self.rows = _pixel_major(np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32))
         self.bias = np.zeros((3, predictive.BIAS_CONTEXTS, 2), np.int64)
@@ -236,10 +236,7 @@ class _TileState:
         starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
         self.models = np.concatenate(starting)
         self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
-        if mixer == 1:
-            self.mixer = mixing.new_mixer(3 * residuals.MIXERS)
-        else:
-            self.mixer = mixing.new_mixer5(residuals.ENERGY_SETS * 3 * residuals.MIXERS)
+        self.mixer = residuals.new_hint_mixers(mixer_kind, 3)
         self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
         self.hint_inv = np.zeros(mixture, np.int64)
 

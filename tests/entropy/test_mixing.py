@@ -81,8 +81,8 @@ def _reference5(models, hints, mixer, contexts, bits):
         s4 = stretch[min(max((row[lo] * (128 - w) + row[lo + 1] * w) // 128 // 16, 1), 4095)]
         inputs = [s0, s1, s2, mixing.BIAS_INPUT, s4]
         p = _squash(sum(a * b for a, b in zip(row, inputs)) >> 16)
-        youth = row[mixing.COUNT]
-        row[mixing.COUNT] = min(youth + 1, 1 << 20)
+        youth = row[mixing.COUNT_AT]
+        row[mixing.COUNT_AT] = min(youth + 1, 1 << 20)
         rate = mixing.RATE5 + mixing.BOOST5 * mixing.YOUTH5 // (youth + mixing.YOUTH5)
         err = (((bit << 12) - p) * rate) >> 2
         for k, s in enumerate(inputs):
@@ -124,3 +124,26 @@ def test_mixed_bits_round_trip_and_learn_as_the_integer_reference(kind):
     _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), args[0], new_mixer(3), args[2], decoded,
                mixing.SQUASH_KNOTS, mixing.stretch_table(), True)
     assert np.array_equal(decoded, bits)
+
+
+def test_the_second_mixer_reaches_every_knot_as_its_reference():
+    """Hints over the whole range (the calibration's end knots, the clamps) and bits that disagree
+    with them: the second kind of mixer codes and learns as its reference, and the decoder ends in
+    the encoder's state."""
+    rng = np.random.default_rng(1)
+    n = 4000
+    hints = rng.integers(-50, 4150, n)  # clamped to 1..4095 by the mixer
+    bits = (rng.random(n) < 0.5).astype(np.int64)
+    contexts = rng.integers(0, 2, n)
+    models, mixer = rc.new_models(1), mixing.new_mixer5(2)
+    expected_models, expected_mixer = _reference5(models.copy(), hints, mixer.copy(), contexts, bits)
+    digits = np.zeros(4 * n, np.uint16)
+    coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, contexts, bits.copy(), mixing.SQUASH_KNOTS,
+                       mixing.stretch_table(), False)
+    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
+    buf = rc.decoder_buffer(rc.stream_bytes(coder, digits))
+    decoded, decoder_models, decoder_mixer = np.zeros(n, np.int64), rc.new_models(1), mixing.new_mixer5(2)
+    _code_bits(rc.new_decoder(buf), buf, decoder_models, hints, decoder_mixer, contexts, decoded, mixing.SQUASH_KNOTS,
+               mixing.stretch_table(), True)
+    assert np.array_equal(decoded, bits)
+    assert np.array_equal(decoder_models, models) and np.array_equal(decoder_mixer, mixer)
