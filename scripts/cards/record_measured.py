@@ -20,7 +20,7 @@ for arg in sys.argv[2:]:
     result = parts[0]
     if len(parts) > 1:
         images = sum(p["images"] for p in parts)
-        result = {k: sum(p[k] * p["images"] for p in parts) / images
+        result = {k: sum(p[k] * p["images"] for p in parts) / images if None not in (p[k] for p in parts) else None
                   for k in ("mean_bpd", "mean_estimated_bpd", "encode_s_per_image", "decode_s_per_image")}
         result.update(images=images, peak_rss_mb=max(p["peak_rss_mb"] for p in parts),
                       via=f"{parts[0]['via']}, in {len(parts)} parts side by side, one thread each")
