@@ -45,6 +45,15 @@ def _code_bits(coder, buf, models, hints, mixer, contexts, bits, knots, stretch,
     return coder
 
 
+def _adapted(fast: int, slow: int, count: int, bit: int) -> tuple[int, int, int]:
+    """A bit model's estimates and count after ``bit`` (``rangecoder.adapt_model``), with Python integers."""
+    step = lambda m: (2 << 16) // (2 * min(count, m) + 3)  # noqa: E731
+    target = bit << 16
+    fast = min(max(fast + (((target - fast) * step(rc.FAST_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+    slow = min(max(slow + (((target - slow) * step(rc.SLOW_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
+    return fast, slow, min(count + 1, rc.SLOW_COUNT)
+
+
 def _reference(models, hints, mixer, contexts, bits):
     """The models and mixer after coding ``bits``, with Python integers."""
     stretch = [int(v) for v in mixing.stretch_table()]
@@ -59,11 +68,7 @@ def _reference(models, hints, mixer, contexts, bits):
         mixer[ctx][0] += (s0 * err) >> 12
         mixer[ctx][1] += (s1 * err) >> 12
         if modelled:
-            step = lambda m: (2 << 16) // (2 * min(count, m) + 3)  # noqa: E731
-            target = int(bit) << 16
-            fast = min(max(fast + (((target - fast) * step(rc.FAST_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
-            slow = min(max(slow + (((target - slow) * step(rc.SLOW_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
-            count = min(count + 1, rc.SLOW_COUNT)
+            fast, slow, count = _adapted(fast, slow, count, int(bit))
     return [fast, slow, count], mixer
 
 
@@ -90,11 +95,7 @@ def _reference5(models, hints, mixer, contexts, bits):
         near = lo + (1 if w >= 64 else 0)
         row[near] += ((bit << 16) - row[near]) >> mixing.CALIBRATION_SHIFT
         if modelled:
-            step = lambda m: (2 << 16) // (2 * min(count, m) + 3)  # noqa: E731
-            target = bit << 16
-            fast = min(max(fast + (((target - fast) * step(rc.FAST_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
-            slow = min(max(slow + (((target - slow) * step(rc.SLOW_COUNT)) >> 16), rc.P_MIN), rc.P_MAX)
-            count = min(count + 1, rc.SLOW_COUNT)
+            fast, slow, count = _adapted(fast, slow, count, int(bit))
     return [fast, slow, count], mixer
 
 
