@@ -41,7 +41,7 @@ import numpy as np
 
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
-from .residuals import bit_length, code_residual, code_residual_hinted, mixer_set
+from .residuals import bit_length, code_residual, code_residual_hinted, log_class, mixer_rows
 
 FRACTION = 3  # predictions carry 3 fractional bits
 
@@ -110,15 +110,6 @@ def _starting_models(bits: int) -> np.ndarray:
     return models
 
 
-@inline_kernel
-def log_class(v):
-    """Two classes per octave: 0, 1, 2, 3, 4-5, 6-7, 8-11, 12-15, ..."""
-    if v < 4:
-        return v
-    n = bit_length(v)
-    return 2 * n - 2 + ((v >> (n - 2)) & 1)
-
-
 def code_plane(coder, buf, img: np.ndarray, te: np.ndarray, c: int, ref: int, bits: int, rows: np.ndarray,
                decoding: bool):
     """Code plane ``c`` of ``img`` (C, H, W int32; decoding: fill it in) of ``bits``-bit samples;
@@ -142,15 +133,15 @@ def _code_plane(coder, buf, img, te, c, ref, bits, models, rows, bias, slope, sw
         cur = y & 1
         for x in range(img.shape[2]):
             coder = code_sample(coder, buf, img, te, c, ref, bits, models, 0, rows, cur, cur ^ 1, bias, slope, switch,
-                                y, x, 0, 0, 0, 0, no_hint, no_hint, no_hint, no_mixer, none,
+                                y, x, 0, 0, 0, 0, no_hint, no_hint, no_hint, no_mixer, none, 1,
                                 (no_hint, none, no_hint, no_hint), decoding)
     return coder
 
 
 @inline_kernel
 def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur, prv, bias, slope, switch, y, x,
-                guide8, guide_weight, guide_energy, hint_offset, hint_w, hint_means, hint_inv, mixer, mix_at, curves,
-                decoding):
+                guide8, guide_weight, guide_energy, hint_offset, hint_w, hint_means, hint_inv, mixer, mix_at, views,
+                curves, decoding):
     """Predict and code (decoding: read) sample ``img[c, y, x]``, every neighbour it looks at
     (N, W, NW, NE, NN, WW, and plane 0 and ``ref`` at the same pixel) coded before it; returns the
     coder. Its adaptive state: ``models`` (bit models from ``models_at`` on), ``rows`` (N_PREDICTORS
@@ -160,7 +151,9 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     ``guide_weight`` > 0 adds a sixth sub-predictor, ``guide8`` (1/8ths; its errors in
     ``rows[5]``), of that base weight, lets the prediction leave the neighbours' range, and
     averages the context's error energy with ``guide_energy`` (the guide's expected error energy
-    in the same units): the local prior's guidance (``priors.guided``)."""
+    in the same units): the local prior's guidance (``priors.guided``). Its hint (``hint_*``, a
+    mixture) is mixed into the residual's decisions by ``mixer``, the plane's mixers beginning at
+    ``mix_at`` within a set, ``views`` views picking sets (``residuals.mixer_rows``)."""
     height, width = img.shape[1], img.shape[2]
     maxv = (1 << bits) - 1
     half = 1 << (bits - 1)
@@ -275,7 +268,8 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     if hint_w.shape[0] > 0:
         e, coder = code_residual_hinted(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits,
                                         sign_ctx, decoding, pred + hint_offset, hint_w, hint_means, hint_inv, mixer,
-                                        mix_at + mixer_set(mixer, energy_class), curves)
+                                        mixer_rows(mixer, mix_at, views, energy_class, gradient, guide8 - pred8,
+                                                   tref), curves)
     else:
         e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
                                  decoding)

@@ -91,27 +91,60 @@ TOTAL = np.int64(1) << np.int64(31)  # a hint's whole mass
 HINT_FLOOR = 64  # a hint's components of at most this weight (of 2**16) are left out of its masses
 MIXER_KINDS = 6  # first class decision, classes up, classes down, sign, bit below the leading one, lower bits
 MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
-ENERGY_SETS = 4  # mixers of the second kind: a set for each range of error energy classes (0-3, 4-7, 8-11, 12-)
+# Mixers of the second kind come in sets, a set per value of a context; each view of a sample's
+# context picks one set, and the bit is coded by the picked sets' mixers together (``mixer_rows``):
+# the error energy class (0-3, 4-7, 8-11, 12-), the gradient class, the guide's lead over the
+# prediction and the earlier plane's error at the pixel (each small, middling or large, by sign).
+VIEW_SETS = (4, 6, 6, 6)
+ALL_SETS = sum(VIEW_SETS)
+LEAD_STEPS, EARLIER_STEPS = (4, 16), (8, 32)  # where a lead (1/8ths) and an earlier error (1/8ths) grow
 
 
-def new_hint_mixers(kind: int, planes: int) -> np.ndarray:
+def new_hint_mixers(kind: int, planes: int, views: int = 1) -> np.ndarray:
     """The mixers of ``planes`` planes' hinted residuals (``MIXERS`` each), of the first kind
-    (``mixing.new_mixer``) or the second (``mixing.new_mixer5``, in ``ENERGY_SETS`` sets, one after
-    another, as ``mixer_set`` finds them)."""
+    (``mixing.new_mixer``) or the second (``mixing.new_mixer5``, the sets of the first view or of
+    all ``len(VIEW_SETS)``, one after another, as ``mixer_rows`` finds them)."""
     if kind == 1:
         return new_mixer(planes * MIXERS)
-    if kind == 2:
-        return new_mixer5(ENERGY_SETS * planes * MIXERS)
-    raise ValueError(f"no mixer of kind {kind}")
+    if kind == 2 and views in (1, len(VIEW_SETS)):
+        return new_mixer5(sum(VIEW_SETS[:views]) * planes * MIXERS)
+    raise ValueError(f"no mixer of kind {kind} with {views} views")
 
 
 @inline_kernel
-def mixer_set(mixer, energy_class):
-    """Where the mixers of a sample whose coding context has ``energy_class`` begin
-    (``new_hint_mixers``): the second kind has a set per range of energy classes."""
+def log_class(v):
+    """Two classes per octave: 0, 1, 2, 3, 4-5, 6-7, 8-11, 12-15, ..."""
+    if v < 4:
+        return v
+    n = bit_length(v)
+    return 2 * n - 2 + ((v >> (n - 2)) & 1)
+
+
+@inline_kernel
+def _signed_class(v, steps):
+    """0-5: ``|v|`` below ``steps[0]``, below ``steps[1]`` or not, times two, plus whether ``v`` > 0."""
+    size = 0 if abs(v) < steps[0] else (1 if abs(v) < steps[1] else 2)
+    return 2 * size + (1 if v > 0 else 0)
+
+
+@inline_kernel
+def mixer_rows(mixer, mix_at, views, energy_class, gradient, lead, earlier):
+    """The row bases (``mixing.mix_bit``'s ``rows``) of a sample whose plane's mixers begin at
+    ``mix_at`` within a set: for the first kind of mixer the plane's; for the second, of the
+    first view or of all (``views``, ``VIEW_SETS``) the set that each view's context picks (the energy class;
+    the gradient class; the guide's ``lead`` over the prediction and the ``earlier`` plane's
+    error at the pixel, in 1/8ths), -1 for the others."""
+    none = np.int64(-1)
     if first_kind(mixer):
-        return np.int64(0)
-    return min(energy_class >> 2, ENERGY_SETS - 1) * (mixer.shape[0] // ENERGY_SETS)
+        return (mix_at, none, none, none)
+    per = mixer.shape[0] // (VIEW_SETS[0] if views == 1 else ALL_SETS)  # rows per set
+    energy = min(energy_class >> 2, VIEW_SETS[0] - 1) * per + mix_at
+    if views == 1:
+        return (energy, none, none, none)
+    first = VIEW_SETS[0]
+    return (energy, (first + min(log_class(gradient), VIEW_SETS[1] - 1)) * per + mix_at,
+            (first + VIEW_SETS[1] + _signed_class(lead, LEAD_STEPS)) * per + mix_at,
+            (first + VIEW_SETS[1] + VIEW_SETS[2] + _signed_class(earlier, EARLIER_STEPS)) * per + mix_at)
 
 
 @inline_kernel
@@ -148,7 +181,7 @@ def _ratio(part, whole):
 
 @kernel
 def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, decoding, x0, hint_w, hint_means,
-                         hint_inv, mixer, mix_at, curves):
+                         hint_inv, mixer, rows, curves):
     """``code_residual`` with a hint: a distribution of the sample's value (residual 0 at value
     ``x0``) whose probability of each binary decision is mixed with the decision's bit model
     (``entropy.mixing``), and which also codes the bits below the one after the leading one.
@@ -170,7 +203,7 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
         within_l, within_r = _ends(x0, (1 << (start - 1)) - 1, hint_w, hint_means, hint_inv, cdf, shift)
         bit = 1 if k >= start else 0
         p = _ratio(TOTAL - (within_r - within_l), TOTAL)
-        at_least, coder = mix_bit(coder, buf, models, block, p, mixer, mix_at, bit, decoding, knots, stretch)
+        at_least, coder = mix_bit(coder, buf, models, block, p, mixer, rows, 0, bit, decoding, knots, stretch)
     inner_l, inner_r = outer_l, outer_r = within_l, within_r
     have_outer = False
     if at_least:
@@ -181,7 +214,7 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
             beyond = TOTAL - (outer_r - outer_l)
             bit = 1 if k > j else 0
             p = _ratio(beyond, here)
-            more, coder = mix_bit(coder, buf, models, up + j, p, mixer, mix_at + 10 + min(j, 9), bit, decoding, knots,
+            more, coder = mix_bit(coder, buf, models, up + j, p, mixer, rows, 10 + min(j, 9), bit, decoding, knots,
                                   stretch)
             if not more:
                 have_outer = True
@@ -198,7 +231,7 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
             lower = inner_r - inner_l
             bit = 1 if k == j else 0
             p = _ratio(inside - lower, inside)
-            here, coder = mix_bit(coder, buf, models, down + j, p, mixer, mix_at + 20 + min(j, 9), bit, decoding, knots,
+            here, coder = mix_bit(coder, buf, models, down + j, p, mixer, rows, 20 + min(j, 9), bit, decoding, knots,
                                   stretch)
             if here:
                 break
@@ -216,7 +249,7 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
     above = outer_r - inner_r  # x0 + lo .. x0 + hi
     bit = 1 if e < 0 else 0
     p = _ratio(below, below + above)
-    negative, coder = mix_bit(coder, buf, models, signs + sign_ctx, p, mixer, mix_at + 30, bit, decoding, knots,
+    negative, coder = mix_bit(coder, buf, models, signs + sign_ctx, p, mixer, rows, 30, bit, decoding, knots,
                               stretch)
     whole = below if negative else above  # the mass of the magnitudes lo .. hi on this side
     edge = outer_l if negative else outer_r  # the CDF at the far end of lo .. hi
@@ -229,10 +262,10 @@ def code_residual_hinted(coder, buf, models, block, start, e, bits, sign_ctx, de
             cut = _below(x0 + mid, hint_w, hint_means, hint_inv, cdf, shift)
             part = edge - cut
         model = mantissa + k if b == k - 2 else -1
-        ctx = mix_at + (40 if b == k - 2 else 50 + min(k, 9))
+        dec = 40 if b == k - 2 else 50 + min(k, 9)
         p = _ratio(part, whole)
         bit = (magnitude >> b) & 1
-        bit, coder = mix_bit(coder, buf, models, model, p, mixer, ctx, bit, decoding, knots, stretch)
+        bit, coder = mix_bit(coder, buf, models, model, p, mixer, rows, dec, bit, decoding, knots, stretch)
         if bit:
             lo = mid
             whole = part

@@ -48,16 +48,22 @@ PLANE_BITS = (8, 9, 9)  # G, R - G + 256, B - G + 256
 
 class Method(NamedTuple):
     """What a guided stream's block method (``planes.push_block``) says: the guide's base weight
-    among the sub-predictors (the others' are 12-13) and the kind of mixer (``entropy.mixing``)."""
+    among the sub-predictors (the others' are 12-13), the kind of mixer (``entropy.mixing``) and
+    how many views of the context pick its mixers (``residuals.mixer_rows``)."""
 
     guide_weight: int
     mixer: int
+    views: int = 1
 
 
 # 48 in the first streams, 16 since (0.3 % smaller on held-out photos once the guide's distribution
-# is mixed into every decision); the second kind of mixer since method 2 (docs/RESULTS.md).
-METHODS = {0: Method(48, 1), 1: Method(16, 1), 2: Method(16, 2)}
-GUIDED = 2  # the method written
+# is mixed into every decision); the second kind of mixer since method 2, every bit coded by four
+# mixers, picked by four views of its context, since method 3 (docs/RESULTS.md).
+METHODS = {0: Method(48, 1), 1: Method(16, 1), 2: Method(16, 2), 3: Method(16, 2, len(residuals.VIEW_SETS))}
+GUIDED = 3  # the method written
+# The block head holds methods 0-3 (``planes.push_block``); its 3 says that the block's first byte
+# names the method (3 to 255), so that later methods need no new layout.
+EXTENDED = 3
 COEF_BASE = 7  # where the couplings start among the outputs of a three-channel prior (``OUTPUTS``)
 
 
@@ -164,9 +170,9 @@ def pixel_guides(oi, refs, r, g, mix, exp, inv_scales, variances, table, shift, 
 @kernel
 def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, models_at, mixer, ys, xs, o, mix,
                 exp, inv_scales, variances, table, shift, limits, w, means, inv, vals, refs, prior, mu_r, mu_g,
-                var_r, var_g, cond, cvar, hint_inv, knots, stretch, guide_weight, decoding):
+                var_r, var_g, cond, cvar, hint_inv, knots, stretch, guide_weight, views, decoding):
     """Code (decoding: read) pixels (ys[i], xs[i]) of one tile, their network outputs ``o[i]``, the
-    guide of base weight ``guide_weight`` (``METHODS``):
+    guide of base weight ``guide_weight`` and ``views`` views picking mixers (``METHODS``):
     ``planes`` (3, H, W) int32 G, R - G + 256, B - G + 256 and ``rgb`` (3, H, W) uint8 (decoding:
     filled in); the rest is the classical coder's state per plane (``te``, ``rows`` (3, 6, H, W),
     ``bias``, ``slope``, ``switch``, ``models`` from ``models_at[c]``) and scratch; returns the
@@ -196,8 +202,8 @@ def code_pixels(coder, buf, planes, rgb, te, rows, bias, slope, switch, models, 
             coder = predictive.code_sample(coder, buf, planes, te, c, c - 1, PLANE_BITS[c], models, models_at[c],
                                            rows[c], y, y - 1, bias[c], slope[c], switch[c], y, x, guide8,
                                            guide_weight, energy, offset, hint_w, hint_means,
-                                           hint_scales, mixer, c * residuals.MIXERS, (table, shift, knots, stretch),
-                                           decoding)
+                                           hint_scales, mixer, c * residuals.MIXERS, views,
+                                           (table, shift, knots, stretch), decoding)
             if c == 0:
                 g = np.int64(planes[0, y, x])
             elif c == 1:
@@ -224,10 +230,10 @@ def _pixel_major(array: np.ndarray) -> np.ndarray:
 
 
 class _TileState:
-    """The classical coder's adaptive state for one tile's three planes (its mixers of kind
-    ``mixer_kind``, ``Method.mixer``), and the codec's scratch."""
+    """The classical coder's adaptive state for one tile's three planes (its mixers as ``method``
+    says, a ``Method``), and the codec's scratch."""
 
-    def __init__(self, height: int, width: int, mixture: int, mixer_kind: int):
+    def __init__(self, height: int, width: int, mixture: int, method: Method):
         self.te = _pixel_major(np.zeros((3, height, width), np.int32))
         self.rows = _pixel_major(np.zeros((3, predictive.N_PREDICTORS + 1, height, width), np.int32))
         self.bias = np.zeros((3, predictive.BIAS_CONTEXTS, 2), np.int64)
@@ -236,7 +242,7 @@ class _TileState:
         starting = [predictive._starting_models(bits) for bits in PLANE_BITS]
         self.models = np.concatenate(starting)
         self.models_at = np.cumsum([0] + [len(m) for m in starting[:-1]]).astype(np.int64)
-        self.mixer = residuals.new_hint_mixers(mixer_kind, 3)
+        self.mixer = residuals.new_hint_mixers(method.mixer, 3, method.views)
         self.scratch = [np.zeros(mixture, np.int64) for _ in range(7)]  # prior, mu_r, mu_g, var_r, var_g, cond, cvar
         self.hint_inv = np.zeros(mixture, np.int64)
 
@@ -269,9 +275,7 @@ class GuidedCodec(PriorNetworkCodec):
         self._check(coder, tiles.shape[1], bits)
         total = 0
         for i in range(len(tiles) - 1, -1, -1):  # the last tile first: ``pop`` returns them in order
-            data = self.encode_tile(np.ascontiguousarray(tiles[i], np.uint8))
-            blocks.push_block(coder, GUIDED, data)
-            total += 8 * len(data) + blocks.BLOCK_HEAD_BITS
+            total += push_tile(coder, GUIDED, self.encode_tile(np.ascontiguousarray(tiles[i], np.uint8)))
         return float(total) if estimate else None
 
     def encode_tile(self, rgb: np.ndarray, method: int = GUIDED) -> bytes:
@@ -293,7 +297,7 @@ class GuidedCodec(PriorNetworkCodec):
     def _code(self, coder, buf, planes, rgb, method: int, decoding: bool):
         """Code the tile's pixels in wavefront order, the network on bands (encoding) or on each
         wavefront (decoding) of the pixels coded before it, as block method ``method`` says."""
-        state = _TileState(*rgb.shape[1:], self.mixture, METHODS[method].mixer)
+        state = _TileState(*rgb.shape[1:], self.mixture, METHODS[method])
         scratch = self._scratch()
         tables_ = self._tables()
         bs, ys, xs, starts = wavefronts(1, *rgb.shape[1:], self.config.horizon)
@@ -310,7 +314,8 @@ class GuidedCodec(PriorNetworkCodec):
             coder = code_pixels(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
                                 self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"],
                                 refs, *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS,
-                                mixing.stretch_table(), METHODS[method].guide_weight, decoding)
+                                mixing.stretch_table(), METHODS[method].guide_weight, METHODS[method].views,
+                                decoding)
         return coder
 
     def decode_tile(self, data: bytes, height: int, width: int, method: int = GUIDED) -> np.ndarray:
@@ -331,8 +336,18 @@ class GuidedCodec(PriorNetworkCodec):
         self._check(coder, channels, bits)
         out = np.empty((batch, 3, height, width), np.uint8)
         for i in range(batch):
-            method, data = blocks.pop_block(coder, 8 * 3 * height * width + 4096)
-            if method not in METHODS:
+            field, data = blocks.pop_block(coder, 8 * 3 * height * width + 4097)
+            method = (data[0] if data else -1) if field == EXTENDED else field
+            if method not in METHODS or (field == EXTENDED) != (method >= EXTENDED):
                 raise FormatError(f"corrupt file: a guided tile has block method {method}")
-            out[i] = self.decode_tile(data, height, width, method)
+            out[i] = self.decode_tile(data[1:] if field == EXTENDED else data, height, width, method)
         return out
+
+
+def push_tile(coder, method: int, stream: bytes) -> int:
+    """Push a tile's stream of block method ``method`` as a block (its method in the block's head,
+    or from ``EXTENDED`` on in a byte before the stream); returns the bits pushed."""
+    if method >= EXTENDED:
+        stream = bytes([method]) + stream
+    blocks.push_block(coder, min(method, EXTENDED), stream)
+    return 8 * len(stream) + blocks.BLOCK_HEAD_BITS

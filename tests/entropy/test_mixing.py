@@ -38,11 +38,20 @@ def test_stretch_inverts_squash():
 
 
 @kernel
-def _code_bits(coder, buf, models, hints, mixer, contexts, bits, knots, stretch, decoding):
+def _code_bits(coder, buf, models, hints, mixer, rows, bits, knots, stretch, decoding):
+    """Code ``bits[n]`` by the mixers of row bases ``rows[n]`` (``mixing.ROWS`` each, -1: none), at ``dec`` 0."""
     for n in range(bits.shape[0]):
-        bits[n], coder = mixing.mix_bit(coder, buf, models, 0 if n % 3 else -1, hints[n], mixer, contexts[n], bits[n],
-                                        decoding, knots, stretch)
+        r = rows[n]
+        bits[n], coder = mixing.mix_bit(coder, buf, models, 0 if n % 3 else -1, hints[n], mixer, (r[0], r[1], r[2], r[3]),
+                                        0, bits[n], decoding, knots, stretch)
     return coder
+
+
+def _one_row(contexts: np.ndarray) -> np.ndarray:
+    """Row bases coding each bit by the one mixer ``contexts[n]``."""
+    rows = np.full((len(contexts), mixing.ROWS), -1, np.int64)
+    rows[:, 0] = contexts
+    return rows
 
 
 def _adapted(fast: int, slow: int, count: int, bit: int) -> tuple[int, int, int]:
@@ -54,12 +63,14 @@ def _adapted(fast: int, slow: int, count: int, bit: int) -> tuple[int, int, int]
     return fast, slow, min(count + 1, rc.SLOW_COUNT)
 
 
-def _reference(models, hints, mixer, contexts, bits):
-    """The models and mixer after coding ``bits``, with Python integers."""
+def _reference(models, hints, mixer, rows, bits):
+    """The models and mixer after coding ``bits``, each by the mixer ``rows[n][0]``, with Python
+    integers."""
     stretch = [int(v) for v in mixing.stretch_table()]
     fast, slow, count = (int(v) for v in models[0])
     mixer = [[int(v) for v in row] for row in mixer]
-    for n, (hint, ctx, bit) in enumerate(zip(hints, contexts, bits)):
+    for n, (hint, bases, bit) in enumerate(zip(hints, rows, bits)):
+        ctx = int(bases[0])
         modelled = n % 3 != 0
         s0 = stretch[((fast + slow) >> 1) >> 4] if modelled else 0
         s1 = stretch[min(max(int(hint), 1), 4095)]
@@ -72,31 +83,39 @@ def _reference(models, hints, mixer, contexts, bits):
     return [fast, slow, count], mixer
 
 
-def _reference5(models, hints, mixer, contexts, bits):
-    """The models and a mixer of the second kind after coding ``bits``, with Python integers."""
+def _reference5(models, hints, mixer, rows, bits):
+    """The models and a mixer of the second kind after coding ``bits``, each by the rows ``rows[n]``
+    that are not negative, with Python integers, and the bits' information content under the mixed
+    probabilities."""
     stretch = [int(v) for v in mixing.stretch_table()]
     fast, slow, count = (int(v) for v in models[0])
     mixer = [[int(v) for v in row] for row in mixer]
-    for n, (hint, ctx, bit) in enumerate(zip(hints, contexts, bits)):
-        row, bit = mixer[ctx], int(bit)
+    cost = 0.0
+    for n, (hint, bases, bit) in enumerate(zip(hints, rows, bits)):
+        used, bit = [mixer[int(r)] for r in bases if r >= 0], int(bit)
         modelled = n % 3 != 0
         s0, s1 = (stretch[fast >> 4], stretch[slow >> 4]) if modelled else (0, 0)
         s2 = stretch[min(max(int(hint), 1), 4095)]
+        first = used[0]  # the calibration's
         lo, w = mixing.KNOTS_AT + (s2 + 2048) // 128, (s2 + 2048) % 128
-        s4 = stretch[min(max((row[lo] * (128 - w) + row[lo + 1] * w) // 128 // 16, 1), 4095)]
+        s4 = stretch[min(max((first[lo] * (128 - w) + first[lo + 1] * w) // 128 // 16, 1), 4095)]
         inputs = [s0, s1, s2, mixing.BIAS_INPUT, s4]
-        p = _squash(sum(a * b for a, b in zip(row, inputs)) >> 16)
-        youth = row[mixing.COUNT_AT]
-        row[mixing.COUNT_AT] = min(youth + 1, 1 << 20)
-        rate = mixing.RATE5 + mixing.BOOST5 * mixing.YOUTH5 // (youth + mixing.YOUTH5)
-        err = (((bit << 12) - p) * rate) >> 2
-        for k, s in enumerate(inputs):
-            row[k] += (s * err) >> 12
+        outputs = [sum(a * b for a, b in zip(row, inputs)) >> 16 for row in used]
+        p = _squash(sum(outputs) // len(outputs))  # the bit's probability: the rows' mean log-odds
+        cost += -math.log2(p / 4096 if bit else 1 - p / 4096)
+        for row, d in zip(used, outputs):
+            p = _squash(d)
+            youth = row[mixing.COUNT_AT]
+            row[mixing.COUNT_AT] = min(youth + 1, 1 << 20)
+            rate = mixing.RATE5 + mixing.BOOST5 * mixing.YOUTH5 // (youth + mixing.YOUTH5)
+            err = (((bit << 12) - p) * rate) >> 2
+            for k, s in enumerate(inputs):
+                row[k] += (s * err) >> 12
         near = lo + (1 if w >= 64 else 0)
-        row[near] += ((bit << 16) - row[near]) >> mixing.CALIBRATION_SHIFT
+        first[near] += ((bit << 16) - first[near]) >> mixing.CALIBRATION_SHIFT
         if modelled:
             fast, slow, count = _adapted(fast, slow, count, int(bit))
-    return [fast, slow, count], mixer
+    return [fast, slow, count], mixer, cost
 
 
 @pytest.mark.parametrize("kind", [1, 2])
@@ -107,12 +126,12 @@ def test_mixed_bits_round_trip_and_learn_as_the_integer_reference(kind):
     truth = rng.random(n) < 0.8
     hints = np.where(truth, 3500, 600) + rng.integers(-300, 300, n)  # a hint that knows most bits
     bits = (truth ^ (rng.random(n) < 0.05)).astype(np.int64)
-    contexts = rng.integers(0, 3, n)
-    args = (hints.astype(np.int64), None, contexts.astype(np.int64))
+    contexts = _one_row(rng.integers(0, 3, n))
+    args = (hints.astype(np.int64), None, contexts)
     new_mixer, reference = (mixing.new_mixer, _reference) if kind == 1 else (mixing.new_mixer5, _reference5)
     hint_at = 1 if kind == 1 else 2  # the hint's weight
     models, mixer = rc.new_models(1), new_mixer(3)
-    expected_models, expected_mixer = reference(models.copy(), hints, mixer.copy(), contexts, bits)
+    expected_models, expected_mixer = reference(models.copy(), hints, mixer.copy(), contexts, bits)[:2]
     digits = np.zeros(4 * n, np.uint16)
     coder = _code_bits(rc.new_encoder(), digits, models, args[0], mixer, args[2], bits.copy(), mixing.SQUASH_KNOTS,
                        mixing.stretch_table(), False)
@@ -135,9 +154,9 @@ def test_the_second_mixer_reaches_every_knot_as_its_reference():
     n = 4000
     hints = rng.integers(-50, 4150, n)  # clamped to 1..4095 by the mixer
     bits = (rng.random(n) < 0.5).astype(np.int64)
-    contexts = rng.integers(0, 2, n)
+    contexts = _one_row(rng.integers(0, 2, n))
     models, mixer = rc.new_models(1), mixing.new_mixer5(2)
-    expected_models, expected_mixer = _reference5(models.copy(), hints, mixer.copy(), contexts, bits)
+    expected_models, expected_mixer, _ = _reference5(models.copy(), hints, mixer.copy(), contexts, bits)
     digits = np.zeros(4 * n, np.uint16)
     coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, contexts, bits.copy(), mixing.SQUASH_KNOTS,
                        mixing.stretch_table(), False)
@@ -148,3 +167,30 @@ def test_the_second_mixer_reaches_every_knot_as_its_reference():
                mixing.stretch_table(), True)
     assert np.array_equal(decoded, bits)
     assert np.array_equal(decoder_models, models) and np.array_equal(decoder_mixer, mixer)
+
+
+def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
+    """A bit coded by up to four mixers of the second kind (row bases -1: none): the mixers and
+    models end as the reference's, the stream's size is the information content under the rows'
+    mean log-odds, and it decodes with the same rows."""
+    rng = np.random.default_rng(2)
+    n = 4000
+    truth = rng.random(n) < 0.7
+    hints = np.where(truth, 3000, 1100) + rng.integers(-400, 400, n)
+    bits = (truth ^ (rng.random(n) < 0.1)).astype(np.int64)
+    rows = np.stack([rng.integers(0, 2, n), rng.integers(2, 5, n), rng.integers(5, 7, n), rng.integers(7, 9, n)], 1)
+    rows[rng.random((n, mixing.ROWS)) < 0.3] = -1
+    rows[:, 0] = np.abs(rows[:, 0])  # the first row always codes (it has the calibration)
+    models, mixer = rc.new_models(1), mixing.new_mixer5(9)
+    expected_models, expected_mixer, cost = _reference5(models.copy(), hints, mixer.copy(), rows, bits)
+    digits = np.zeros(4 * n, np.uint16)
+    coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, rows, bits.copy(), mixing.SQUASH_KNOTS,
+                       mixing.stretch_table(), False)
+    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
+    data = rc.stream_bytes(coder, digits)
+    assert abs(8 * len(data) - cost) < 0.002 * cost + 64
+    buf = rc.decoder_buffer(data)
+    decoded, decoder_mixer = np.zeros(n, np.int64), mixing.new_mixer5(9)
+    _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), hints, decoder_mixer, rows, decoded, mixing.SQUASH_KNOTS,
+               mixing.stretch_table(), True)
+    assert np.array_equal(decoded, bits) and np.array_equal(decoder_mixer, mixer)

@@ -82,16 +82,18 @@ def test_the_guide_makes_smooth_pictures_smaller_than_the_classical_coder():
 
 def test_every_block_method_round_trips_with_its_own_guide_weight():
     """Streams of each block method (the guide's weight and mixer, ``METHODS``) decode as written, also
-    from a stack, whose tiles say their method; the methods code differently; an unknown one is
-    refused."""
+    from a stack, whose tiles say their method (from ``EXTENDED`` on in a byte before the stream);
+    the methods code differently; an unknown method, or one the head could say written in the byte,
+    is refused."""
     _, loaded = tiny_prior(3, seed=1)
     codec = GuidedCodec(loaded)
     picture = smooth_image(3, 20, 17, seed=5)
     streams = {m: codec.encode_tile(picture, method=m) for m in guided.METHODS}
     assert len(set(streams.values())) == len(streams)
-    for method, data in [*streams.items(), (max(guided.METHODS) + 1, streams[guided.GUIDED])]:
+    unknown = max(guided.METHODS) + 1
+    for method, data in [*streams.items(), (unknown, streams[guided.GUIDED])]:
         stack = RansStack()
-        blocks.push_block(stack, method, data)
+        guided.push_tile(stack, method, data)
         back = RansStack.from_bytes(stack.to_bytes())
         if method not in guided.METHODS:
             with pytest.raises(FormatError, match="block method"):
@@ -99,6 +101,11 @@ def test_every_block_method_round_trips_with_its_own_guide_weight():
             continue
         assert np.array_equal(codec.decode_tile(data, 20, 17, method), picture)
         assert np.array_equal(codec.pop(back, 1, 3, 20, 17)[0], picture)
+    for head in [bytes([guided.EXTENDED - 1]), b""]:  # method 2 said in the byte; no byte at all
+        stack = RansStack()
+        blocks.push_block(stack, guided.EXTENDED, head + (streams[guided.EXTENDED - 1] if head else b""))
+        with pytest.raises(FormatError, match="block method"):
+            codec.pop(RansStack.from_bytes(stack.to_bytes()), 1, 3, 20, 17)
     round_trip(codec, picture[None])  # push writes ``GUIDED``
 
 
