@@ -95,9 +95,9 @@ def first_kind(mixer):
 def mix_bit(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, knots, stretch):
     """Code one bit under bit model ``i`` (or an even chance where ``i`` < 0) mixed with the 12-bit
     probability ``p_hint``; adapt the model and the mixer. The mixer's rows are ``rows[k] + dec``
-    for each of the ``ROWS`` row bases that is not negative (the first kind (``new_mixer``) uses
-    the first only; the second (``new_mixer5``) averages them all; the first has the calibration);
-    returns ``(bit, coder)``."""
+    for each of the ``ROWS`` row bases that is not negative, the first never (the first kind
+    (``new_mixer``) uses the first only; the second (``new_mixer5``) averages them all, the
+    first's calibration theirs); returns ``(bit, coder)``."""
     if first_kind(mixer):
         return _mix_pair(coder, buf, models, i, p_hint, mixer, rows[0] + dec, bit, decoding, knots, stretch)
     return _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, knots, stretch)
@@ -113,19 +113,21 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     at = s2 + 2048  # the calibration: between knots at >> 7 and the next, at & 127 of the way
     lo, w = KNOTS_AT + (at >> 7), at & 127
     s4 = stretch[min(max(((mixer[ctx, lo] * (128 - w) + mixer[ctx, lo + 1] * w) >> 7) >> 4, 1), 4095)]
-    total = np.int64(0)
-    n = 0
-    for k in range(ROWS):
-        if rows[k] >= 0:
-            total += _dot5(mixer, rows[k] + dec, s0, s1, s2, s4)
-            n += 1
-    p = squash(floor_div(total, n), knots)
+    d0 = _dot5(mixer, ctx, s0, s1, s2, s4)  # each row's log-odds (the first row always codes)
+    d1 = _dot5(mixer, rows[1] + dec, s0, s1, s2, s4) if rows[1] >= 0 else np.int64(0)
+    d2 = _dot5(mixer, rows[2] + dec, s0, s1, s2, s4) if rows[2] >= 0 else np.int64(0)
+    d3 = _dot5(mixer, rows[3] + dec, s0, s1, s2, s4) if rows[3] >= 0 else np.int64(0)
+    n = 1 + (rows[1] >= 0) + (rows[2] >= 0) + (rows[3] >= 0)
+    p = squash(floor_div(d0 + d1 + d2 + d3, n), knots)
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
-    for k in range(ROWS):
-        if rows[k] >= 0:  # each row learns from its own error
-            row = rows[k] + dec
-            _learn5(mixer, row, bit, squash(_dot5(mixer, row, s0, s1, s2, s4), knots) if n > 1 else p, s0, s1, s2,
-                    s4)
+    # each row learns from its own error
+    _learn5(mixer, ctx, bit, squash(d0, knots) if n > 1 else p, s0, s1, s2, s4)
+    if rows[1] >= 0:
+        _learn5(mixer, rows[1] + dec, bit, squash(d1, knots), s0, s1, s2, s4)
+    if rows[2] >= 0:
+        _learn5(mixer, rows[2] + dec, bit, squash(d2, knots), s0, s1, s2, s4)
+    if rows[3] >= 0:
+        _learn5(mixer, rows[3] + dec, bit, squash(d3, knots), s0, s1, s2, s4)
     near = lo + (w >> 6)  # the nearer knot learns
     mixer[ctx, near] += ((bit << 16) - mixer[ctx, near]) >> CALIBRATION_SHIFT
     if i >= 0:
