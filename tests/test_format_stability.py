@@ -152,9 +152,9 @@ WRITTEN_BY_0_3 = {
     # method 2 (the second kind of mixer, ``entropy.mixing``): decoded only since method 3
     "photo-guided-3.fz": ("8d4c71a1b208b7dd", ["photo.png"], None),
     "rgba-guided-3.fz": ("eca933dc3a9c7bc6", ["rgba.png"], None),
-    # method 3: every bit coded by four mixers (``residuals.mixer_rows``), the method in the block's first byte
-    "photo-guided-4.fz": ("305da6e7c1f34a2f", ["photo.png"], ["--model", "guided-photo-v1"]),
-    "rgba-guided-4.fz": ("5165e8c9fab32801", ["rgba.png"], ["--model", "guided-photo-v1"]),
+    # method 3: every bit coded by five mixers (``residuals.mixer_rows``), the method in the block's first byte
+    "photo-guided-4.fz": ("bfdc94872eeca9f5", ["photo.png"], ["--model", "guided-photo-v1"]),
+    "rgba-guided-4.fz": ("b5806acddf25cff5", ["rgba.png"], ["--model", "guided-photo-v1"]),
     # the compact layout (version 4): small pictures in one chunk
     "thumb-compact.fz": ("7712bbbab17d4b66", ["thumb.png"], ["--model", "local-rgb-v2"]),
     "rgba-compact.fz": ("58528afd97ead8ee", ["rgba.png"], []),
@@ -170,7 +170,7 @@ WRITTEN_BY_0_3 = {
     "palette-numbered.fz": ("75b00950576829db", ["palette.png"], []),
     "rgba-guided-numbered.fz": ("3c8ab695137e908b", ["rgba.png"], None),  # two models; method 1: decoded only
     "rgba-guided-numbered-3.fz": ("dfbe6c65cf907b7d", ["rgba.png"], None),  # method 2: decoded only
-    "rgba-guided-numbered-4.fz": ("28bf4977e889fa98", ["rgba.png"], ["--model", "guided-photo-v3"]),  # method 3
+    "rgba-guided-numbered-4.fz": ("3e20d86110188502", ["rgba.png"], ["--model", "guided-photo-v3"]),  # method 3
     # sealed chunks (version 7): no pixel CRCs in the table, each chunk's stack sealed with its tiles' CRC
     "archive-sealed.fz": ("93c550d4ef29e1ce", CIFAR, ["--model", "local-rgb-v13", "--chunk", "6144"]),  # 4 chunks
     "bitsback-sealed.fz": ("6bd393daac43f30f", CIFAR, ["--model", "glow-rgb-v2"]),  # seeded by idf-rgb-v2

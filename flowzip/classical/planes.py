@@ -111,7 +111,7 @@ class PlanesCodec:
 
 
 _HEAD_SIZES = np.array([2**16, 2**16, 4])
-BLOCK_HEAD_BITS = 36  # a block's byte count (32 bits) and method (4 bits) on the stack
+BLOCK_HEAD_BITS = 34  # a block's byte count (32 bits) and method (one of 4: 2 bits) on the stack
 
 
 def push_block(coder, method: int, data: bytes) -> None:

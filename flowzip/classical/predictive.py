@@ -41,7 +41,7 @@ import numpy as np
 
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
-from .residuals import bit_length, code_residual, code_residual_hinted, log_class, mixer_rows
+from .residuals import VIEW_SETS, bit_length, code_residual, code_residual_hinted, log_class, mixer_rows
 
 FRACTION = 3  # predictions carry 3 fractional bits
 
@@ -60,6 +60,7 @@ BIAS_CONTEXTS, BIAS_LIMIT = 64 * 4, 256
 SLOPE_CONTEXTS, SLOPE_LIMIT, SLOPE_MAX, SLOPE_PRIOR = 16, 1 << 20, 512, 64
 # Coding contexts: error-energy classes (two per octave) x gradient classes.
 GRADIENT_CLASSES = 6
+assert VIEW_SETS[1] == GRADIENT_CLASSES  # the hinted coder's mixers have a set per gradient class
 SIGN_CONTEXTS = 16
 # Starting probabilities (/65536) of the residual's bits, roughly where they end up on photos,
 # worth PRIOR_COUNT bits seen: whether the class goes one higher, by distance from the context's
@@ -255,7 +256,8 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     pred = (pred8 + (1 << (FRACTION - 1))) >> FRACTION
     gradient = (abs(vn - vnw) + abs(vw - vnw) + abs(vne - vn)) >> max(bits - 8, 0)
     energy_class = min(log_class(energy), energy_classes(bits) - 1)
-    ctx = energy_class * GRADIENT_CLASSES + min(log_class(gradient), GRADIENT_CLASSES - 1)
+    gradient_class = min(log_class(gradient), GRADIENT_CLASSES - 1)
+    ctx = energy_class * GRADIENT_CLASSES + gradient_class
     start = min(max((energy_class >> 1) - 1, 0), bits)
     sign_ctx = (pred8 - (pred << FRACTION) + 4) * 2 + (1 if tew > 0 else 0)
     e = 0
@@ -268,8 +270,8 @@ def code_sample(coder, buf, img, te, c, ref, bits, models, models_at, rows, cur,
     if hint_w.shape[0] > 0:
         e, coder = code_residual_hinted(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits,
                                         sign_ctx, decoding, pred + hint_offset, hint_w, hint_means, hint_inv, mixer,
-                                        mixer_rows(mixer, mix_at, views, energy_class, gradient, guide8 - pred8,
-                                                   tref), curves)
+                                        mixer_rows(mixer, mix_at, views, energy_class, gradient_class,
+                                                   guide8 - pred8, tref, texture), curves)
     else:
         e, coder = code_residual(coder, buf, models, models_at + ctx * residual_block(bits), start, e, bits, sign_ctx,
                                  decoding)

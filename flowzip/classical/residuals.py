@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..entropy import rangecoder as rc
-from ..entropy.mixing import first_kind, mix_bit, new_mixer, new_mixer5
+from ..entropy.mixing import ROWS, first_kind, mix_bit, new_mixer, new_mixer5
 from ..entropy.rans import logistic_cdf
 from ..exact import floor_div
 from ..jit import inline_kernel, kernel
@@ -94,16 +94,19 @@ MIXERS = 10 * MIXER_KINDS  # mixer contexts per plane (up to 10 per kind)
 # Mixers of the second kind come in sets, a set per value of a context; each view of a sample's
 # context picks one set, and the bit is coded by the picked sets' mixers together (``mixer_rows``):
 # the error energy class (0-3, 4-7, 8-11, 12-), the gradient class, the guide's lead over the
-# prediction and the earlier plane's error at the pixel (each small, middling or large, by sign).
-VIEW_SETS = (4, 6, 6, 6)
+# prediction and the earlier plane's error at the pixel (each small, middling or large, by sign),
+# and the texture (which of six neighbours lie above the prediction) with whether the guide does.
+VIEW_SETS = (4, 6, 6, 6, 128)
+VIEW_FIRST = tuple(sum(VIEW_SETS[:i]) for i in range(len(VIEW_SETS)))  # each view's first set
 ALL_SETS = sum(VIEW_SETS)
 LEAD_STEPS, EARLIER_STEPS = (4, 16), (8, 32)  # where a lead (1/8ths) and an earlier error (1/8ths) grow
+assert len(VIEW_SETS) == ROWS
 
 
 def new_hint_mixers(kind: int, planes: int, views: int = 1) -> np.ndarray:
     """The mixers of ``planes`` planes' hinted residuals (``MIXERS`` each), of the first kind
     (``mixing.new_mixer``) or the second (``mixing.new_mixer5``, the sets of the first view or of
-    all ``len(VIEW_SETS)``, one after another, as ``mixer_rows`` finds them)."""
+    all, ``views`` 1 or ``len(VIEW_SETS)``, one after another, as ``mixer_rows`` finds them)."""
     if kind == 1:
         return new_mixer(planes * MIXERS)
     if kind == 2 and views in (1, len(VIEW_SETS)):
@@ -128,23 +131,24 @@ def _signed_class(v, steps):
 
 
 @inline_kernel
-def mixer_rows(mixer, mix_at, views, energy_class, gradient, lead, earlier):
+def mixer_rows(mixer, mix_at, views, energy_class, gradient_class, lead, earlier, texture):
     """The row bases (``mixing.mix_bit``'s ``rows``) of a sample whose plane's mixers begin at
-    ``mix_at`` within a set: for the first kind of mixer the plane's; for the second, of the
-    first view or of all (``views``, ``VIEW_SETS``) the set that each view's context picks (the energy class;
-    the gradient class; the guide's ``lead`` over the prediction and the ``earlier`` plane's
-    error at the pixel, in 1/8ths), -1 for the others."""
+    ``mix_at`` within a set: for the first kind of mixer the plane's; for the second, with
+    ``views`` 1 the energy class's set, else the set each view's context picks (``VIEW_SETS``:
+    the energy class; the gradient class; the guide's ``lead`` over the prediction and the
+    ``earlier`` plane's error at the pixel, in 1/8ths; the ``texture``'s six bits and whether the
+    lead is positive), -1 for the others."""
     none = np.int64(-1)
     if first_kind(mixer):
-        return (mix_at, none, none, none)
+        return (mix_at, none, none, none, none)
     per = mixer.shape[0] // (VIEW_SETS[0] if views == 1 else ALL_SETS)  # rows per set
     energy = min(energy_class >> 2, VIEW_SETS[0] - 1) * per + mix_at
     if views == 1:
-        return (energy, none, none, none)
-    first = VIEW_SETS[0]
-    return (energy, (first + min(log_class(gradient), VIEW_SETS[1] - 1)) * per + mix_at,
-            (first + VIEW_SETS[1] + _signed_class(lead, LEAD_STEPS)) * per + mix_at,
-            (first + VIEW_SETS[1] + VIEW_SETS[2] + _signed_class(earlier, EARLIER_STEPS)) * per + mix_at)
+        return (energy, none, none, none, none)
+    return (energy, (VIEW_FIRST[1] + gradient_class) * per + mix_at,
+            (VIEW_FIRST[2] + _signed_class(lead, LEAD_STEPS)) * per + mix_at,
+            (VIEW_FIRST[3] + _signed_class(earlier, EARLIER_STEPS)) * per + mix_at,
+            (VIEW_FIRST[4] + 2 * texture + (1 if lead > 0 else 0)) * per + mix_at)
 
 
 @inline_kernel

@@ -16,7 +16,7 @@ interpolated and learnt online, per context); a young context learns faster (its
 beside its weights). 0.14 % and 0.48 % smaller guided streams on held-out photos, reduced and full
 size (docs/RESULTS.md). A bit may be coded by up to ``ROWS`` mixers of the second kind at once (rows
 chosen by different contexts, method 3 on): their outputs are averaged in the log-odds domain, and
-each learns from its own error (0.15 % and 0.33 % smaller again).
+each learns from its own error (0.21 % and 0.66 % smaller again).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ START5 = (0, 19661, 45875, 0, 0)  # near where they end on photos: the slow esti
 BIAS_INPUT = 256  # the bias input's log-odds
 COUNT_AT = INPUTS5
 KNOTS_AT = COUNT_AT + 1
-ROWS = 4  # mixers a bit may be coded by (``mix_bit``'s ``rows``)
+ROWS = 5  # mixers a bit may be coded by (``mix_bit``'s ``rows``)
 RATE5, BOOST5, YOUTH5 = 6, 32, 512  # the weights' rate in quarters: RATE5 + BOOST5 * YOUTH5 / (count + YOUTH5)
 CALIBRATION_SHIFT = 6  # how fast a calibration knot follows the bits
 
@@ -94,10 +94,11 @@ def first_kind(mixer):
 @inline_kernel
 def mix_bit(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, knots, stretch):
     """Code one bit under bit model ``i`` (or an even chance where ``i`` < 0) mixed with the 12-bit
-    probability ``p_hint``; adapt the model and the mixer. The mixer's rows are ``rows[k] + dec``
-    for each of the ``ROWS`` row bases that is not negative, the first never (the first kind
-    (``new_mixer``) uses the first only; the second (``new_mixer5``) averages them all, the
-    first's calibration theirs); returns ``(bit, coder)``."""
+    probability ``p_hint``; adapt the model and the mixer; returns ``(bit, coder)``. The mixer's
+    rows are ``rows[k] + dec`` for each of the ``ROWS`` row bases ``rows[k]`` >= 0 (``rows[0]``
+    always is). The first kind (``new_mixer``) uses ``rows[0]`` alone; the second (``new_mixer5``)
+    averages the rows' log-odds, each row learning from its own error, all with the hint
+    calibrated by ``rows[0]``'s table, the only one that learns."""
     if first_kind(mixer):
         return _mix_pair(coder, buf, models, i, p_hint, mixer, rows[0] + dec, bit, decoding, knots, stretch)
     return _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, knots, stretch)
@@ -113,21 +114,26 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     at = s2 + 2048  # the calibration: between knots at >> 7 and the next, at & 127 of the way
     lo, w = KNOTS_AT + (at >> 7), at & 127
     s4 = stretch[min(max(((mixer[ctx, lo] * (128 - w) + mixer[ctx, lo + 1] * w) >> 7) >> 4, 1), 4095)]
-    d0 = _dot5(mixer, ctx, s0, s1, s2, s4)  # each row's log-odds (the first row always codes)
+    d0 = _dot5(mixer, ctx, s0, s1, s2, s4)  # each row's log-odds
     d1 = _dot5(mixer, rows[1] + dec, s0, s1, s2, s4) if rows[1] >= 0 else np.int64(0)
     d2 = _dot5(mixer, rows[2] + dec, s0, s1, s2, s4) if rows[2] >= 0 else np.int64(0)
     d3 = _dot5(mixer, rows[3] + dec, s0, s1, s2, s4) if rows[3] >= 0 else np.int64(0)
-    n = 1 + (rows[1] >= 0) + (rows[2] >= 0) + (rows[3] >= 0)
-    p = squash(floor_div(d0 + d1 + d2 + d3, n), knots)
+    d4 = _dot5(mixer, rows[4] + dec, s0, s1, s2, s4) if rows[4] >= 0 else np.int64(0)
+    n = 1
+    for k in range(1, ROWS):
+        n += 1 if rows[k] >= 0 else 0
+    p = squash(floor_div(d0 + d1 + d2 + d3 + d4, n), knots)  # |sum| < 2**40: exact
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
     # each row learns from its own error
-    _learn5(mixer, ctx, bit, squash(d0, knots) if n > 1 else p, s0, s1, s2, s4)
+    _learn5(mixer, ctx, bit, squash(d0, knots), s0, s1, s2, s4)
     if rows[1] >= 0:
         _learn5(mixer, rows[1] + dec, bit, squash(d1, knots), s0, s1, s2, s4)
     if rows[2] >= 0:
         _learn5(mixer, rows[2] + dec, bit, squash(d2, knots), s0, s1, s2, s4)
     if rows[3] >= 0:
         _learn5(mixer, rows[3] + dec, bit, squash(d3, knots), s0, s1, s2, s4)
+    if rows[4] >= 0:
+        _learn5(mixer, rows[4] + dec, bit, squash(d4, knots), s0, s1, s2, s4)
     near = lo + (w >> 6)  # the nearer knot learns
     mixer[ctx, near] += ((bit << 16) - mixer[ctx, near]) >> CALIBRATION_SHIFT
     if i >= 0:

@@ -11,7 +11,7 @@ Order: pixels in the local prior's wavefronts (``codec.wavefronts``), each pixel
 one after another (G, then R - G, then B - G), so that the network's window is coded before the
 pixel and each plane sees the planes before it at the same pixel. The decoder runs the network
 once per wavefront; the encoder on bands of pixels. One range-coded stream per tile, ending in
-the CRC-32 of the tile's pixels, pushed onto the ANS stack as bytes (``planes.push_block``).
+the CRC-32 of the tile's pixels, pushed onto the ANS stack as bytes (``push_tile``).
 
 The guide, from the network's mixture (integers only; variances in 2**-12 squared levels, a
 logistic's being its scale squared times 329/100): G's mean over the prior mixture weights with
@@ -20,7 +20,7 @@ coupling implies (R's variance times the coefficient over G's variance), over th
 B's mean as the network gives it, given R and G (posterior weights, ``kernels``). The expected
 error energy is four times the mixture's standard deviation, in levels. The hint is the same
 mixture (R's components at their regressed means and conditional variances). The settings (the
-guide's weight, the energy's even share, the mixer's rate) were chosen on held-out photos
+guide's weight, the energy's even share, the mixers) were chosen on held-out photos
 (docs/RESULTS.md).
 """
 
@@ -57,8 +57,8 @@ class Method(NamedTuple):
 
 
 # 48 in the first streams, 16 since (0.3 % smaller on held-out photos once the guide's distribution
-# is mixed into every decision); the second kind of mixer since method 2, every bit coded by four
-# mixers, picked by four views of its context, since method 3 (docs/RESULTS.md).
+# is mixed into every decision); the second kind of mixer since method 2, every bit coded by five
+# mixers, picked by five views of its context, since method 3 (docs/RESULTS.md).
 METHODS = {0: Method(48, 1), 1: Method(16, 1), 2: Method(16, 2), 3: Method(16, 2, len(residuals.VIEW_SETS))}
 GUIDED = 3  # the method written
 # The block head holds methods 0-3 (``planes.push_block``); its 3 says that the block's first byte
@@ -336,11 +336,8 @@ class GuidedCodec(PriorNetworkCodec):
         self._check(coder, channels, bits)
         out = np.empty((batch, 3, height, width), np.uint8)
         for i in range(batch):
-            field, data = blocks.pop_block(coder, 8 * 3 * height * width + 4097)
-            method = (data[0] if data else -1) if field == EXTENDED else field
-            if method not in METHODS or (field == EXTENDED) != (method >= EXTENDED):
-                raise FormatError(f"corrupt file: a guided tile has block method {method}")
-            out[i] = self.decode_tile(data[1:] if field == EXTENDED else data, height, width, method)
+            method, stream = pop_tile(coder, 8 * 3 * height * width + 4096)
+            out[i] = self.decode_tile(stream, height, width, method)
         return out
 
 
@@ -351,3 +348,20 @@ def push_tile(coder, method: int, stream: bytes) -> int:
         stream = bytes([method]) + stream
     blocks.push_block(coder, min(method, EXTENDED), stream)
     return 8 * len(stream) + blocks.BLOCK_HEAD_BITS
+
+
+def pop_tile(coder, limit: int) -> tuple[int, bytes]:
+    """(method, stream) of a tile ``push_tile`` pushed, a stream of at most ``limit`` bytes;
+    FormatError if its method is unknown or written where the head could say it."""
+    field, block = blocks.pop_block(coder, limit + 1)
+    if field != EXTENDED:
+        method, stream = field, block
+    elif not block:
+        raise FormatError("corrupt file: a guided tile's block has no method")
+    else:
+        method, stream = block[0], block[1:]
+        if method < EXTENDED:
+            raise FormatError(f"corrupt file: a guided tile has block method {method} written in its block")
+    if method not in METHODS:
+        raise FormatError(f"corrupt file: a guided tile has block method {method}")
+    return method, stream

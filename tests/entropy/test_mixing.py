@@ -39,11 +39,11 @@ def test_stretch_inverts_squash():
 
 @kernel
 def _code_bits(coder, buf, models, hints, mixer, rows, bits, knots, stretch, decoding):
-    """Code ``bits[n]`` by the mixers of row bases ``rows[n]`` (``mixing.ROWS`` each, -1: none), at ``dec`` 0."""
+    """Code ``bits[n]`` by the mixers of row bases ``rows[n]`` (``mixing.ROWS``, 5, each; -1: none), at ``dec`` 0."""
     for n in range(bits.shape[0]):
         r = rows[n]
-        bits[n], coder = mixing.mix_bit(coder, buf, models, 0 if n % 3 else -1, hints[n], mixer, (r[0], r[1], r[2], r[3]),
-                                        0, bits[n], decoding, knots, stretch)
+        bits[n], coder = mixing.mix_bit(coder, buf, models, 0 if n % 3 else -1, hints[n], mixer,
+                                        (r[0], r[1], r[2], r[3], r[4]), 0, bits[n], decoding, knots, stretch)
     return coder
 
 
@@ -170,7 +170,7 @@ def test_the_second_mixer_reaches_every_knot_as_its_reference():
 
 
 def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
-    """A bit coded by up to four mixers of the second kind (row bases -1: none): the mixers and
+    """A bit coded by up to five mixers of the second kind (row bases -1: none): the mixers and
     models end as the reference's, the stream's size is the information content under the rows'
     mean log-odds, and it decodes with the same rows."""
     rng = np.random.default_rng(2)
@@ -178,10 +178,10 @@ def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
     truth = rng.random(n) < 0.7
     hints = np.where(truth, 3000, 1100) + rng.integers(-400, 400, n)
     bits = (truth ^ (rng.random(n) < 0.1)).astype(np.int64)
-    rows = np.stack([rng.integers(0, 2, n), rng.integers(2, 5, n), rng.integers(5, 7, n), rng.integers(7, 9, n)], 1)
-    rows[rng.random((n, mixing.ROWS)) < 0.3] = -1
-    rows[:, 0] = np.abs(rows[:, 0])  # the first row always codes (it has the calibration)
-    models, mixer = rc.new_models(1), mixing.new_mixer5(9)
+    assert mixing.ROWS == 5
+    rows = np.stack([rng.integers(lo, hi, n) for lo, hi in [(0, 2), (2, 5), (5, 7), (7, 9), (9, 11)]], 1)
+    rows[:, 1:][rng.random((n, mixing.ROWS - 1)) < 0.3] = -1  # the first row always codes (it has the calibration)
+    models, mixer = rc.new_models(1), mixing.new_mixer5(11)
     expected_models, expected_mixer, cost = _reference5(models.copy(), hints, mixer.copy(), rows, bits)
     digits = np.zeros(4 * n, np.uint16)
     coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, rows, bits.copy(), mixing.SQUASH_KNOTS,
@@ -190,7 +190,7 @@ def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
     data = rc.stream_bytes(coder, digits)
     assert abs(8 * len(data) - cost) < 0.002 * cost + 64
     buf = rc.decoder_buffer(data)
-    decoded, decoder_mixer = np.zeros(n, np.int64), mixing.new_mixer5(9)
+    decoded, decoder_mixer = np.zeros(n, np.int64), mixing.new_mixer5(11)
     _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), hints, decoder_mixer, rows, decoded, mixing.SQUASH_KNOTS,
                mixing.stretch_table(), True)
     assert np.array_equal(decoded, bits) and np.array_equal(decoder_mixer, mixer)

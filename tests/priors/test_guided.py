@@ -104,7 +104,7 @@ def test_every_block_method_round_trips_with_its_own_guide_weight():
     for head in [bytes([guided.EXTENDED - 1]), b""]:  # method 2 said in the byte; no byte at all
         stack = RansStack()
         blocks.push_block(stack, guided.EXTENDED, head + (streams[guided.EXTENDED - 1] if head else b""))
-        with pytest.raises(FormatError, match="block method"):
+        with pytest.raises(FormatError, match="block (method|has no method)"):
             codec.pop(RansStack.from_bytes(stack.to_bytes()), 1, 3, 20, 17)
     round_trip(codec, picture[None])  # push writes ``GUIDED``
 
