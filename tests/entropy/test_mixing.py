@@ -146,6 +146,26 @@ def test_mixed_bits_round_trip_and_learn_as_the_integer_reference(kind):
     assert np.array_equal(decoded, bits)
 
 
+def _round_trip5(hints: np.ndarray, rows: np.ndarray, bits: np.ndarray, contexts: int) -> tuple[bytes, float]:
+    """Code ``bits`` by mixers of the second kind (``contexts`` rows, each bit by ``rows[n]``): the
+    models and mixers end as the reference's, and the decoder reads the bits back and ends in the
+    encoder's state; returns the stream and the reference's information content."""
+    models, mixer = rc.new_models(1), mixing.new_mixer5(contexts)
+    expected_models, expected_mixer, cost = _reference5(models.copy(), hints, mixer.copy(), rows, bits)
+    digits = np.zeros(4 * len(bits), np.uint16)
+    coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, rows, bits.copy(), mixing.SQUASH_KNOTS,
+                       mixing.stretch_table(), False)
+    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
+    data = rc.stream_bytes(coder, digits)
+    buf = rc.decoder_buffer(data)
+    decoded, decoder_models, decoder_mixer = np.zeros(len(bits), np.int64), rc.new_models(1), mixing.new_mixer5(contexts)
+    _code_bits(rc.new_decoder(buf), buf, decoder_models, hints, decoder_mixer, rows, decoded, mixing.SQUASH_KNOTS,
+               mixing.stretch_table(), True)
+    assert np.array_equal(decoded, bits)
+    assert np.array_equal(decoder_models, models) and np.array_equal(decoder_mixer, mixer)
+    return data, cost
+
+
 def test_the_second_mixer_reaches_every_knot_as_its_reference():
     """Hints over the whole range (the calibration's end knots, the clamps) and bits that disagree
     with them: the second kind of mixer codes and learns as its reference, and the decoder ends in
@@ -154,19 +174,7 @@ def test_the_second_mixer_reaches_every_knot_as_its_reference():
     n = 4000
     hints = rng.integers(-50, 4150, n)  # clamped to 1..4095 by the mixer
     bits = (rng.random(n) < 0.5).astype(np.int64)
-    contexts = _one_row(rng.integers(0, 2, n))
-    models, mixer = rc.new_models(1), mixing.new_mixer5(2)
-    expected_models, expected_mixer, _ = _reference5(models.copy(), hints, mixer.copy(), contexts, bits)
-    digits = np.zeros(4 * n, np.uint16)
-    coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, contexts, bits.copy(), mixing.SQUASH_KNOTS,
-                       mixing.stretch_table(), False)
-    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
-    buf = rc.decoder_buffer(rc.stream_bytes(coder, digits))
-    decoded, decoder_models, decoder_mixer = np.zeros(n, np.int64), rc.new_models(1), mixing.new_mixer5(2)
-    _code_bits(rc.new_decoder(buf), buf, decoder_models, hints, decoder_mixer, contexts, decoded, mixing.SQUASH_KNOTS,
-               mixing.stretch_table(), True)
-    assert np.array_equal(decoded, bits)
-    assert np.array_equal(decoder_models, models) and np.array_equal(decoder_mixer, mixer)
+    _round_trip5(hints, _one_row(rng.integers(0, 2, n)), bits, 2)
 
 
 def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
@@ -181,16 +189,5 @@ def test_several_rows_code_by_their_mean_and_learn_each_from_its_own_error():
     assert mixing.ROWS == 5
     rows = np.stack([rng.integers(lo, hi, n) for lo, hi in [(0, 2), (2, 5), (5, 7), (7, 9), (9, 11)]], 1)
     rows[:, 1:][rng.random((n, mixing.ROWS - 1)) < 0.3] = -1  # the first row always codes (it has the calibration)
-    models, mixer = rc.new_models(1), mixing.new_mixer5(11)
-    expected_models, expected_mixer, cost = _reference5(models.copy(), hints, mixer.copy(), rows, bits)
-    digits = np.zeros(4 * n, np.uint16)
-    coder = _code_bits(rc.new_encoder(), digits, models, hints, mixer, rows, bits.copy(), mixing.SQUASH_KNOTS,
-                       mixing.stretch_table(), False)
-    assert list(models[0]) == expected_models and mixer.tolist() == expected_mixer
-    data = rc.stream_bytes(coder, digits)
+    data, cost = _round_trip5(hints, rows, bits, 11)
     assert abs(8 * len(data) - cost) < 0.002 * cost + 64
-    buf = rc.decoder_buffer(data)
-    decoded, decoder_mixer = np.zeros(n, np.int64), mixing.new_mixer5(11)
-    _code_bits(rc.new_decoder(buf), buf, rc.new_models(1), hints, decoder_mixer, rows, decoded, mixing.SQUASH_KNOTS,
-               mixing.stretch_table(), True)
-    assert np.array_equal(decoded, bits) and np.array_equal(decoder_mixer, mixer)
