@@ -122,7 +122,7 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     n = 1
     for k in range(1, ROWS):
         n += 1 if rows[k] >= 0 else 0
-    p = squash(floor_div(d0 + d1 + d2 + d3 + d4, n), knots)  # |sum| < 2**40: exact
+    p = squash(floor_div(d0 + d1 + d2 + d3 + d4, n), knots)  # each |d| < 2**47 (int64 >> 16): exact
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
     # each row learns from its own error
     _learn5(mixer, ctx, bit, squash(d0, knots), s0, s1, s2, s4)
