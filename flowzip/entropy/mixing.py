@@ -96,7 +96,7 @@ def mix_bit(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, knot
     """Code one bit under bit model ``i`` (or an even chance where ``i`` < 0) mixed with the 12-bit
     probability ``p_hint``; adapt the model and the mixer; returns ``(bit, coder)``. The mixer's
     rows are ``rows[k] + dec`` for each of the ``ROWS`` row bases ``rows[k]`` >= 0 (``rows[0]``
-    always is). The first kind (``new_mixer``) uses ``rows[0]`` alone; the second (``new_mixer5``)
+    always is; no two the same). The first kind (``new_mixer``) uses ``rows[0]`` alone; the second (``new_mixer5``)
     averages the rows' log-odds, each row learning from its own error, all with the hint
     calibrated by ``rows[0]``'s table, the only one that learns."""
     if first_kind(mixer):
@@ -114,26 +114,18 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     at = s2 + 2048  # the calibration: between knots at >> 7 and the next, at & 127 of the way
     lo, w = KNOTS_AT + (at >> 7), at & 127
     s4 = stretch[min(max(((mixer[ctx, lo] * (128 - w) + mixer[ctx, lo + 1] * w) >> 7) >> 4, 1), 4095)]
-    d0 = _dot5(mixer, ctx, s0, s1, s2, s4)  # each row's log-odds
-    d1 = _dot5(mixer, rows[1] + dec, s0, s1, s2, s4) if rows[1] >= 0 else np.int64(0)
-    d2 = _dot5(mixer, rows[2] + dec, s0, s1, s2, s4) if rows[2] >= 0 else np.int64(0)
-    d3 = _dot5(mixer, rows[3] + dec, s0, s1, s2, s4) if rows[3] >= 0 else np.int64(0)
-    d4 = _dot5(mixer, rows[4] + dec, s0, s1, s2, s4) if rows[4] >= 0 else np.int64(0)
-    n = 1
-    for k in range(1, ROWS):
-        n += 1 if rows[k] >= 0 else 0
-    p = squash(floor_div(d0 + d1 + d2 + d3 + d4, n), knots)  # each |d| < 2**47 (int64 >> 16): exact
+    total = np.int64(0)  # the rows' log-odds, each below 2**47 (int64 >> 16): their mean is exact
+    n = 0
+    for k in range(ROWS):
+        if rows[k] >= 0:
+            total += _dot5(mixer, rows[k] + dec, s0, s1, s2, s4)
+            n += 1
+    p = squash(floor_div(total, n), knots)
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
-    # each row learns from its own error
-    _learn5(mixer, ctx, bit, squash(d0, knots), s0, s1, s2, s4)
-    if rows[1] >= 0:
-        _learn5(mixer, rows[1] + dec, bit, squash(d1, knots), s0, s1, s2, s4)
-    if rows[2] >= 0:
-        _learn5(mixer, rows[2] + dec, bit, squash(d2, knots), s0, s1, s2, s4)
-    if rows[3] >= 0:
-        _learn5(mixer, rows[3] + dec, bit, squash(d3, knots), s0, s1, s2, s4)
-    if rows[4] >= 0:
-        _learn5(mixer, rows[4] + dec, bit, squash(d4, knots), s0, s1, s2, s4)
+    for k in range(ROWS):  # each row learns from its own error (the rows differ: one learning leaves
+        if rows[k] >= 0:  # the others' log-odds as they were)
+            row = rows[k] + dec
+            _learn5(mixer, row, bit, squash(_dot5(mixer, row, s0, s1, s2, s4), knots), s0, s1, s2, s4)
     near = lo + (w >> 6)  # the nearer knot learns
     mixer[ctx, near] += ((bit << 16) - mixer[ctx, near]) >> CALIBRATION_SHIFT
     if i >= 0:
