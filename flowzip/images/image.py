@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError, a_or_an, plural
-from . import pngfile
+from . import pngfile, resolution
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
 ARRAY_SUFFIXES = (".npy", ".npy.xz")
@@ -122,6 +122,8 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
     metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
+    if (density := resolution.read(im)) is not None:
+        metadata[resolution.KEY] = density
     png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
         planes, mode, bit_depth, metadata = pngfile.to_planes(png)
@@ -258,7 +260,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     flowzip's own writer (its zlib stream deflated on ``threads`` threads), gets back what its
     source PNG held (depth, palette, chunks), or else a picture's ICC profile, Exif, XMP and
     comment; other formats get plain 8-bit pictures and what of those their writer takes (ICC
-    profile and Exif; TIFF and WebP also XMP)."""
+    profile and Exif; TIFF and WebP also XMP; TIFF and BMP the resolution)."""
     check_writable(suffix, picture.mode, picture.bit_depth, picture.is_palette)
     fmt = LOSSLESS_FORMATS[suffix.lower()]
     if fmt == "PNG":
@@ -269,6 +271,8 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     for key in ("icc_profile", "exif", "xmp") if fmt == "WEBP" else ("icc_profile", "exif"):
         if key in metadata:
             options[key] = metadata[key]
+    if resolution.KEY in metadata:
+        options.update(resolution.save_options(metadata[resolution.KEY], fmt))
     buf = io.BytesIO()
     try:
         if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700), among the Exif's tags

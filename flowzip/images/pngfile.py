@@ -18,10 +18,11 @@ bytes than IHDR declares or has data after it, unknown row filters, and a non-em
 For the compressor, ``to_planes`` gives the samples as planes (a palette image as its index plane,
 mode L) and keeps the rest under metadata keys that start with ``png:`` (``png:palette``,
 ``png:interlaced``, ``png:chunks``), which writers of other formats skip: ``portable_metadata``
-gives them the metadata without those keys, with the ICC profile, the Exif block and the XMP packet
-taken out of the chunks. ``from_planes`` puts a ``PngImage`` together again, or makes a plain PNG
-(with iCCP, eXIf, an XMP iTXt and a Comment tEXt from ``icc_profile``, ``exif``, ``xmp`` and
-``comment``) of planes that came from another format.
+gives them the metadata without those keys, with the ICC profile, the Exif block, the XMP packet
+and the resolution (pHYs) taken out of the chunks. ``from_planes`` puts a ``PngImage`` together
+again, or makes a plain PNG (with iCCP, eXIf, pHYs, an XMP iTXt and a Comment tEXt from
+``icc_profile``, ``exif``, ``resolution``, ``xmp`` and ``comment``) of planes that came from another
+format.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageError
+from . import resolution
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GRAY, RGB, PALETTE, GRAY_ALPHA, RGBA = 0, 2, 3, 4, 6
@@ -384,7 +386,7 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
 
 def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()) -> list[Chunk]:
     """The chunks of a PNG made of another format's picture: iCCP and eXIf of its ``icc_profile``
-    and ``exif``, then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE,
+    and ``exif``, pHYs of its ``resolution`` (``images.resolution``), then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE,
     then an iTXt of its ``xmp`` and a tEXt of its ``comment`` (cut at a NUL byte, which tEXt
     cannot hold)."""
     pairs = []
@@ -393,6 +395,8 @@ def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()
     if metadata.get(EXIF_KEY):
         exif = metadata[EXIF_KEY]
         pairs.append((b"eXIf", exif[len(EXIF_PREFIX):] if exif.startswith(EXIF_PREFIX) else exif))
+    if metadata.get(resolution.KEY) and (phys := resolution.phys(metadata[resolution.KEY])) is not None:
+        pairs.append((b"pHYs", phys))
     plte = [(b"PLTE", b"")] if has_palette else []
     text = [(b"iTXt", XMP_ITXT + metadata[XMP_KEY])] if metadata.get(XMP_KEY) else []
     comment = metadata.get(COMMENT_KEY, b"").partition(b"\x00")[0]
@@ -425,8 +429,8 @@ def from_planes(planes: np.ndarray, mode: str, bit_depth: int, metadata: dict[st
 
 def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
     """The metadata for writers of other formats: ``metadata`` without its ``png:`` keys, with the
-    ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix) and the XMP
-    packet of iTXt (``_xmp_packet``) under the keys images.image uses."""
+    ICC profile of iCCP (inflated), the Exif block of eXIf (with Pillow's prefix), the XMP packet
+    of iTXt (``_xmp_packet``) and the resolution of pHYs under the keys images.image uses."""
     out = {key: value for key, value in metadata.items() if not key.startswith(PNG_KEY_PREFIX)}
     if CHUNKS_KEY not in metadata:
         return out
@@ -440,6 +444,8 @@ def portable_metadata(metadata: dict[str, bytes]) -> dict[str, bytes]:
             out[EXIF_KEY] = EXIF_PREFIX + chunk.data
         elif chunk.type == "iTXt" and (packet := _xmp_packet(chunk.data)) is not None:
             out[XMP_KEY] = packet
+        elif chunk.type == "pHYs" and (density := resolution.from_phys(chunk.data)) is not None:
+            out[resolution.KEY] = density
     return out
 
 

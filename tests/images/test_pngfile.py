@@ -8,6 +8,7 @@ import dataclasses
 import io
 import struct
 import zlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from PIL import Image, PngImagePlugin
 
 from flowzip.errors import ImageError
 from flowzip.images import pngfile
+from flowzip.images.resolution import METRE, Resolution
 from flowzip.images.pngfile import (GRAY, GRAY_ALPHA, PALETTE, RGB, RGBA, SIGNATURE, Chunk, PngImage, Place,
                                     from_planes, portable_metadata, read_png, to_planes, write_png)
 
@@ -164,7 +166,9 @@ def test_pillow_files_read_exactly_and_keep_their_chunks(mode, options):
         assert {"iCCP", "eXIf", "pHYs", "tEXt", "zTXt", "iTXt", "prVt"} <= set(kinds)
         assert ("tRNS" in kinds) == (mode in ("L", "RGB", "P", "I;16") and "bits" not in options)
         assert image.chunks[-1] == Chunk("prVt", b"private data", Place.AFTER_IDAT)
-        assert portable_metadata(to_planes(image)[3]) == {"icc_profile": ICC, "exif": b"Exif\x00\x00" + EXIF}
+        assert portable_metadata(to_planes(image)[3]) == {  # 72 dpi: Pillow's pHYs of 2835 per metre
+            "icc_profile": ICC, "exif": b"Exif\x00\x00" + EXIF,
+            "resolution": Resolution(METRE, Fraction(2835), Fraction(2835)).to_bytes()}
         again = write_png(from_planes(*to_planes(image)))
         assert_same(read_png(again), image)
         with Image.open(io.BytesIO(data)) as before, Image.open(io.BytesIO(again)) as after:
