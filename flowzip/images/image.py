@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError, a_or_an, plural
-from . import pngfile, resolution
+from . import pngfile, resolution, tifftags
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
 ARRAY_SUFFIXES = (".npy", ".npy.xz")
@@ -124,6 +124,8 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
     metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
     if (density := resolution.read(im)) is not None:
         metadata[resolution.KEY] = density
+    if im.format == "TIFF" and "exif" not in metadata and (tags := tifftags.exif_block(im)) is not None:
+        metadata["exif"] = tags
     png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
         planes, mode, bit_depth, metadata = pngfile.to_planes(png)

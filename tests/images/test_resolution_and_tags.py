@@ -1,5 +1,6 @@
 """A picture's resolution (``images.resolution``): read from TIFF, JPEG and BMP files, kept through
-compression, written to PNG (pHYs), TIFF and BMP; a PNG's pHYs given to other formats."""
+compression, written to PNG (pHYs), TIFF and BMP; a PNG's pHYs given to other formats. A TIFF's
+descriptive tags (``images.tifftags``) kept as an Exif block."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from PIL import Image, TiffImagePlugin
+from PIL import ExifTags, Image, TiffImagePlugin
 
 from flowzip import api
 from flowzip.images import pngfile, resolution
@@ -126,3 +127,47 @@ def test_densities_a_png_cannot_hold_are_left_out():
     huge = Resolution(INCH, Fraction(2**32 - 1), Fraction(1)).to_bytes()  # beyond 2**31 - 1 per metre
     assert resolution.phys(huge) is None
     assert resolution.from_phys(b"\x00" * 9) is None and resolution.from_phys(b"\x00" * 8 + b"\x02") is None
+
+
+def _camera_tiff(orientation: int | None = None) -> bytes:
+    exif = Image.Exif()
+    exif.update({271: "Maker", 272: "Model 7", 306: "2026:12:07 10:00:00", 33432: "(c) someone"})
+    if orientation:
+        exif[274] = orientation
+    exif.get_ifd(ExifTags.IFD.Exif).update({33434: (1, 250), 36867: "2026:12:07 10:00:00"})
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N"})
+    return _saved("TIFF", exif=exif.tobytes(), description="a scan", software="scanner 2", dpi=(600, 600))
+
+
+def _tags(data: bytes) -> tuple[dict, dict, dict]:
+    with Image.open(io.BytesIO(data)) as im:
+        exif = im.getexif()
+        kept = {t: exif[t] for t in (270, 271, 272, 274, 305, 306, 33432) if t in exif}
+        return kept, dict(exif.get_ifd(ExifTags.IFD.Exif)), dict(exif.get_ifd(ExifTags.IFD.GPSInfo))
+
+
+def test_a_tiffs_descriptive_tags_are_kept_and_written_back():
+    source = _camera_tiff()
+    back = _through_fz(source)
+    expected = _tags(source)
+    assert expected[0] == {270: "a scan", 271: "Maker", 272: "Model 7", 305: "scanner 2",
+                           306: "2026:12:07 10:00:00", 33432: "(c) someone"}
+    for suffix in (".png", ".tif", ".webp"):
+        assert _tags(encode_image(back, suffix)) == expected, suffix
+    assert _tiff_tags(encode_image(back, ".tif")) == (2, 600, 600)
+
+
+def test_a_tiffs_orientation_is_in_its_pixels_not_its_tags():
+    source = _camera_tiff(orientation=6)  # turned a quarter: Pillow reads it 13 high, 9 wide
+    with Image.open(io.BytesIO(source)) as im:
+        im.load()
+        shown = np.asarray(im)
+    back = _through_fz(source)
+    written = encode_image(back, ".png")
+    with Image.open(io.BytesIO(written)) as im:
+        np.testing.assert_array_equal(np.asarray(im), shown)
+    assert shown.shape[:2] == (13, 9) and 274 not in _tags(written)[0]
+
+
+def test_a_tiff_without_descriptive_tags_gets_no_exif():
+    assert "exif" not in read_image(_saved("TIFF"), "input").metadata
