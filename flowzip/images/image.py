@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError, a_or_an, plural
-from . import pngfile, resolution, tifftags
+from . import deep, pngfile, resolution, tifftags
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp", ".gif"}
 ARRAY_SUFFIXES = (".npy", ".npy.xz")
@@ -121,11 +121,7 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
     mode ``I`` image, a 16-bit PGM) as the PNG that holds them."""
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
-    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
-    if (density := resolution.read(im)) is not None:
-        metadata[resolution.KEY] = density
-    if im.format == "TIFF" and "exif" not in metadata and (tags := tifftags.exif_block(im)) is not None:
-        metadata["exif"] = tags
+    metadata = _metadata(im)
     png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
         planes, mode, bit_depth, metadata = pngfile.to_planes(png)
@@ -138,6 +134,17 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     return Picture(np.ascontiguousarray(pixels), im.mode, metadata)
+
+
+def _metadata(im: Image.Image) -> dict[str, bytes]:
+    """What a PIL image's file holds beside its pixels that flowzip keeps: ``KEPT_METADATA``, its
+    resolution (``images.resolution``) and a TIFF's descriptive tags (``images.tifftags``)."""
+    metadata = {k: im.info[k] for k in KEPT_METADATA if isinstance(im.info.get(k), bytes) and im.info[k]}
+    if (density := resolution.read(im)) is not None:
+        metadata[resolution.KEY] = density
+    if im.format == "TIFF" and "exif" not in metadata and (tags := tifftags.exif_block(im)) is not None:
+        metadata["exif"] = tags
+    return metadata
 
 
 def _as_png(im: Image.Image, metadata: dict[str, bytes], gray_16: bool) -> pngfile.PngImage | None:
@@ -210,8 +217,10 @@ def read_image(source, name: str | None = None) -> Picture:
         with Image.open(io.BytesIO(data)) as im:
             declared = _declared_depth(data[:512], im)
             if declared is not None and not _kept_at_depth(declared[0], im.mode):
+                if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im)) is not None:
+                    return deep_picture
                 raise ImageError(f"{declared[1]} images are not supported yet (only 8 bits per sample, "
-                                 "palette indices, 1-bit and 16-bit gray)")
+                                 "palette indices, 1-bit and 16-bit gray, 16-bit RGB and RGBA TIFF, 16-bit PPM)")
             im.load()
             return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16)
     except ImageError as e:
@@ -228,6 +237,18 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def _sixteen_bit_colour(data: bytes, im: Image.Image) -> Picture | None:
+    """A 16-bit colour TIFF or PPM that Pillow opened as ``im`` (at 8 bits), read whole
+    (``images.deep``); None for other files."""
+    if im.format == "TIFF":
+        pixels = deep.tiff_pixels(data, im)
+    elif im.format == "PPM":
+        pixels = deep.ppm_pixels(data)
+    else:
+        pixels = None
+    return None if pixels is None else Picture(pixels, deep.MODES[pixels.shape[2]], _metadata(im), 16)
 
 
 def check_writable(suffix: str, mode: str, bit_depth: int = 8, palette: bool = False) -> None:

@@ -109,17 +109,10 @@ def _pgm(top: int, channels: int = 1) -> bytes:
     return magic + b" 3 2 %d\n" % top + RNG.integers(0, top + 1, 6 * channels).astype(">u2").tobytes()
 
 
-@pytest.mark.parametrize("data, what", [(_pgm(1023), "maximum value 1023"), (_pgm(65535, 3), "maximum value 65535")])
+@pytest.mark.parametrize("data, what", [(_pgm(1023), "maximum value 1023"), (_pgm(4095, 3), "maximum value 4095")])
 def test_other_depths_are_refused(data, what):
     with pytest.raises(ImageError, match=f"^in.pgm: PPM/PGM with {what} images are not supported"):
         read_image(data, "in.pgm")
-
-
-def test_sixteen_bit_rgb_tiff_is_refused():
-    imagecodecs = pytest.importorskip("imagecodecs")
-    data = imagecodecs.tiff_encode(np.arange(18, dtype=np.uint16).reshape(2, 3, 3))
-    with pytest.raises(ImageError, match="^in.tif: 16-bit TIFF images are not supported"):
-        read_image(data, "in.tif")
 
 
 def test_a_32_bit_image_is_refused():

@@ -1,0 +1,82 @@
+"""Colour pictures of 16 bits per sample, which Pillow reads only as 8: RGB and RGBA TIFF files
+(the pixels read by ``tifffile``, the tags by Pillow) and binary PPM files of maximum value 65535
+(read here). They are kept as 16-bit RGB or RGBA pictures, which a PNG holds.
+
+A TIFF's orientation is applied to its pixels, as Pillow does with the TIFFs it reads itself
+(``tifftags``). An LZW or PackBits TIFF needs the ``imagecodecs`` package (tifffile's codecs);
+without it, and for premultiplied or unnamed extra samples, the picture is refused with a line
+that says so.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError
+
+MODES = {3: "RGB", 4: "RGBA"}
+UNASSOCIATED_ALPHA = 2  # a TIFF's ExtraSamples value for straight alpha
+# a TIFF's orientation (274) -> the numpy steps that show it upright, as Pillow's exif_transpose
+_UPRIGHT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+            8: lambda a: np.rot90(a, 1)}
+
+
+def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:
+    """The (H, W, 3 or 4) uint16 pixels of a 16-bit RGB or RGBA TIFF that Pillow opened as ``im``
+    (its tags), upright."""
+    if im.mode not in MODES.values():
+        raise ImageError(f"16-bit TIFF images of mode {im.mode} are not supported (RGB and RGBA are)")
+    extra = im.tag_v2.get(338, ())
+    extra = extra if isinstance(extra, tuple) else (extra,)
+    if im.mode == "RGBA" and tuple(extra) != (UNASSOCIATED_ALPHA,):
+        raise ImageError("16-bit TIFF images with premultiplied or unnamed extra samples are not supported")
+    import tifffile  # only here: most pictures never need it
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages[0]
+            pixels = page.asarray()
+            axes = page.axes
+    except (KeyError, ValueError, OSError, IndexError, tifffile.TiffFileError) as e:
+        reason = e.args[0] if e.args else e
+        if "imagecodecs" in str(reason):  # a codec tifffile has only with imagecodecs (LZW, PackBits)
+            raise ImageError(f"this 16-bit TIFF needs the imagecodecs package ({reason}): pip install imagecodecs") \
+                from None
+        raise ImageError(f"cannot read the 16-bit TIFF ({reason})") from None
+    if axes == "SYX":  # planes stored apart
+        pixels = pixels.transpose(1, 2, 0)
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] != len(im.mode):
+        raise ImageError(f"cannot read the 16-bit TIFF (its samples are {pixels.dtype}, {pixels.shape})")
+    upright = _UPRIGHT.get(im.tag_v2.get(274, 1))
+    return np.ascontiguousarray(upright(pixels) if upright else pixels)
+
+
+def ppm_pixels(data: bytes) -> np.ndarray | None:
+    """The (H, W, 3) uint16 pixels of a binary PPM (P6) of maximum value 65535; None for any other
+    file."""
+    fields, at = [], 2
+    if data[:2] != b"P6":
+        return None
+    while len(fields) < 3:  # width, height, maximum value, each after white space or comments
+        while at < len(data) and (data[at : at + 1].isspace() or data[at : at + 1] == b"#"):
+            if data[at : at + 1] == b"#":
+                at = data.find(b"\n", at)
+                at = len(data) if at < 0 else at
+            at += 1
+        start = at
+        while at < len(data) and data[at : at + 1].isdigit():
+            at += 1
+        if at == start:
+            return None
+        fields.append(int(data[start:at]))
+    width, height, top = fields
+    if top != 65535 or not data[at : at + 1].isspace():
+        return None
+    raster = data[at + 1 : at + 1 + 6 * width * height]
+    if len(raster) < 6 * width * height or width < 1 or height < 1:
+        raise ImageError("the 16-bit PPM is truncated")
+    return np.frombuffer(raster, ">u2").astype(np.uint16).reshape(height, width, 3)

@@ -1,0 +1,108 @@
+"""Colour pictures of 16 bits per sample (``images.deep``): TIFF (read by tifffile) and PPM files kept
+exactly as 16-bit RGB or RGBA pictures, upright as Pillow shows 8-bit TIFFs; what cannot be kept
+refused with one line."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from flowzip import api
+from flowzip.errors import ImageError
+from flowzip.images import pngfile
+from flowzip.images.image import encode_image, read_image
+
+RNG = np.random.default_rng(11)
+
+
+def _tiff(pixels: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, pixels, photometric="rgb", **options)
+    return buf.getvalue()
+
+
+def _kept(data: bytes, name: str = "in.tif"):
+    """Read, coded, decoded, written as PNG: the same 16-bit samples."""
+    picture = read_image(data, name)
+    back = api.decompress_picture(api.compress_picture(picture)[0])
+    assert (back.mode, back.bit_depth, back.metadata) == (picture.mode, 16, picture.metadata)
+    np.testing.assert_array_equal(back.pixels, picture.pixels)
+    np.testing.assert_array_equal(pngfile.read_png(encode_image(back, ".png")).samples, picture.pixels)
+    return picture
+
+
+@pytest.mark.parametrize("options", [{}, {"compression": "zlib", "predictor": True}, {"planarconfig": "separate"},
+                                     {"byteorder": ">"}])
+def test_a_sixteen_bit_rgb_tiff_is_kept(options):
+    pixels = RNG.integers(0, 65536, (6, 9, 3)).astype(np.uint16)
+    source = pixels.transpose(2, 0, 1) if options.get("planarconfig") == "separate" else pixels
+    picture = _kept(_tiff(np.ascontiguousarray(source), **options))
+    assert picture.mode == "RGB"
+    np.testing.assert_array_equal(picture.pixels, pixels)
+
+
+def test_a_sixteen_bit_rgba_tiff_keeps_its_alpha_and_tags():
+    pixels = RNG.integers(0, 65536, (5, 4, 4)).astype(np.uint16)
+    data = _tiff(pixels, extrasamples=["unassalpha"], resolution=(300, 300), description="a scan",
+                 metadata=None)
+    picture = _kept(data)
+    assert picture.mode == "RGBA" and {"resolution", "exif"} <= set(picture.metadata)
+    np.testing.assert_array_equal(picture.pixels, pixels)
+
+
+def test_premultiplied_alpha_is_refused():
+    data = _tiff(RNG.integers(0, 65536, (3, 3, 4)).astype(np.uint16), extrasamples=["assocalpha"])
+    with pytest.raises(ImageError, match="^in.tif: 16-bit TIFF images with premultiplied or unnamed extra"):
+        read_image(data, "in.tif")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiffs_orientation_turns_its_pixels_as_pillow_does(orientation):
+    high = RNG.integers(0, 256, (4, 6, 3)).astype(np.uint8)
+    tag = [(274, "H", 1, orientation, True)]
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, high, photometric="rgb", extratags=tag)
+    with Image.open(buf) as im:  # Pillow reads the 8-bit file upright
+        upright = np.asarray(im)
+    picture = read_image(_tiff(high.astype(np.uint16) * 257, extratags=tag), "in.tif")
+    np.testing.assert_array_equal(picture.pixels >> 8, upright)
+
+
+def test_lzw_without_imagecodecs_is_refused_with_what_to_install(tmp_path):
+    pytest.importorskip("imagecodecs")  # to write the file
+    path = tmp_path / "in.tif"
+    path.write_bytes(_tiff(RNG.integers(0, 65536, (3, 3, 3)).astype(np.uint16), compression="lzw"))
+    assert (read_image(path).pixels.dtype, read_image(path).bit_depth) == (np.uint16, 16)  # with it: read
+    probe = ("import sys; sys.modules['imagecodecs'] = None\n"
+             "from flowzip.images.image import read_image\n"
+             f"read_image({str(path)!r})")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "needs the imagecodecs package" in result.stderr.splitlines()[-1] and "pip install imagecodecs" in result.stderr
+
+
+def _ppm(pixels: np.ndarray, head: bytes = b"P6\n# a comment\n%d %d\n65535\n") -> bytes:
+    return head % (pixels.shape[1], pixels.shape[0]) + pixels.astype(">u2").tobytes()
+
+
+def test_a_sixteen_bit_ppm_is_kept():
+    pixels = RNG.integers(0, 65536, (7, 5, 3)).astype(np.uint16)
+    for head in (b"P6\n# a comment\n%d %d\n65535\n", b"P6 %d\t%d #c\n 65535 "):
+        np.testing.assert_array_equal(_kept(_ppm(pixels, head), "in.ppm").pixels, pixels)
+
+
+def test_a_truncated_sixteen_bit_ppm_is_refused():
+    with pytest.raises(ImageError, match="^in.ppm: "):
+        read_image(_ppm(RNG.integers(0, 65536, (7, 5, 3)).astype(np.uint16))[:-10], "in.ppm")
+
+
+def test_sixteen_bit_pictures_are_written_as_png_only():
+    picture = read_image(_tiff(np.zeros((2, 2, 3), np.uint16)), "in.tif")
+    with pytest.raises(ImageError, match="16-bit image can only be written as PNG"):
+        encode_image(picture, ".tif")
