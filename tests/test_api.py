@@ -158,7 +158,7 @@ def test_without_the_classical_coder_what_flows_cannot_code_is_refused(tiny_mode
 
 
 @pytest.mark.parametrize("name, content", [
-    ("rgb16.ppm", b"P6\n2 1\n65535\n" + bytes(12)),
+    ("rgb12.ppm", b"P6\n2 1\n4095\n" + bytes(12)),
     ("low.pgm", b"P5\n2 1\n15\n" + bytes(2)),
 ])
 def test_other_depths_are_refused(tiny_models, tmp_path, name, content):
@@ -168,12 +168,12 @@ def test_other_depths_are_refused(tiny_models, tmp_path, name, content):
         flowzip.compress(path)
 
 
-def test_sixteen_bit_rgb_tiff_is_refused(tiny_models, tmp_path):
+def test_a_sixteen_bit_rgb_tiff_is_kept(tmp_path):  # the default policy: the classical coder codes it
     path = tmp_path / "deep.tif"
     path.write_bytes(_rgb16_tiff(5, 4))
-    assert Image.open(path).mode == "RGB"  # what Pillow alone would make of it
-    with pytest.raises(ImageError, match="16-bit TIFF"):
-        flowzip.compress(path)
+    assert Image.open(path).mode == "RGB"  # what Pillow alone would make of it: 8 bits
+    back = flowzip.decompress(flowzip.compress(path))
+    assert back.dtype == np.uint16 and back.shape == (4, 5, 3) and (back == 40000).all()
 
 
 def test_multi_frame_images_are_refused(tiny_models, tmp_path):
