@@ -7,7 +7,8 @@ it and loading its cached kernels cost about a second a process, more than a cla
 - ``entry(kernel)``: the kernel's built functions behind a check of the arguments' types (the
   built functions would read any array as the declared type); arguments of another type, a
   kernel not in the table, or a group that cannot be built run numba's dispatcher instead,
-  compiled from the same function (the same integers).
+  compiled from the same function (the same integers). A loop that calls a kernel many times
+  with arguments of the same types checks them once (``jit.Kernel.bound``).
 - A group is built on its first use, once per state of the kernels' sources and machine (in the
   folder ``jit.aot_folder`` gives; one to two minutes), as numba compiles its own kernels: for
   this CPU's instruction set, letting go of the GIL. Where it cannot be built (no C compiler, no
@@ -94,13 +95,17 @@ def entry(kernel, folder: Path) -> object | None:
     except Exception:  # noqa: BLE001 - a module built from another table, a damaged one: numba's kernels run
         return None
 
-    def run(*args):
+    def choose(args):
         for function, matches in built:
             if matches(args):
-                return function(*args)
+                return function
         FALLBACKS.add(name)
-        return kernel.dispatcher(*args)
+        return kernel.dispatcher
 
+    def run(*args):
+        return choose(args)(*args)
+
+    run.choose = choose  # the function that arguments of these types run (``jit.Kernel.bound``)
     return run
 
 

@@ -170,8 +170,20 @@ class Kernel:
         return self._dispatcher
 
     def _first_call(self, *args):
-        self._run = aot.entry(self, aot_folder()) or self.dispatcher
+        self._resolve()
         return self._run(*args)
+
+    def _resolve(self) -> None:
+        self._run = aot.entry(self, aot_folder()) or self.dispatcher
+
+    def bound(self, *args):
+        """The compiled function that arguments of these types run, checked once: for a loop that
+        calls the kernel many times with arguments of the same types (a built function reads any
+        array as the type it was built for, so only those)."""
+        if self._run == self._first_call:
+            self._resolve()
+        choose = getattr(self._run, "choose", None)
+        return self._run if choose is None else choose(args)
 
 
 _DISPATCHERS_MADE = threading.RLock()  # one thread at a time sets numba's cache folder

@@ -114,23 +114,31 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     at = s2 + 2048  # the calibration: between knots at >> 7 and the next, at & 127 of the way
     lo, w = KNOTS_AT + (at >> 7), at & 127
     s4 = stretch[min(max(((mixer[ctx, lo] * (128 - w) + mixer[ctx, lo + 1] * w) >> 7) >> 4, 1), 4095)]
+    dots = (_row_dot(mixer, rows, 0, dec, s0, s1, s2, s4), _row_dot(mixer, rows, 1, dec, s0, s1, s2, s4),
+            _row_dot(mixer, rows, 2, dec, s0, s1, s2, s4), _row_dot(mixer, rows, 3, dec, s0, s1, s2, s4),
+            _row_dot(mixer, rows, 4, dec, s0, s1, s2, s4))  # one per row of ``ROWS``
     total = np.int64(0)  # the rows' log-odds, each below 2**47 (int64 >> 16): their mean is exact
     n = 0
     for k in range(ROWS):
         if rows[k] >= 0:
-            total += _dot5(mixer, rows[k] + dec, s0, s1, s2, s4)
+            total += dots[k]
             n += 1
     p = squash(floor_div(total, n), knots)
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
-    for k in range(ROWS):  # each row learns from its own error (the rows differ: one learning leaves
-        if rows[k] >= 0:  # the others' log-odds as they were)
-            row = rows[k] + dec
-            _learn5(mixer, row, bit, squash(_dot5(mixer, row, s0, s1, s2, s4), knots), s0, s1, s2, s4)
+    for k in range(ROWS):  # each row learns from its own error
+        if rows[k] >= 0:
+            _learn5(mixer, rows[k] + dec, bit, squash(dots[k], knots), s0, s1, s2, s4)
     near = lo + (w >> 6)  # the nearer knot learns
     mixer[ctx, near] += ((bit << 16) - mixer[ctx, near]) >> CALIBRATION_SHIFT
     if i >= 0:
         rc.adapt_model(models, i, bit)
     return bit, coder
+
+
+@inline_kernel
+def _row_dot(mixer, rows, k, dec, s0, s1, s2, s4):
+    """The log-odds of row base ``rows[k]``'s row (0 where it has none)."""
+    return _dot5(mixer, rows[k] + dec, s0, s1, s2, s4) if rows[k] >= 0 else np.int64(0)
 
 
 @inline_kernel

@@ -66,12 +66,28 @@ class _Dense:
 
     def __call__(self, a: np.ndarray, low: float) -> np.ndarray:
         z = a @ self.matrix
-        requantize(z, self.bias, self.inv_scale, low, ACT_LIMIT)
+        _requantize(z, self.bias, self.inv_scale, low, ACT_LIMIT)
         return z
 
     def add_to(self, h: np.ndarray) -> None:
         """``h`` plus this layer's activation of ``h`` (a residual layer), in place."""
-        add_residual(h, h @ self.matrix, self.bias, self.inv_scale, ACT_LIMIT)
+        _add_residual(h, h @ self.matrix, self.bias, self.inv_scale, ACT_LIMIT)
+
+
+def _bound_on_first_call(kernel):
+    """``kernel``, its compiled function bound by the first call's argument types (``Kernel.bound``):
+    the network's layers call it with the same types every time, on every wavefront of a decode."""
+    function = None
+
+    def call(*args):
+        nonlocal function
+        function = function or kernel.bound(*args)
+        return function(*args)
+
+    return call
+
+
+_requantize, _add_residual = _bound_on_first_call(requantize), _bound_on_first_call(add_residual)
 
 
 class ExactLocalNet:
@@ -105,7 +121,7 @@ class ExactLocalNet:
             rows = np.flatnonzero(outside.any(1))
             if len(rows):
                 h[rows] -= outside[rows] @ self.flag_terms
-        requantize(h, self.interior, self.first.inv_scale, 0.0, ACT_LIMIT)
+        _requantize(h, self.interior, self.first.inv_scale, 0.0, ACT_LIMIT)
         for layer in self.hidden:
             layer.add_to(h)
         return self.out(h, -ACT_LIMIT)
