@@ -10,12 +10,16 @@ that says so.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import math
 
 import numpy as np
 from PIL import Image
 
 from ..errors import ImageError
+from .pngfile import MAX_PIXELS
 
 MODES = {3: "RGB", 4: "RGBA"}
 UNASSOCIATED_ALPHA = 2  # a TIFF's ExtraSamples value for straight alpha
@@ -37,12 +41,16 @@ def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:
     import tifffile  # only here: most pictures never need it
 
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        with _quiet(logging.getLogger("tifffile")), tifffile.TiffFile(io.BytesIO(data)) as tiff:
             page = tiff.pages[0]
+            if math.prod(page.shape) > len(im.mode) * MAX_PIXELS:  # damaged tags: before the pixels' memory
+                raise ImageError("cannot read the 16-bit TIFF (too many pixels)")
             pixels = page.asarray()
             axes = page.axes
-    except (KeyError, ValueError, OSError, IndexError, tifffile.TiffFileError) as e:
-        reason = e.args[0] if e.args else e
+    except ImageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - tifffile's and its codecs' errors on a damaged file are of many kinds
+        reason = e.args[0] if e.args else type(e).__name__
         if "imagecodecs" in str(reason):  # a codec tifffile has only with imagecodecs (LZW, PackBits)
             raise ImageError(f"this 16-bit TIFF needs the imagecodecs package ({reason}): pip install imagecodecs") \
                 from None
@@ -53,6 +61,18 @@ def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:
         raise ImageError(f"cannot read the 16-bit TIFF (its samples are {pixels.dtype}, {pixels.shape})")
     upright = _UPRIGHT.get(im.tag_v2.get(274, 1))
     return np.ascontiguousarray(upright(pixels) if upright else pixels)
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger):
+    """``logger`` silent for a while: tifffile logs what it skips of a damaged file, and what it
+    cannot read raises (one line from flowzip, not several)."""
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def ppm_pixels(data: bytes) -> np.ndarray | None:

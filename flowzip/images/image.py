@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +28,8 @@ EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": (
 KEPT_METADATA = ("icc_profile", "exif", "xmp", "comment")  # as Pillow names them
 PNG_LEVEL = 3  # zlib level of written PNGs: on Kodak 2.2x faster than 6 for 1.0 % more bytes (docs/RESULTS.md)
 GRAY_16_MODES = ("I;16", "I;16L", "I;16B")  # Pillow's 16-bit gray
+# what else Pillow raises on a damaged file (a TIFF's missing or malformed tags, e.g. "Missing dimensions")
+DAMAGED_FILE_ERRORS = (TypeError, KeyError, IndexError, ZeroDivisionError, struct.error)
 UNSUPPORTED_MODES = {"PA": "palette images with alpha", "I": "32-bit integer images", "F": "floating-point images",
                      "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
                      "La": "premultiplied gray+alpha images", "RGBa": "premultiplied RGBA images"}
@@ -235,7 +238,7 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image (not an image format flowzip reads)") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
+    except (OSError, ValueError, SyntaxError, EOFError, *DAMAGED_FILE_ERRORS) as e:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 

@@ -63,6 +63,14 @@ def _made(unit: int, x, y) -> bytes | None:
 
 
 def read(im: Image.Image) -> bytes | None:
+    """``_read``, None where the file's fields are malformed (as a damaged file's may be)."""
+    try:
+        return _read(im)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+        return None
+
+
+def _read(im: Image.Image) -> bytes | None:
     """``KEY``'s bytes of a picture of another format than PNG, where its file states a density:
     a TIFF's XResolution and YResolution (282, 283) in its ResolutionUnit (296, inches where it is
     missing); a JPEG's JFIF density (none where it is 1:1 without a unit, the format's default, which

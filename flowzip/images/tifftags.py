@@ -9,8 +9,6 @@ TIFF's pixels as it says when it reads them).
 
 from __future__ import annotations
 
-import struct
-
 from PIL import ExifTags, Image
 
 # document name, description, make, model, page name, software, date and time, artist, host, copyright
@@ -23,9 +21,12 @@ def exif_block(im: Image.Image) -> bytes | None:
     """The Exif block (with Pillow's ``Exif\\0\\0`` prefix) of a TIFF's descriptive tags and
     directories; None where it has none. Where Pillow cannot write a directory's values again, the
     tags are kept without the directories."""
-    source = im.getexif()
-    tags = {tag: source[tag] for tag in DESCRIPTIVE if tag in source}
-    directories = {tag: found for tag in DIRECTORIES if tag in source and (found := source.get_ifd(tag))}
+    try:
+        source = im.getexif()
+        tags = {tag: source[tag] for tag in DESCRIPTIVE if tag in source}
+        directories = {tag: found for tag in DIRECTORIES if tag in source and (found := source.get_ifd(tag))}
+    except Exception:  # noqa: BLE001 - Pillow's errors on a damaged directory are of many kinds: nothing to keep
+        return None
     for kept in (directories, {}):
         if not (tags or kept):
             continue
@@ -35,6 +36,6 @@ def exif_block(im: Image.Image) -> bytes | None:
             exif.get_ifd(tag).update(directory)
         try:
             return exif.tobytes()
-        except (ValueError, TypeError, OverflowError, struct.error):
+        except Exception:  # noqa: BLE001 - a value Pillow read but cannot write (of many kinds)
             pass
     return None

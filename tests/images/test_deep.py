@@ -106,3 +106,30 @@ def test_sixteen_bit_pictures_are_written_as_png_only():
     picture = read_image(_tiff(np.zeros((2, 2, 3), np.uint16)), "in.tif")
     with pytest.raises(ImageError, match="16-bit image can only be written as PNG"):
         encode_image(picture, ".tif")
+
+
+def test_damaged_files_are_read_or_refused_with_one_line():
+    """Mutated 16-bit TIFF and PPM files (and 8-bit ones with resolutions and tags): each is read, or
+    refused with an ``ImageError``; nothing else escapes."""
+    pixels = RNG.integers(0, 65536, (12, 10, 3)).astype(np.uint16)
+    sources = [_tiff(pixels, resolution=(300, 300), description="d", **options)
+               for options in ({}, {"compression": "zlib", "predictor": True}, {"planarconfig": "separate"})]
+    sources[2] = _tiff(np.ascontiguousarray(pixels.transpose(2, 0, 1)), planarconfig="separate")
+    sources.append(_ppm(pixels))
+    for fmt in ("TIFF", "JPEG", "BMP"):
+        buf = io.BytesIO()
+        Image.fromarray((pixels >> 8).astype(np.uint8)).save(buf, fmt, dpi=(300, 200))
+        sources.append(buf.getvalue())
+    rng = np.random.default_rng(5)
+    for _ in range(400):
+        data = bytearray(sources[rng.integers(len(sources))])
+        for _ in range(rng.integers(1, 4)):
+            at = int(rng.integers(len(data)))
+            if rng.random() < 0.6:
+                data[at] = int(rng.integers(256))
+            else:
+                data = data[: max(at, 8)]
+        try:
+            read_image(bytes(data), "in")
+        except ImageError as e:
+            assert "\n" not in str(e) and str(e).startswith("in: ")
