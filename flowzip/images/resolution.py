@@ -15,7 +15,7 @@ import math
 from fractions import Fraction
 from typing import NamedTuple
 
-from PIL import Image, TiffImagePlugin
+from PIL import Image
 
 KEY = "resolution"
 NONE, INCH, CM, METRE = range(4)
@@ -100,7 +100,8 @@ def _read(im: Image.Image) -> bytes | None:
 
 
 def _fraction(value) -> Fraction:
-    if isinstance(value, TiffImagePlugin.IFDRational):
+    """A TIFF tag's rational (Pillow's ``IFDRational``) or number, exactly."""
+    if hasattr(value, "numerator") and hasattr(value, "denominator"):
         return Fraction(value.numerator, value.denominator)
     return Fraction(value)
 
@@ -137,10 +138,12 @@ def save_options(data: bytes, fmt: str) -> dict:
     if res is None:
         return {}
     if fmt == "TIFF":
+        from PIL.TiffImagePlugin import IFDRational  # only here: importing it costs every start-up
+
         unit, x, y = (3, res.x / 100, res.y / 100) if res.unit == METRE else (
             {NONE: 1, INCH: 2, CM: 3}[res.unit], res.x, res.y)
-        return {"resolution_unit": unit, "x_resolution": TiffImagePlugin.IFDRational(x.numerator, x.denominator),
-                "y_resolution": TiffImagePlugin.IFDRational(y.numerator, y.denominator)}
+        return {"resolution_unit": unit, "x_resolution": IFDRational(x.numerator, x.denominator),
+                "y_resolution": IFDRational(y.numerator, y.denominator)}
     per_metre = res.per_metre()
     if fmt == "BMP" and per_metre is not None:  # Pillow writes int(dpi * 39.3701 + 0.5) per metre
         return {"dpi": tuple(math.floor(v + Fraction(1, 2)) / 39.3701 for v in per_metre)}
