@@ -25,8 +25,8 @@ MODES = {3: "RGB", 4: "RGBA"}
 UNASSOCIATED_ALPHA = 2  # a TIFF's ExtraSamples value for straight alpha
 # a TIFF's orientation (274) -> the numpy steps that show it upright, as Pillow's exif_transpose
 _UPRIGHT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
-            8: lambda a: np.rot90(a, 1)}
+            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+            7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1)}
 
 
 def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:

@@ -385,10 +385,10 @@ def _restored_chunks(metadata: dict[str, bytes], has_palette: bool) -> list[Chun
 
 
 def plain_chunks(metadata: dict[str, bytes], has_palette: bool, after_palette=()) -> list[Chunk]:
-    """The chunks of a PNG made of another format's picture: iCCP and eXIf of its ``icc_profile``
-    and ``exif``, pHYs of its ``resolution`` (``images.resolution``), then ``after_palette``, (type, data) pairs such as tRNS and bKGD, after PLTE,
-    then an iTXt of its ``xmp`` and a tEXt of its ``comment`` (cut at a NUL byte, which tEXt
-    cannot hold)."""
+    """The chunks of a PNG made of another format's picture: iCCP, eXIf and pHYs of its
+    ``icc_profile``, ``exif`` and ``resolution`` (``images.resolution``), then ``after_palette``,
+    (type, data) pairs such as tRNS and bKGD, after PLTE, then an iTXt of its ``xmp`` and a tEXt of
+    its ``comment`` (cut at a NUL byte, which tEXt cannot hold)."""
     pairs = []
     if metadata.get(ICC_KEY):
         pairs.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata[ICC_KEY], 9)))

@@ -84,7 +84,8 @@ def test_lzw_without_imagecodecs_is_refused_with_what_to_install(tmp_path):
              f"read_image({str(path)!r})")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode != 0
-    assert "needs the imagecodecs package" in result.stderr.splitlines()[-1] and "pip install imagecodecs" in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert "needs the imagecodecs package" in last and "pip install imagecodecs" in last
 
 
 def _ppm(pixels: np.ndarray, head: bytes = b"P6\n# a comment\n%d %d\n65535\n") -> bytes:
