@@ -72,6 +72,7 @@ BIAS_INPUT = 256  # the bias input's log-odds
 COUNT_AT = INPUTS5
 KNOTS_AT = COUNT_AT + 1
 ROWS = 5  # mixers a bit may be coded by (``mix_bit``'s ``rows``)
+assert ROWS == 5  # ``_mix_five`` spells out the five rows' log-odds
 RATE5, BOOST5, YOUTH5 = 6, 32, 512  # the weights' rate in quarters: RATE5 + BOOST5 * YOUTH5 / (count + YOUTH5)
 CALIBRATION_SHIFT = 6  # how fast a calibration knot follows the bits
 
@@ -116,7 +117,7 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
     s4 = stretch[min(max(((mixer[ctx, lo] * (128 - w) + mixer[ctx, lo + 1] * w) >> 7) >> 4, 1), 4095)]
     dots = (_row_dot(mixer, rows, 0, dec, s0, s1, s2, s4), _row_dot(mixer, rows, 1, dec, s0, s1, s2, s4),
             _row_dot(mixer, rows, 2, dec, s0, s1, s2, s4), _row_dot(mixer, rows, 3, dec, s0, s1, s2, s4),
-            _row_dot(mixer, rows, 4, dec, s0, s1, s2, s4))  # one per row of ``ROWS``
+            _row_dot(mixer, rows, 4, dec, s0, s1, s2, s4))  # one per row base: ``ROWS`` of them
     total = np.int64(0)  # the rows' log-odds, each below 2**47 (int64 >> 16): their mean is exact
     n = 0
     for k in range(ROWS):
@@ -125,8 +126,8 @@ def _mix_five(coder, buf, models, i, p_hint, mixer, rows, dec, bit, decoding, kn
             n += 1
     p = squash(floor_div(total, n), knots)
     bit, coder = rc.code_bit(coder, buf, min(max(p << 4, rc.P_MIN), rc.P_MAX), bit, decoding)
-    for k in range(ROWS):  # each row learns from its own error
-        if rows[k] >= 0:
+    for k in range(ROWS):  # each row learns from its own error (the rows differ: one learning leaves
+        if rows[k] >= 0:  # the others' log-odds as ``dots`` holds them)
             _learn5(mixer, rows[k] + dec, bit, squash(dots[k], knots), s0, s1, s2, s4)
     near = lo + (w >> 6)  # the nearer knot learns
     mixer[ctx, near] += ((bit << 16) - mixer[ctx, near]) >> CALIBRATION_SHIFT

@@ -3,9 +3,9 @@
 (read here). They are kept as 16-bit RGB or RGBA pictures, which a PNG holds.
 
 A TIFF's orientation is applied to its pixels, as Pillow does with the TIFFs it reads itself
-(``tifftags``). An LZW or PackBits TIFF needs the ``imagecodecs`` package (tifffile's codecs);
-without it, and for premultiplied or unnamed extra samples, the picture is refused with a line
-that says so.
+(``tifftags``). An LZW TIFF needs the ``imagecodecs`` package (tifffile's codec); without it, and
+for premultiplied or unnamed extra samples, the picture is refused with a line that says so
+(several pages are refused before, as for every format: ``image.read_image``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import io
 import logging
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -51,7 +52,7 @@ def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:
         raise
     except Exception as e:  # noqa: BLE001 - tifffile's and its codecs' errors on a damaged file are of many kinds
         reason = e.args[0] if e.args else type(e).__name__
-        if "imagecodecs" in str(reason):  # a codec tifffile has only with imagecodecs (LZW, PackBits)
+        if "imagecodecs" in str(reason):  # a codec tifffile has only with imagecodecs (LZW)
             raise ImageError(f"this 16-bit TIFF needs the imagecodecs package ({reason}): pip install imagecodecs") \
                 from None
         raise ImageError(f"cannot read the 16-bit TIFF ({reason})") from None
@@ -65,25 +66,35 @@ def tiff_pixels(data: bytes, im: Image.Image) -> np.ndarray:
 
 @contextlib.contextmanager
 def _quiet(logger: logging.Logger):
-    """``logger`` silent for a while: tifffile logs what it skips of a damaged file, and what it
+    """``logger``'s records dropped for a while (a filter of this call's own, so that threads reading
+    at once do not undo each other): tifffile logs what it skips of a damaged file, and what it
     cannot read raises (one line from flowzip, not several)."""
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
+    drop = logging.Filter("none of them")  # passes only a logger of that name
+    logger.addFilter(drop)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(drop)
 
 
-def ppm_pixels(data: bytes) -> np.ndarray | None:
-    """The (H, W, 3) uint16 pixels of a binary PPM (P6) of maximum value 65535; None for any other
-    file."""
-    fields, at = [], 2
-    if data[:2] != b"P6":
+class PpmHeader(NamedTuple):
+    magic: bytes
+    width: int
+    height: int
+    top: int  # the maximum value
+    raster: int  # where the samples begin
+
+
+def ppm_header(data: bytes) -> PpmHeader | None:
+    """The header of a PBM-family file of gray or colour samples (P2, P3, P5, P6): its width,
+    height and maximum value, each after white space or comments, then one white space byte; None
+    for any other file."""
+    magic, fields, at = data[:2], [], 2
+    if magic not in (b"P2", b"P3", b"P5", b"P6"):
         return None
-    while len(fields) < 3:  # width, height, maximum value, each after white space or comments
+    while len(fields) < 3:
         while at < len(data) and (data[at : at + 1].isspace() or data[at : at + 1] == b"#"):
-            if data[at : at + 1] == b"#":
+            if data[at : at + 1] == b"#":  # a comment, to the end of its line
                 at = data.find(b"\n", at)
                 at = len(data) if at < 0 else at
             at += 1
@@ -93,10 +104,21 @@ def ppm_pixels(data: bytes) -> np.ndarray | None:
         if at == start:
             return None
         fields.append(int(data[start:at]))
-    width, height, top = fields
-    if top != 65535 or not data[at : at + 1].isspace():
+    if not data[at : at + 1].isspace():
         return None
-    raster = data[at + 1 : at + 1 + 6 * width * height]
-    if len(raster) < 6 * width * height or width < 1 or height < 1:
+    return PpmHeader(magic, *fields, at + 1)
+
+
+def ppm_pixels(data: bytes) -> np.ndarray | None:
+    """The (H, W, 3) uint16 pixels of a binary PPM (P6) of maximum value 65535; None for any other
+    file."""
+    header = ppm_header(data)
+    if header is None or header.magic != b"P6" or header.top != 65535:
+        return None
+    width, height = header.width, header.height
+    if width < 1 or height < 1:
+        raise ImageError("the 16-bit PPM has no pixels")
+    raster = data[header.raster : header.raster + 6 * width * height]
+    if len(raster) < 6 * width * height:
         raise ImageError("the 16-bit PPM is truncated")
     return np.frombuffer(raster, ">u2").astype(np.uint16).reshape(height, width, 3)

@@ -28,7 +28,8 @@ EXACT_MODES = {"TIFF": ("L", "LA", "RGB", "RGBA"), "BMP": ("L", "RGB"), "PPM": (
 KEPT_METADATA = ("icc_profile", "exif", "xmp", "comment")  # as Pillow names them
 PNG_LEVEL = 3  # zlib level of written PNGs: on Kodak 2.2x faster than 6 for 1.0 % more bytes (docs/RESULTS.md)
 GRAY_16_MODES = ("I;16", "I;16L", "I;16B")  # Pillow's 16-bit gray
-# what else Pillow raises on a damaged file (a TIFF's missing or malformed tags, e.g. "Missing dimensions")
+# what else Pillow raises on a damaged file (a TIFF's missing or malformed tags, e.g. "Missing
+# dimensions"), caught around its steps only (``_parsed``)
 DAMAGED_FILE_ERRORS = (TypeError, KeyError, IndexError, ZeroDivisionError, struct.error)
 UNSUPPORTED_MODES = {"PA": "palette images with alpha", "I": "32-bit integer images", "F": "floating-point images",
                      "CMYK": "CMYK images", "YCbCr": "YCbCr images", "LAB": "Lab images", "HSV": "HSV images",
@@ -75,7 +76,7 @@ class Picture:
         return Image.fromarray(np.ascontiguousarray(arr), self.mode)
 
 
-def _declared_depth(head: bytes, im: Image.Image) -> tuple[int | None, str] | None:
+def _declared_depth(data: bytes, im: Image.Image) -> tuple[int | None, str] | None:
     """What the file itself declares when it is not plain 8 bits per sample: (its bits per sample,
     None for a PPM/PGM maximum value that is not a power of two less one; the words for it).
     Pillow reads 16-bit TIFF and PPM files as 8-bit images, so ask the file."""
@@ -84,11 +85,9 @@ def _declared_depth(head: bytes, im: Image.Image) -> tuple[int | None, str] | No
         bits = bits if isinstance(bits, tuple) else (bits,)
         if any(b != 8 for b in bits):
             return max(bits), f"{max(bits)}-bit TIFF"
-    if im.format == "PPM" and head[:2] in (b"P2", b"P3", b"P5", b"P6"):
-        tokens = b" ".join(line.split(b"#")[0] for line in head.splitlines()).split()
-        if len(tokens) >= 4 and tokens[3].isdigit() and int(tokens[3]) != 255:
-            top = int(tokens[3])
-            return top.bit_length() if top & (top + 1) == 0 else None, f"PPM/PGM with maximum value {top}"
+    if im.format == "PPM" and (header := deep.ppm_header(data)) is not None and header.top != 255:
+        top = header.top
+        return top.bit_length() if top & (top + 1) == 0 else None, f"PPM/PGM with maximum value {top}"
     return None
 
 
@@ -118,13 +117,14 @@ def picture_from_png(data: bytes) -> Picture:
     return Picture(planes, mode, metadata, bit_depth, len(data), None if png.interlaced else png.idat)
 
 
-def picture_from_pil(im: Image.Image, gray_16: bool = False) -> Picture:
+def picture_from_pil(im: Image.Image, gray_16: bool = False, metadata: dict[str, bytes] | None = None) -> Picture:
     """A PIL image's picture: 8-bit L, LA, RGB and RGBA as they are; palette images (their indices,
     palette, transparency and background), 1-bit and 16-bit gray images (``gray_16``: also a
-    mode ``I`` image, a 16-bit PGM) as the PNG that holds them."""
+    mode ``I`` image, a 16-bit PGM) as the PNG that holds them; ``metadata`` as ``_metadata``
+    read it before the pixels were loaded (by default read now)."""
     if getattr(im, "n_frames", 1) > 1:
         raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
-    metadata = _metadata(im)
+    metadata = _metadata(im) if metadata is None else metadata
     png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
         planes, mode, bit_depth, metadata = pngfile.to_planes(png)
@@ -217,15 +217,18 @@ def read_image(source, name: str | None = None) -> Picture:
         data = bytes(source) if from_bytes else Path(source).read_bytes()
         if data[:8] == pngfile.SIGNATURE:
             return picture_from_png(data)
-        with Image.open(io.BytesIO(data)) as im:
-            declared = _declared_depth(data[:512], im)
+        with _parsed(Image.open, io.BytesIO(data)) as im:
+            declared = _parsed(_declared_depth, data, im)
+            if (frames := _parsed(getattr, im, "n_frames", 1)) > 1:
+                raise ImageError(f"the image has {frames} frames; flowzip keeps single images only")
+            metadata = _metadata(im)  # before the pixels: Pillow turns a TIFF upright as it loads it
             if declared is not None and not _kept_at_depth(declared[0], im.mode):
-                if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im)) is not None:
+                if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im, metadata)) is not None:
                     return deep_picture
                 raise ImageError(f"{declared[1]} images are not supported yet (only 8 bits per sample, "
                                  "palette indices, 1-bit and 16-bit gray, 16-bit RGB and RGBA TIFF, 16-bit PPM)")
-            im.load()
-            return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16)
+            _parsed(im.load)
+            return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16, metadata=metadata)
     except ImageError as e:
         raise ImageError(f"{prefix}{e}") from None
     except FileNotFoundError:
@@ -238,20 +241,29 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image (not an image format flowzip reads)") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
-    except (OSError, ValueError, SyntaxError, EOFError, *DAMAGED_FILE_ERRORS) as e:
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
-def _sixteen_bit_colour(data: bytes, im: Image.Image) -> Picture | None:
+def _parsed(step, *args):
+    """``step(*args)``, a step of Pillow's reading of a file; what else it raises on a damaged file
+    (``DAMAGED_FILE_ERRORS``) as an ``ImageError``."""
+    try:
+        return step(*args)
+    except DAMAGED_FILE_ERRORS as e:
+        raise ImageError(f"cannot read image (damaged: {type(e).__name__} {e})") from None
+
+
+def _sixteen_bit_colour(data: bytes, im: Image.Image, metadata: dict[str, bytes]) -> Picture | None:
     """A 16-bit colour TIFF or PPM that Pillow opened as ``im`` (at 8 bits), read whole
-    (``images.deep``); None for other files."""
+    (``images.deep``), with ``metadata``; None for other files."""
     if im.format == "TIFF":
         pixels = deep.tiff_pixels(data, im)
     elif im.format == "PPM":
         pixels = deep.ppm_pixels(data)
     else:
         pixels = None
-    return None if pixels is None else Picture(pixels, deep.MODES[pixels.shape[2]], _metadata(im), 16)
+    return None if pixels is None else Picture(pixels, deep.MODES[pixels.shape[2]], metadata, 16)
 
 
 def check_writable(suffix: str, mode: str, bit_depth: int = 8, palette: bool = False) -> None:
@@ -297,8 +309,7 @@ def encode_image(picture: Picture, suffix: str, threads: int = 1) -> bytes:
     for key in ("icc_profile", "exif", "xmp") if fmt == "WEBP" else ("icc_profile", "exif"):
         if key in metadata:
             options[key] = metadata[key]
-    if resolution.KEY in metadata:
-        options.update(resolution.save_options(metadata[resolution.KEY], fmt))
+    options.update(resolution.save_options(metadata.get(resolution.KEY), fmt))
     buf = io.BytesIO()
     try:
         if fmt == "TIFF" and metadata.get("xmp"):  # XMP's TIFF tag (700), among the Exif's tags

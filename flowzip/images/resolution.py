@@ -82,6 +82,8 @@ def _read(im: Image.Image) -> bytes | None:
         unit = _TIFF_UNITS.get(tags.get(296, 2))
         if x is None or y is None or unit is None:
             return None
+        if tags.get(274) in (5, 6, 7, 8):  # turned a quarter: Pillow reads the pixels upright, so the axes swap
+            x, y = y, x
         return _made(unit, _fraction(x), _fraction(y))
     if im.format == "JPEG" and "jfif_density" in im.info:
         unit = _JFIF_UNITS.get(im.info.get("jfif_unit", 0))
@@ -103,7 +105,7 @@ def _fraction(value) -> Fraction:
     """A TIFF tag's rational (Pillow's ``IFDRational``) or number, exactly."""
     if hasattr(value, "numerator") and hasattr(value, "denominator"):
         return Fraction(value.numerator, value.denominator)
-    return Fraction(value)
+    return Fraction(value).limit_denominator(_LIMIT)  # a FLOAT or DOUBLE tag: the nearest fraction that fits
 
 
 def phys(data: bytes) -> bytes | None:
@@ -130,21 +132,21 @@ def from_phys(data: bytes) -> bytes | None:
     return _made(METRE if data[8] else NONE, int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big"))
 
 
-def save_options(data: bytes, fmt: str) -> dict:
-    """Pillow's options that write ``KEY``'s bytes to a file of format ``fmt``: a TIFF's tags (per
-    centimetre for a density per metre, exactly), a BMP's pixels per metre (rounded; a BMP holds no
-    aspect ratio alone); nothing for formats without one (WebP, PPM)."""
-    res = Resolution.from_bytes(data)
-    if res is None:
-        return {}
-    if fmt == "TIFF":
+def save_options(data: bytes | None, fmt: str) -> dict:
+    """Pillow's options that write ``KEY``'s bytes (None: no resolution) to a file of format
+    ``fmt``: a TIFF's tags (per centimetre for a density per metre, exactly), a BMP's pixels per
+    metre (rounded; 0, "not given", where there is none or only an aspect ratio, rather than
+    Pillow's 96 dpi); nothing for formats without one (WebP, PPM)."""
+    res = None if data is None else Resolution.from_bytes(data)
+    per_metre = None if res is None else res.per_metre()
+    if fmt == "BMP":  # Pillow writes int(dpi * 39.3701 + 0.5) per metre
+        return {"dpi": (0, 0) if per_metre is None else tuple(math.floor(v + Fraction(1, 2)) / 39.3701
+                                                                for v in per_metre)}
+    if fmt == "TIFF" and res is not None:
         from PIL.TiffImagePlugin import IFDRational  # only here: importing it costs every start-up
 
         unit, x, y = (3, res.x / 100, res.y / 100) if res.unit == METRE else (
             {NONE: 1, INCH: 2, CM: 3}[res.unit], res.x, res.y)
         return {"resolution_unit": unit, "x_resolution": IFDRational(x.numerator, x.denominator),
                 "y_resolution": IFDRational(y.numerator, y.denominator)}
-    per_metre = res.per_metre()
-    if fmt == "BMP" and per_metre is not None:  # Pillow writes int(dpi * 39.3701 + 0.5) per metre
-        return {"dpi": tuple(math.floor(v + Fraction(1, 2)) / 39.3701 for v in per_metre)}
     return {}

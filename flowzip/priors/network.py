@@ -63,20 +63,22 @@ class _Dense:
         self.matrix = np.ascontiguousarray(w_q[:, :, 0, 0].T)
         self.bias = b_q
         self.inv_scale = 1.0 / scale  # powers of two: multiplying by them is exact
+        # the layer's compiled passes, bound by their first call's argument types (``Kernel.bound``):
+        # every call gives them C-contiguous float64 arrays (products of ``matrix``) and floats
+        self.requantize, self.add_residual = _bound_on_first_call(requantize), _bound_on_first_call(add_residual)
 
     def __call__(self, a: np.ndarray, low: float) -> np.ndarray:
         z = a @ self.matrix
-        _requantize(z, self.bias, self.inv_scale, low, ACT_LIMIT)
+        self.requantize(z, self.bias, self.inv_scale, low, ACT_LIMIT)
         return z
 
     def add_to(self, h: np.ndarray) -> None:
         """``h`` plus this layer's activation of ``h`` (a residual layer), in place."""
-        _add_residual(h, h @ self.matrix, self.bias, self.inv_scale, ACT_LIMIT)
+        self.add_residual(h, h @ self.matrix, self.bias, self.inv_scale, ACT_LIMIT)
 
 
 def _bound_on_first_call(kernel):
-    """``kernel``, its compiled function bound by the first call's argument types (``Kernel.bound``):
-    the network's layers call it with the same types every time, on every wavefront of a decode."""
+    """``kernel``, its compiled function bound by the first call's argument types (``Kernel.bound``)."""
     function = None
 
     def call(*args):
@@ -85,9 +87,6 @@ def _bound_on_first_call(kernel):
         return function(*args)
 
     return call
-
-
-_requantize, _add_residual = _bound_on_first_call(requantize), _bound_on_first_call(add_residual)
 
 
 class ExactLocalNet:
@@ -121,7 +120,7 @@ class ExactLocalNet:
             rows = np.flatnonzero(outside.any(1))
             if len(rows):
                 h[rows] -= outside[rows] @ self.flag_terms
-        _requantize(h, self.interior, self.first.inv_scale, 0.0, ACT_LIMIT)
+        self.first.requantize(h, self.interior, self.first.inv_scale, 0.0, ACT_LIMIT)
         for layer in self.hidden:
             layer.add_to(h)
         return self.out(h, -ACT_LIMIT)

@@ -17,6 +17,7 @@ from flowzip import api
 from flowzip.errors import ImageError
 from flowzip.images import pngfile
 from flowzip.images.image import encode_image, read_image
+from flowzip.images.resolution import Resolution
 
 RNG = np.random.default_rng(11)
 
@@ -74,18 +75,40 @@ def test_a_tiffs_orientation_turns_its_pixels_as_pillow_does(orientation):
     np.testing.assert_array_equal(picture.pixels >> 8, upright)
 
 
-def test_lzw_without_imagecodecs_is_refused_with_what_to_install(tmp_path):
-    pytest.importorskip("imagecodecs")  # to write the file
-    path = tmp_path / "in.tif"
-    path.write_bytes(_tiff(RNG.integers(0, 65536, (3, 3, 3)).astype(np.uint16), compression="lzw"))
-    assert (read_image(path).pixels.dtype, read_image(path).bit_depth) == (np.uint16, 16)  # with it: read
+def test_lzw_without_imagecodecs_is_refused_with_what_to_install_packbits_is_read(tmp_path):
+    pytest.importorskip("imagecodecs")  # to write the LZW file
+    pixels = RNG.integers(0, 65536, (3, 3, 3)).astype(np.uint16)
+    (tmp_path / "lzw.tif").write_bytes(_tiff(pixels, compression="lzw"))
+    (tmp_path / "packbits.tif").write_bytes(_tiff(pixels, compression="packbits"))
+    for path in tmp_path.glob("*.tif"):  # with imagecodecs: both read
+        np.testing.assert_array_equal(read_image(path).pixels, pixels)
     probe = ("import sys; sys.modules['imagecodecs'] = None\n"
              "from flowzip.images.image import read_image\n"
-             f"read_image({str(path)!r})")
+             f"assert read_image({str(tmp_path / 'packbits.tif')!r}).bit_depth == 16\n"
+             f"read_image({str(tmp_path / 'lzw.tif')!r})")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode != 0
     last = result.stderr.splitlines()[-1]
     assert "needs the imagecodecs package" in last and "pip install imagecodecs" in last
+
+
+def test_several_pages_are_refused():
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tiff:
+        for _ in range(3):
+            tiff.write(RNG.integers(0, 65536, (4, 5, 3)).astype(np.uint16), photometric="rgb")
+    with pytest.raises(ImageError, match="^in.tif: the image has 3 frames"):
+        read_image(buf.getvalue(), "in.tif")
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_turned_tiffs_resolution_turns_with_its_pixels(bits):
+    pixels = RNG.integers(0, 256, (4, 6, 3)).astype(np.uint8)
+    data = _tiff(pixels.astype(np.uint16) * 257 if bits == 16 else pixels, resolution=(300, 100),
+                 extratags=[(274, "H", 1, 6, True)])  # a quarter turn: 6 wide becomes 6 high
+    picture = read_image(data, "in.tif")
+    assert picture.pixels.shape[:2] == (6, 4)
+    assert Resolution.from_bytes(picture.metadata["resolution"])[1:] == (100, 300)
 
 
 def _ppm(pixels: np.ndarray, head: bytes = b"P6\n# a comment\n%d %d\n65535\n") -> bytes:
@@ -98,9 +121,11 @@ def test_a_sixteen_bit_ppm_is_kept():
         np.testing.assert_array_equal(_kept(_ppm(pixels, head), "in.ppm").pixels, pixels)
 
 
-def test_a_truncated_sixteen_bit_ppm_is_refused():
-    with pytest.raises(ImageError, match="^in.ppm: "):
+def test_a_truncated_or_empty_sixteen_bit_ppm_is_refused():
+    with pytest.raises(ImageError, match="^in.ppm: the 16-bit PPM is truncated"):
         read_image(_ppm(RNG.integers(0, 65536, (7, 5, 3)).astype(np.uint16))[:-10], "in.ppm")
+    with pytest.raises(ImageError, match="^in.ppm: "):
+        read_image(b"P6 0 4 65535\n", "in.ppm")
 
 
 def test_sixteen_bit_pictures_are_written_as_png_only():
@@ -113,14 +138,16 @@ def test_damaged_files_are_read_or_refused_with_one_line():
     """Mutated 16-bit TIFF and PPM files (and 8-bit ones with resolutions and tags): each is read, or
     refused with an ``ImageError``; nothing else escapes."""
     pixels = RNG.integers(0, 65536, (12, 10, 3)).astype(np.uint16)
-    sources = [_tiff(pixels, resolution=(300, 300), description="d", **options)
-               for options in ({}, {"compression": "zlib", "predictor": True}, {"planarconfig": "separate"})]
-    sources[2] = _tiff(np.ascontiguousarray(pixels.transpose(2, 0, 1)), planarconfig="separate")
-    sources.append(_ppm(pixels))
+    planes = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+    sources = [_tiff(pixels, resolution=(300, 300), description="d"),
+               _tiff(pixels, resolution=(300, 300), description="d", compression="zlib", predictor=True),
+               _tiff(planes, resolution=(300, 300), description="d", planarconfig="separate"), _ppm(pixels)]
     for fmt in ("TIFF", "JPEG", "BMP"):
         buf = io.BytesIO()
         Image.fromarray((pixels >> 8).astype(np.uint8)).save(buf, fmt, dpi=(300, 200))
         sources.append(buf.getvalue())
+    for data in sources:  # each whole one is read, with its resolution (a PPM has none)
+        assert ("resolution" in read_image(data, "in").metadata) == (data[:2] != b"P6")
     rng = np.random.default_rng(5)
     for _ in range(400):
         data = bytearray(sources[rng.integers(len(sources))])

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from PIL import ExifTags, Image, TiffImagePlugin
+from PIL import ExifTags, Image, TiffImagePlugin, TiffTags
 
 from flowzip import api
 from flowzip.images import pngfile, resolution
@@ -121,6 +121,20 @@ def test_malformed_resolutions_are_left_out_of_written_files(data):
     picture = read_image(PIXELS)
     picture.metadata["resolution"] = data
     assert _phys(encode_image(picture, ".png")) is None
+
+
+def test_a_bmp_gets_no_invented_resolution():
+    back = _through_fz(_saved("PNG"))  # no pHYs: no resolution
+    assert _bmp_pixels_per_metre(encode_image(back, ".bmp")) == (0, 0)  # not Pillow's 96 dpi
+    assert "resolution" not in read_image(encode_image(back, ".bmp"), "out").metadata
+
+
+def test_a_tiffs_resolution_in_floating_point_is_kept_as_the_nearest_fraction():
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[282], info[283] = 0.3, 72.5
+    info.tagtype[282] = info.tagtype[283] = TiffTags.DOUBLE
+    picture = read_image(_saved("TIFF", tiffinfo=info), "in.tif")
+    assert Resolution.from_bytes(picture.metadata["resolution"]) == (INCH, Fraction(3, 10), Fraction(145, 2))
 
 
 def test_densities_a_png_cannot_hold_are_left_out():
