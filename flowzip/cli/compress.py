@@ -127,7 +127,16 @@ def _compress_file(src: Path, options: dict, jobs: int, chunk: int | None, show:
     if options["verify"]:
         _verify(data, pictures, options["device"], not show, name(src), jobs)
     line = _result(data, result, pictures, options["no_png"], options["verify"], _png_inputs_bytes([(raw, len(raw))]))
-    return data, f"{len(raw)} -> {line}", _larger_than_input(raw, data)
+    said = [w for w in (_damaged(picture), _larger_than_input(raw, data)) if w]
+    return data, f"{len(raw)} -> {line}", "; ".join(said) or None
+
+
+def _damaged(picture) -> str | None:
+    """A warning when reading the image found damage it could read past (a tag skipped, ...)."""
+    if not picture.damage:
+        return None
+    more = f" (and {len(picture.damage) - 1} more)" if len(picture.damage) > 1 else ""
+    return f"the file is damaged, its reader said: {picture.damage[0]}{more}"
 
 
 def _larger_than_input(raw: bytes, data: bytes) -> str | None:
@@ -156,6 +165,8 @@ def _compress_archive(found: list[Source], dst: Path, force, chunk, jobs, quiet,
             pictures.append((s.name, read_image(s.path)))
         except (FlowzipError, OSError) as e:
             raise FlowzipError(f"{message(e)} (nothing written)") from None
+        if damage := _damaged(pictures[-1][1]):
+            say(f"flowzip: warning: {s.path}: {damage}", quiet, err=True)
     announce_compiling(quiet)
     with Progress(dst.name, quiet) as progress:
         data, result = api.encode(pictures, model, archive=True, tile=tile, batch=batch, chunk=chunk, jobs=jobs,

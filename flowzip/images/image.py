@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import lzma
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -48,6 +49,9 @@ class Picture:
     # image data (its IDAT stream: PNG filters and zlib over these very samples)
     source_bytes: int | None = field(default=None, compare=False, repr=False)
     deflated: bytes | None = field(default=None, compare=False, repr=False)
+    # what reading it noticed of a damaged file that it could still read (Pillow's warnings, such
+    # as a tag skipped), for the command line to say in one line
+    damage: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_palette(self) -> bool:
@@ -217,18 +221,11 @@ def read_image(source, name: str | None = None) -> Picture:
         data = bytes(source) if from_bytes else Path(source).read_bytes()
         if data[:8] == pngfile.SIGNATURE:
             return picture_from_png(data)
-        with _parsed(Image.open, io.BytesIO(data)) as im:
-            declared = _parsed(_declared_depth, data, im)
-            if (frames := _parsed(getattr, im, "n_frames", 1)) > 1:
-                raise ImageError(f"the image has {frames} frames; flowzip keeps single images only")
-            metadata = _metadata(im)  # before the pixels: Pillow turns a TIFF upright as it loads it
-            if declared is not None and not _kept_at_depth(declared[0], im.mode):
-                if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im, metadata)) is not None:
-                    return deep_picture
-                raise ImageError(f"{declared[1]} images are not supported yet (only 8 bits per sample, "
-                                 "palette indices, 1-bit and 16-bit gray, 16-bit RGB and RGBA TIFF, 16-bit PPM)")
-            _parsed(im.load)
-            return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16, metadata=metadata)
+        with warnings.catch_warnings(record=True) as noticed, _parsed(Image.open, io.BytesIO(data)) as im:
+            warnings.simplefilter("always", UserWarning)  # Pillow's word on a damaged file, kept for the picture
+            picture = _read_opened(data, im)
+            picture.damage = tuple(dict.fromkeys(str(w.message) for w in noticed if issubclass(w.category, UserWarning)))
+            return picture
     except ImageError as e:
         raise ImageError(f"{prefix}{e}") from None
     except FileNotFoundError:
@@ -243,6 +240,21 @@ def read_image(source, name: str | None = None) -> Picture:
         raise ImageError(f"{prefix}cannot read image (too many pixels)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise ImageError(f"{prefix}cannot read image ({e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def _read_opened(data: bytes, im: Image.Image) -> Picture:
+    """The picture of a file of ``data`` that Pillow opened as ``im``."""
+    declared = _parsed(_declared_depth, data, im)
+    if (frames := _parsed(getattr, im, "n_frames", 1)) > 1:
+        raise ImageError(f"the image has {frames} frames; flowzip keeps single images only")
+    metadata = _metadata(im)  # before the pixels: Pillow turns a TIFF upright as it loads it
+    if declared is not None and not _kept_at_depth(declared[0], im.mode):
+        if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im, metadata)) is not None:
+            return deep_picture
+        raise ImageError(f"{declared[1]} images are not supported yet (only 8 bits per sample, "
+                         "palette indices, 1-bit and 16-bit gray, 16-bit RGB and RGBA TIFF, 16-bit PPM)")
+    _parsed(im.load)
+    return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16, metadata=metadata)
 
 
 def _parsed(step, *args):

@@ -1,5 +1,7 @@
 """``flowzip compress`` on the command line."""
 
+import io
+
 import numpy as np
 from click.testing import CliRunner
 from PIL import Image
@@ -201,3 +203,30 @@ def test_an_archive_of_one_image_says_one_image(runner, tiny_models, tmp_path):
     png_file(tmp_path / "photos" / "a.png")
     result = runner.invoke(main, ["compress", str(tmp_path / "photos"), "-r", "-o", str(tmp_path / "set.fz")])
     assert result.exit_code == 0 and result.stdout.startswith(f"1 image -> {tmp_path / 'set.fz'}: ")
+
+
+def _tiff_with_a_broken_tag(path):
+    """A TIFF whose Software tag (its last) points past the end of the file (Pillow skips the tag
+    and warns); its pixels are whole."""
+    import struct
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (6, 7, 3), dtype=np.uint8)).save(
+        buf, "TIFF", software="a scanner's name, long enough to lie elsewhere")
+    data = bytearray(buf.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, at)[0] == 305:
+            struct.pack_into("<I", data, at + 8, 0x7FFFFFF0)
+    path.write_bytes(bytes(data))
+
+
+def test_damage_a_reader_reads_past_is_said_in_one_line(runner, tiny_models, tmp_path):
+    path = tmp_path / "scan.tif"
+    _tiff_with_a_broken_tag(path)
+    result = runner.invoke(main, ["compress", "--no-png", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"flowzip: warning: {path}: the file is damaged, its reader said: ")
+    assert "305" in lines[1] or "Truncated" in lines[1]
