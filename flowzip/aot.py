@@ -8,7 +8,7 @@ it and loading its cached kernels cost about a second a process, more than a cla
   built functions would read any array as the declared type); arguments of another type, a
   kernel not in the table, or a group that cannot be built run numba's dispatcher instead,
   compiled from the same function (the same integers). A loop that calls a kernel many times
-  with arguments of the same types checks them once (``jit.Kernel.bound``).
+  with arguments of the same types checks them once (``jit.Kernel.typed_once``).
 - A group is built on its first use, once per state of the kernels' sources and machine (in the
   folder ``jit.aot_folder`` gives; one to two minutes), as numba compiles its own kernels: for
   this CPU's instruction set, letting go of the GIL. Where it cannot be built (no C compiler, no
@@ -105,7 +105,7 @@ def entry(kernel, folder: Path) -> object | None:
     def run(*args):
         return choose(args)(*args)
 
-    run.choose = choose  # the function that arguments of these types run (``jit.Kernel.bound``)
+    run.choose = choose  # the function that arguments of these types run (``jit.Kernel.typed_once``)
     return run
 
 

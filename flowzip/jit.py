@@ -176,14 +176,23 @@ class Kernel:
     def _resolve(self) -> None:
         self._run = aot.entry(self, aot_folder()) or self.dispatcher
 
-    def bound(self, *args):
-        """The compiled function that arguments of these types run, checked once: for a loop that
-        calls the kernel many times with arguments of the same types (a built function reads any
-        array as the type it was built for, so only those)."""
-        if self._run == self._first_call:
-            self._resolve()
-        choose = getattr(self._run, "choose", None)
-        return self._run if choose is None else choose(args)
+    def typed_once(self):
+        """The kernel as a callable that checks its arguments' types on its first call only, then
+        runs the compiled function they chose: for a loop that calls the kernel many times with
+        arguments of the same types (a built function reads any array as the type it was built
+        for, so only such a loop)."""
+        chosen = None
+
+        def call(*args):
+            nonlocal chosen
+            if chosen is None:
+                if self._run == self._first_call:
+                    self._resolve()
+                choose = getattr(self._run, "choose", None)
+                chosen = self._run if choose is None else choose(args)
+            return chosen(*args)
+
+        return call
 
 
 _DISPATCHERS_MADE = threading.RLock()  # one thread at a time sets numba's cache folder

@@ -126,8 +126,7 @@ def picture_from_pil(im: Image.Image, gray_16: bool = False, metadata: dict[str,
     palette, transparency and background), 1-bit and 16-bit gray images (``gray_16``: also a
     mode ``I`` image, a 16-bit PGM) as the PNG that holds them; ``metadata`` as ``_metadata``
     read it before the pixels were loaded (by default read now)."""
-    if getattr(im, "n_frames", 1) > 1:
-        raise ImageError(f"the image has {im.n_frames} frames; flowzip keeps single images only")
+    _single_frame(im)
     metadata = _metadata(im) if metadata is None else metadata
     png = _as_png(im, metadata, im.mode in GRAY_16_MODES or (gray_16 and im.mode == "I"))
     if png is not None:
@@ -245,8 +244,7 @@ def read_image(source, name: str | None = None) -> Picture:
 def _read_opened(data: bytes, im: Image.Image) -> Picture:
     """The picture of a file of ``data`` that Pillow opened as ``im``."""
     declared = _parsed(_declared_depth, data, im)
-    if (frames := _parsed(getattr, im, "n_frames", 1)) > 1:
-        raise ImageError(f"the image has {frames} frames; flowzip keeps single images only")
+    _single_frame(im)
     metadata = _metadata(im)  # before the pixels: Pillow turns a TIFF upright as it loads it
     if declared is not None and not _kept_at_depth(declared[0], im.mode):
         if declared[0] == 16 and (deep_picture := _sixteen_bit_colour(data, im, metadata)) is not None:
@@ -255,6 +253,12 @@ def _read_opened(data: bytes, im: Image.Image) -> Picture:
                          "palette indices, 1-bit and 16-bit gray, 16-bit RGB and RGBA TIFF, 16-bit PPM)")
     _parsed(im.load)
     return picture_from_pil(im, gray_16=declared is not None and declared[0] == 16, metadata=metadata)
+
+
+def _single_frame(im: Image.Image) -> None:
+    """An ``ImageError`` unless ``im`` has one frame (page)."""
+    if (frames := _parsed(getattr, im, "n_frames", 1)) > 1:
+        raise ImageError(f"the image has {frames} frames; flowzip keeps single images only")
 
 
 def _parsed(step, *args):

@@ -21,6 +21,7 @@ KEY = "resolution"
 NONE, INCH, CM, METRE = range(4)
 _PER_METRE = {INCH: Fraction(10000, 254), CM: Fraction(100), METRE: Fraction(1)}  # units in a metre
 _TIFF_UNITS = {1: NONE, 2: INCH, 3: CM}  # a TIFF's ResolutionUnit (296) -> ours
+_TIFF_UNIT_OF = {ours: tiff for tiff, ours in _TIFF_UNITS.items()}
 _JFIF_UNITS = {0: NONE, 1: INCH, 2: CM}
 _LIMIT = 2**32 - 1
 _PNG_LIMIT = 2**31 - 1  # a PNG's four-byte numbers
@@ -48,6 +49,11 @@ class Resolution(NamedTuple):
     def per_metre(self) -> tuple[Fraction, Fraction] | None:
         unit = _PER_METRE.get(self.unit)
         return None if unit is None else (self.x * unit, self.y * unit)
+
+    def pixels_per_metre(self) -> tuple[int, int] | None:
+        """The densities per metre rounded to the nearest integers (as PNG and BMP hold them)."""
+        per_metre = self.per_metre()
+        return None if per_metre is None else tuple(math.floor(v + Fraction(1, 2)) for v in per_metre)
 
 
 def _made(unit: int, x, y) -> bytes | None:
@@ -114,12 +120,12 @@ def phys(data: bytes) -> bytes | None:
     res = Resolution.from_bytes(data)
     if res is None:
         return None
-    per_metre = res.per_metre()
+    per_metre = res.pixels_per_metre()
     if per_metre is None:
         ratio = res.x / res.y
-        x, y, unit = ratio.numerator, ratio.denominator, 0
+        (x, y), unit = (ratio.numerator, ratio.denominator), 0
     else:
-        (x, y), unit = (math.floor(v + Fraction(1, 2)) for v in per_metre), 1
+        (x, y), unit = per_metre, 1
     if not (0 < x <= _PNG_LIMIT and 0 < y <= _PNG_LIMIT):
         return None
     return x.to_bytes(4, "big") + y.to_bytes(4, "big") + bytes([unit])
@@ -138,15 +144,13 @@ def save_options(data: bytes | None, fmt: str) -> dict:
     metre (rounded; 0, "not given", where there is none or only an aspect ratio, rather than
     Pillow's 96 dpi); nothing for formats without one (WebP, PPM)."""
     res = None if data is None else Resolution.from_bytes(data)
-    per_metre = None if res is None else res.per_metre()
+    per_metre = None if res is None else res.pixels_per_metre()
     if fmt == "BMP":  # Pillow writes int(dpi * 39.3701 + 0.5) per metre
-        return {"dpi": (0, 0) if per_metre is None else tuple(math.floor(v + Fraction(1, 2)) / 39.3701
-                                                                for v in per_metre)}
+        return {"dpi": (0, 0) if per_metre is None else tuple(v / 39.3701 for v in per_metre)}
     if fmt == "TIFF" and res is not None:
         from PIL.TiffImagePlugin import IFDRational  # only here: importing it costs every start-up
 
-        unit, x, y = (3, res.x / 100, res.y / 100) if res.unit == METRE else (
-            {NONE: 1, INCH: 2, CM: 3}[res.unit], res.x, res.y)
-        return {"resolution_unit": unit, "x_resolution": IFDRational(x.numerator, x.denominator),
+        unit, x, y = (CM, res.x / 100, res.y / 100) if res.unit == METRE else res
+        return {"resolution_unit": _TIFF_UNIT_OF[unit], "x_resolution": IFDRational(x.numerator, x.denominator),
                 "y_resolution": IFDRational(y.numerator, y.denominator)}
     return {}

@@ -133,10 +133,10 @@ class LocalCodec(PriorNetworkCodec):
         scratch, tables_ = self._scratch(), self._tables()
         scale = np.zeros(self.mixture)
         values, outside = self._buffers(int(np.diff(starts).max()))
+        gather, decode = kernels.gather_values.typed_once(), kernels.decode_pixels.typed_once()  # a call a wavefront
         for a, b in zip(starts[:-1], starts[1:]):
-            kernels.gather_values(out, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
+            gather(out, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
             o = self.net(values[: b - a], outside[: b - a])
-            kernels.decode_pixels(state, words, n_words, out, bs[a:b], ys[a:b], xs[a:b], o, self.mixture,
-                                  *tables_, self.limits, scratch["w"], scratch["means"], scratch["inv"],
-                                  scratch["vals"], scale)
+            decode(state, words, n_words, out, bs[a:b], ys[a:b], xs[a:b], o, self.mixture, *tables_, self.limits,
+                   scratch["w"], scratch["means"], scratch["inv"], scratch["vals"], scale)
         return out

@@ -308,18 +308,14 @@ class GuidedCodec(PriorNetworkCodec):
         values, outside = self._buffers(int(np.diff(starts).max()) if decoding else min(BAND, len(ys)))
         tile = rgb[None]
         refs = np.zeros(3, np.int64)
-        gather = code = None  # the compiled functions, bound on the first span (every span's types are the same)
+        gather, code = kernels.gather_values.typed_once(), code_pixels.typed_once()  # every span's types alike
         for a, b in spans:
-            args = (tile, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
-            gather = gather or kernels.gather_values.bound(*args)
-            gather(*args)
+            gather(tile, bs[a:b], ys[a:b], xs[a:b], self.net.offsets, values[: b - a], outside[: b - a])
             o = self.net(values[: b - a], outside[: b - a])
-            args = (coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_, self.limits,
-                    scratch["w"], scratch["means"], scratch["inv"], scratch["vals"], refs, *state.scratch,
-                    state.hint_inv, mixing.SQUASH_KNOTS, mixing.stretch_table(), METHODS[method].guide_weight,
-                    METHODS[method].views, decoding)
-            code = code or code_pixels.bound(*args)
-            coder = code(*args)
+            coder = code(coder, buf, planes, rgb, *state.args(), ys[a:b], xs[a:b], o, self.mixture, *tables_,
+                         self.limits, scratch["w"], scratch["means"], scratch["inv"], scratch["vals"], refs,
+                         *state.scratch, state.hint_inv, mixing.SQUASH_KNOTS, mixing.stretch_table(),
+                         METHODS[method].guide_weight, METHODS[method].views, decoding)
         return coder
 
     def decode_tile(self, data: bytes, height: int, width: int, method: int = GUIDED) -> np.ndarray:

@@ -63,9 +63,9 @@ class _Dense:
         self.matrix = np.ascontiguousarray(w_q[:, :, 0, 0].T)
         self.bias = b_q
         self.inv_scale = 1.0 / scale  # powers of two: multiplying by them is exact
-        # the layer's compiled passes, bound by their first call's argument types (``Kernel.bound``):
-        # every call gives them C-contiguous float64 arrays (products of ``matrix``) and floats
-        self.requantize, self.add_residual = _bound_on_first_call(requantize), _bound_on_first_call(add_residual)
+        # the layer's compiled passes, their types checked once (``Kernel.typed_once``): every call
+        # gives them C-contiguous float64 arrays (products of ``matrix``) and floats
+        self.requantize, self.add_residual = requantize.typed_once(), add_residual.typed_once()
 
     def __call__(self, a: np.ndarray, low: float) -> np.ndarray:
         z = a @ self.matrix
@@ -75,18 +75,6 @@ class _Dense:
     def add_to(self, h: np.ndarray) -> None:
         """``h`` plus this layer's activation of ``h`` (a residual layer), in place."""
         self.add_residual(h, h @ self.matrix, self.bias, self.inv_scale, ACT_LIMIT)
-
-
-def _bound_on_first_call(kernel):
-    """``kernel``, its compiled function bound by the first call's argument types (``Kernel.bound``)."""
-    function = None
-
-    def call(*args):
-        nonlocal function
-        function = function or kernel.bound(*args)
-        return function(*args)
-
-    return call
 
 
 class ExactLocalNet:
